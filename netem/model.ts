@@ -1,0 +1,90 @@
+/**
+ * The link model: one vocabulary for both emulator backends (kernel tc netem, userspace TUN link).
+ * Values are in base units (milliseconds, fractions 0..1, bits per second, bytes, packets).
+ * `up` is client -> server, `down` is server -> client.
+ */
+export type JitterDistribution = 'normal' | 'pareto' | 'paretonormal' | 'uniform';
+
+export type LossModel =
+  | { model: 'none' }
+  /** Independent (optionally correlated) loss, as netem `loss random P [CORR]`. */
+  | { model: 'random'; probability: number; correlation: number }
+  /** netem `loss gemodel p r 1-h 1-k`: p = good->bad, r = bad->good, 1-h = loss in bad, 1-k = loss in good. */
+  | { model: 'gilbert-elliott'; p: number; r: number; oneMinusH: number; oneMinusK: number };
+
+export interface DirectionModel {
+  delayMs: number;
+  jitterMs: number;
+  jitterDistribution: JitterDistribution;
+  /** 0..1, as netem's correlation. */
+  jitterCorrelation: number;
+  loss: LossModel;
+  /** Probability a packet is sent twice. */
+  duplicate: number;
+  /** Probability a packet skips the delay (netem reorder); gap not modelled. */
+  reorder: number;
+  reorderCorrelation: number;
+  /** Probability of a single-bit error in a packet. */
+  corrupt: number;
+  /** Bottleneck rate in bits per second; undefined = unlimited. */
+  rateBps?: number;
+  /** Drop-tail queue limit at the bottleneck (packets and/or bytes). */
+  queueLimitPackets?: number;
+  queueLimitBytes?: number;
+  /** Drop everything. */
+  blackhole: boolean;
+  /** Path to a Mahimahi-style trace: one line per delivery opportunity (ms since start), 1500 bytes each; userspace only. */
+  rateTrace?: string;
+}
+
+export interface PathModel {
+  /** e.g. "primary", "wifi", "lte". The first path is the default route. */
+  name: string;
+  up: DirectionModel;
+  down: DirectionModel;
+}
+
+/** A change applied while the run goes on. */
+export interface Phase {
+  atMs: number;
+  /** Which path it changes; all paths when absent. */
+  path?: string;
+  up?: Partial<DirectionModel>;
+  down?: Partial<DirectionModel>;
+  /** userspace only: rewrite the client's source address/port from now on, as a NAT rebinding does. */
+  rebind?: { port?: boolean; address?: boolean };
+}
+
+export type Backend = 'kernel' | 'userspace';
+export type TcpCongestionControl = 'cubic' | 'reno' | 'bbr';
+
+export type NetworkSpec =
+  | { kind: 'none' }
+  | {
+      kind: 'shaped';
+      backend: Backend | 'auto';
+      /** Name of the profile it came from, when any (for the report). */
+      profile?: string;
+      mtu: number;
+      congestionControl: TcpCongestionControl;
+      paths: PathModel[];
+      phases: Phase[];
+    };
+
+export const DIRECTION_DEFAULTS: DirectionModel = {
+  delayMs: 0,
+  jitterMs: 0,
+  jitterDistribution: 'normal',
+  jitterCorrelation: 0,
+  loss: { model: 'none' },
+  duplicate: 0,
+  reorder: 0,
+  reorderCorrelation: 0,
+  corrupt: 0,
+  blackhole: false,
+};
+
+/** Round-trip time of a path without jitter or queueing: the base RTT analyses divide by. */
+export function baseRttMs(path: PathModel): number {
+  return path.up.delayMs + path.down.delayMs;
+}

@@ -1,0 +1,70 @@
+import type { Backend, NetworkSpec, Phase } from './model.ts';
+
+export type Side = 'client' | 'server';
+
+/** Per path and direction counters, as the link saw them. */
+export interface DirectionCounters {
+  packetsIn: number;
+  packetsOut: number;
+  dropped: number;
+  duplicated: number;
+  reordered: number;
+  corrupted: number;
+  /** Queue (bottleneck) delay in ms: mean and max since the start. */
+  queueDelayMeanMs?: number;
+  queueDelayMaxMs?: number;
+}
+
+export interface LinkCounters {
+  [path: string]: { up: DirectionCounters; down: DirectionCounters };
+}
+
+/** One packet the link dropped (userspace backend): the raw material of head-of-line analysis. */
+export interface DropEvent {
+  /** monoMs() when the packet was dropped. */
+  t: number;
+  path: string;
+  dir: 'up' | 'down';
+  proto: 'tcp' | 'udp' | 'other';
+  srcPort?: number;
+  dstPort?: number;
+  /** IP packet length in bytes. */
+  len: number;
+  /** TCP sequence number, when TCP. */
+  tcpSeq?: number;
+  reason: 'loss' | 'queue' | 'blackhole';
+}
+
+/** Measured fidelity of the emulator (bench doctor --measure), stored in every result.json. */
+export interface FidelityReport {
+  backend: Backend;
+  measuredAt: string;
+  target: { delayMs: number; jitterMs: number; loss: number; rateBps: number };
+  oneWayDelayMeanMs: number;
+  jitterStdMs: number;
+  loss: number;
+  lossInterval95: [number, number];
+  rateBps: number;
+  schedulerLatenessP99Ms: number;
+  pass: Record<string, boolean>;
+}
+
+/** A live network between the client and server processes of one run. */
+export interface Topology {
+  readonly backend: Backend | 'none';
+  /** Where the server listens and the client dials. */
+  readonly serverAddress: string;
+  /** The client's address on each path, by path name (first = default route). */
+  readonly clientAddresses: Readonly<Record<string, string>>;
+  /** argv prefix that runs a command inside a side's namespace ([] when the network is not shaped). */
+  commandPrefix(side: Side): string[];
+  /** Apply a scenario phase now. */
+  applyPhase(phase: Phase): Promise<void>;
+  counters(): Promise<LinkCounters>;
+  /** Drop events since the start (userspace backend; empty for kernel and none). */
+  drops(): Promise<DropEvent[]>;
+  /** Removes every namespace, device, qdisc and process this topology made. Idempotent. */
+  teardown(): Promise<void>;
+}
+
+export type CreateTopology = (spec: NetworkSpec, opts: { runId: string }) => Promise<Topology>;

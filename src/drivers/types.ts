@@ -1,0 +1,121 @@
+/**
+ * The one interface every protocol driver implements (h1, h2, h3). Workloads talk only to this.
+ * All timestamps are monoMs() values (src/util/clock.ts): one monotonic clock across processes.
+ */
+export type Protocol = 'h1' | 'h2' | 'h3';
+export const PROTOCOLS: readonly Protocol[] = ['h1', 'h2', 'h3'];
+
+export interface Target {
+  /** Address to connect to (IP literal or host name). */
+  host: string;
+  port: number;
+  /** TLS server name (SNI) and :authority; defaults to host. */
+  servername?: string;
+  /** PEM CA/certificate to trust; when absent and insecure is false, system CAs are used. */
+  ca?: string;
+  /** Skip certificate verification (external targets with self-signed certificates). */
+  insecure?: boolean;
+}
+
+export interface ConnectOptions {
+  /** Resumption state from a previous connection's session() (TLS ticket or QUIC session). */
+  session?: Uint8Array;
+  /** h3: send the first request as 0-RTT early data when a session is given. */
+  earlyData?: boolean;
+  /** h1: how many parallel TCP connections the pool may open (browsers: 6). h2/h3 ignore it. */
+  maxConnections?: number;
+  /** Local address to bind (selects the network path). */
+  localAddress?: string;
+  /** Congestion control for QUIC (TCP's is set per namespace). */
+  congestionControl?: 'cubic' | 'reno' | 'bbr';
+  /** Called for every connection opened by this client (h1 pools open several). */
+  onConnection?: (record: ConnectionRecord) => void;
+}
+
+/** One transport connection (one TCP+TLS connection or one QUIC connection). */
+export interface ConnectionRecord {
+  id: string;
+  protocol: Protocol;
+  /** When the driver started to connect. */
+  start: number;
+  /** TCP connected / QUIC handshake complete. */
+  transportReady?: number;
+  /** TLS handshake done (for QUIC: equal to transportReady). */
+  tlsReady?: number;
+  /** Session resumed from a ticket. */
+  resumed: boolean;
+  /** Early data: true accepted, false rejected or not attempted, 'n/a' when the stack cannot send it. */
+  earlyData: boolean | 'n/a';
+  alpn?: string;
+  localAddress?: string;
+  localPort?: number;
+  remoteAddress?: string;
+  remotePort?: number;
+  closed?: number;
+  error?: string;
+}
+
+export interface RequestSpec {
+  method?: 'GET' | 'POST' | 'HEAD';
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** Keep the body bytes in the record (for `bench get` and checksum tests); default false. */
+  keepBody?: boolean;
+}
+
+export interface RequestRecord {
+  id: string;
+  connectionId?: string;
+  path: string;
+  /** Handed to the driver. */
+  queued: number;
+  /** Request headers written to the connection. */
+  sent?: number;
+  /** Response headers received. */
+  headers?: number;
+  /** First response body byte. */
+  firstByte?: number;
+  /** Response complete (or failed). */
+  done: number;
+  /** Response body bytes received. */
+  bytes: number;
+  status?: number;
+  responseHeaders?: Record<string, string>;
+  body?: Uint8Array;
+  /** Sent as 0-RTT early data (h3). */
+  earlyData?: boolean;
+  error?: string;
+}
+
+export interface TransportStats {
+  rttMs?: number;
+  cwndBytes?: number;
+  sentPackets?: number;
+  recvPackets?: number;
+  lostPackets?: number;
+  retransmittedPackets?: number;
+  sentBytes?: number;
+  recvBytes?: number;
+}
+
+/** A client to one origin over one protocol: one connection (h2, h3) or a pool (h1). */
+export interface ClientSession {
+  protocol: Protocol;
+  /** Every transport connection this client opened so far. */
+  readonly connections: readonly ConnectionRecord[];
+  request(req: RequestSpec): Promise<RequestRecord>;
+  /** Resumption state to pass as ConnectOptions.session to a later connect(). */
+  session(): Uint8Array | undefined;
+  /** Transport statistics of the (first) connection, when the stack exposes them. */
+  stats?(): Promise<TransportStats | undefined>;
+  /** h3 only: move the connection to another local address (h1/h2 reconnect instead). */
+  migrate?(localAddress: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Driver {
+  protocol: Protocol;
+  /** Resolves once the first connection is ready (h1: one pool connection). */
+  connect(target: Target, opts?: ConnectOptions): Promise<ClientSession>;
+}
