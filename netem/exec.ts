@@ -63,7 +63,7 @@ export class ExecaRunner implements CommandRunner {
     });
     // ENOENT and timeouts leave no exit code: report them as 127 / 124, as shells do.
     const exitCode = r.exitCode ?? (r.timedOut ? 124 : 127);
-    const stderr = String(r.stderr ?? '') || (r.failed && r.exitCode === undefined ? r.shortMessage : '');
+    const stderr: string = String(r.stderr ?? '') || (r.failed && r.exitCode === undefined ? (r.shortMessage ?? '') : '');
     const record: CommandRecord = { argv, startedAt, durationMs: monoMs() - startedAt, exitCode, stderr };
     this.history.push(record);
     this.trace?.(`[netem] ${argv.join(' ')}${exitCode === 0 ? '' : `  -> exit ${exitCode}: ${stderr.trim()}`}`);
