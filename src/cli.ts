@@ -1,0 +1,128 @@
+/**
+ * The `bench` command line. Only this module's main() decides exit codes; commands return them.
+ * 0 ok, 1 regression found (gate), 2 user mistake, 3 internal failure (partial results kept),
+ * 128+n interrupted by signal n.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { BenchError, UserError } from './util/errors.ts';
+import { parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
+
+export const EXIT = { ok: 0, regression: 1, user: 2, internal: 3 } as const;
+
+function buildProgram(): Command {
+  const program = new Command('bench')
+    .description('Measure how HTTP/1.1, HTTP/2 and HTTP/3 behave on shaped networks.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('run')
+    .description('Run a scenario: matched H1/H2/H3 servers, a shaped network, workloads, and a report.')
+    .argument('<scenario>', 'scenario YAML file, e.g. scenarios/smoke.yaml')
+    .option('-o, --out <dir>', 'output directory (default: reports/<scenario>/<timestamp>)')
+    .option('-r, --repetitions <n>', 'override the scenario\'s repetitions', (v) => parsePositiveInt(v, '--repetitions', { max: 1000 }))
+    .option('-p, --protocols <list>', 'comma-separated protocols to run, e.g. h2,h3', (v) => parseProtocolList(v))
+    .option('--seed <n>', 'override the scenario\'s random seed', (v) => parsePositiveInt(v, '--seed', { min: 0 }))
+    .option('--json', 'print a machine-readable summary on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bench run scenarios/smoke.yaml\n  $ bench run scenarios/hol-loss.yaml --protocols h2,h3 --repetitions 5 --out /tmp/hol\n  $ bench run scenarios/smoke.yaml --json --quiet > summary.json',
+    )
+    .action(async (file: string, opts) => {
+      const { runCommand } = await import('./commands/run.ts');
+      exitCode = await runCommand(file, opts);
+    });
+
+  program
+    .command('report')
+    .description('Rebuild report.html (and summary.md) of a run directory from its result.json and raw.jsonl.')
+    .argument('<run-dir>', 'a directory written by `bench run`, e.g. reports/smoke/2026-11-29T10-00-00')
+    .addHelpText('after', '\nExample:\n  $ bench report reports/smoke/2026-11-29T10-00-00')
+    .action(async (dir: string) => {
+      const { reportCommand } = await import('./commands/report.ts');
+      exitCode = await reportCommand(dir);
+    });
+
+  program
+    .command('serve')
+    .description('Start the matched H1/H2/H3 servers standalone, for a browser, curl or h2load.')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'first port: h1 on PORT, h2 on PORT+1 (TCP), h3 on PORT+1 (UDP)', (v) => parsePort(v), 8443)
+    .option('-p, --protocols <list>', 'protocols to serve', (v) => parseProtocolList(v))
+    .option('--cert-dir <dir>', 'write cert.pem and key.pem here (default: a temporary directory)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bench serve --port 8443\n  $ curl --cacert <cert.pem> https://localhost:8443/bytes/1000\n  $ h2load -n 1000 -c 10 https://127.0.0.1:8444/bytes/1000',
+    )
+    .action(async (opts) => {
+      const { serveCommand } = await import('./commands/serve.ts');
+      exitCode = await serveCommand(opts);
+    });
+
+  program
+    .command('get')
+    .description('One request over a chosen protocol; prints status, headers and a timing breakdown.')
+    .argument('<url>', 'https URL, e.g. https://127.0.0.1:8443/bytes/1000')
+    .addOption(
+      new Option('--protocol <protocol>', 'h1, h2 or h3').default('h2').argParser((v) => parseProtocol(v)),
+    )
+    .option('-k, --insecure', 'do not verify the server certificate')
+    .option('--cacert <file>', 'trust this PEM certificate (e.g. the one `bench serve` printed)')
+    .option('--resume', 'connect a second time resuming the first session, and show both timings')
+    .option('--0rtt', 'with --resume and h3: send the second request as 0-RTT early data')
+    .option('-o, --output <file>', 'write the body to a file')
+    .option('--json', 'print the records as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bench get --protocol h3 --cacert cert.pem https://localhost:8444/bytes/10000\n  $ bench get --protocol h1 -k --resume https://127.0.0.1:8443/health',
+    )
+    .action(async (url: string, opts) => {
+      const { getCommand } = await import('./commands/get.ts');
+      exitCode = await getCommand(url, opts);
+    });
+
+  program
+    .command('doctor')
+    .description('What this machine can do: root, namespaces, TUN, tc netem, peers.')
+    .option('--measure', 'measure the link emulator\'s fidelity (delay, jitter, loss, rate, lateness)')
+    .option('--cleanup', 'remove namespaces, devices and processes left by a killed run')
+    .option('--json', 'print the findings as JSON')
+    .addHelpText('after', '\nExamples:\n  $ bench doctor\n  $ sudo bench doctor --measure --json\n  $ sudo bench doctor --cleanup')
+    .action(async (opts) => {
+      const { doctorCommand } = await import('./commands/doctor.ts');
+      exitCode = await doctorCommand(opts);
+    });
+
+  return program;
+}
+
+let exitCode = EXIT.ok as number;
+
+export async function main(argv: string[]): Promise<number> {
+  exitCode = EXIT.ok;
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander already printed its message; help and version are not errors.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.user;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return EXIT.user;
+  }
+  const runDir = (error as { runDir?: string })?.runDir;
+  const message = error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`internal error: ${message}\n`);
+  if (runDir) process.stderr.write(`partial results kept in ${runDir}\n`);
+  return EXIT.internal;
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BenchError } from '../util/errors.ts';
+import { nodeTsArgv } from '../util/node-child.ts';
+
+/**
+ * A Node child process running a .ts entry, optionally inside a namespace (argv prefix), talking
+ * over IPC. Crashes surface as rejected waits, never as hangs.
+ */
+export class ChildHandle {
+  private readonly child: ChildProcess;
+  private readonly listeners = new Set<(msg: any) => void>();
+  private exitError: Error | undefined;
+  private readonly exited: Promise<void>;
+  stderrTail = '';
+
+  constructor(
+    readonly name: string,
+    script: string,
+    prefix: string[] = [],
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    const argv = [...prefix, ...nodeTsArgv(script)];
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env });
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
+    });
+    this.child.on('message', (msg) => {
+      for (const listener of [...this.listeners]) listener(msg);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitError = new BenchError(
+          'E_CHILD_EXIT',
+          `${this.name} process exited (${signal ?? `code ${code}`})${this.stderrTail ? `:\n${this.stderrTail.trim()}` : ''}`,
+        );
+        for (const listener of [...this.listeners]) listener({ type: '__exit__' });
+        resolve();
+      });
+      this.child.on('error', (error) => {
+        this.exitError = new BenchError('E_CHILD_SPAWN', `${this.name} process could not start: ${error.message}`);
+        for (const listener of [...this.listeners]) listener({ type: '__exit__' });
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.exitError === undefined;
+  }
+
+  send(message: unknown): void {
+    if (this.exitError) throw this.exitError;
+    this.child.send(message as any);
+  }
+
+  onMessage(listener: (msg: any) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with the first message matching `predicate`; rejects if the child exits or on timeout. */
+  waitFor<T = any>(predicate: (msg: any) => boolean, timeoutMs: number, what: string): Promise<T> {
+    if (this.exitError) return Promise.reject(this.exitError);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new BenchError('E_CHILD_TIMEOUT', `${this.name} process: no ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onMessage((msg) => {
+        if (msg?.type === '__exit__') {
+          clearTimeout(timer);
+          off();
+          reject(this.exitError);
+        } else if (predicate(msg)) {
+          clearTimeout(timer);
+          off();
+          resolve(msg as T);
+        }
+      });
+    });
+  }
+
+  /** Ends the process: IPC disconnect (it exits by itself), then SIGTERM, then SIGKILL. */
+  async stop(graceMs = 2000): Promise<void> {
+    if (!this.alive) return;
+    try {
+      this.child.disconnect();
+    } catch {
+      /* already disconnected */
+    }
+    const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+    if ((await Promise.race([this.exited, timeout(graceMs)])) === 'timeout') {
+      this.child.kill('SIGTERM');
+      if ((await Promise.race([this.exited, timeout(graceMs)])) === 'timeout') {
+        this.child.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The client process: runs inside the client namespace, executes one cell at a time on the
+ * runner's request and streams every request/connection event back over IPC.
+ */
+import { getDriver } from '../drivers/index.ts';
+import { getWorkload } from '../workloads/registry.ts';
+import '../workloads/all.ts';
+import type { LinkControl } from '../workloads/types.ts';
+import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
+
+if (!process.send) {
+  console.error('client-process must be started by the runner with an IPC channel');
+  process.exit(2);
+}
+
+const send = (message: ClientToRunner) => process.send!(message);
+const pendingLink = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+const aborts = new Map<number, AbortController>();
+let nextRequestId = 1;
+
+function linkRequest(op: LinkOp, arg?: unknown): Promise<any> {
+  const requestId = nextRequestId++;
+  return new Promise((resolve, reject) => {
+    pendingLink.set(requestId, { resolve, reject });
+    send({ type: 'link-request', requestId, op, arg });
+  });
+}
+
+const link: LinkControl = {
+  applyPhase: (phase) => linkRequest('applyPhase', phase),
+  restore: () => linkRequest('restore'),
+  drops: () => linkRequest('drops'),
+  counters: () => linkRequest('counters'),
+};
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+}
+
+async function runCell(msg: RunCellMessage): Promise<void> {
+  const abort = new AbortController();
+  aborts.set(msg.cellId, abort);
+  const cpuStart = process.cpuUsage();
+  try {
+    const workload = getWorkload(msg.workloadType);
+    const driver = await getDriver(msg.protocol);
+    const result = await workload.run({
+      protocol: msg.protocol,
+      driver,
+      target: msg.target,
+      spec: msg.spec,
+      repetition: msg.repetition,
+      seed: msg.seed,
+      baseRttMs: msg.baseRttMs,
+      clientAddresses: msg.clientAddresses,
+      requestTimeoutMs: msg.requestTimeoutMs,
+      congestionControl: msg.congestionControl,
+      emit: (event) => send({ type: 'event', cellId: msg.cellId, event }),
+      link,
+      signal: abort.signal,
+    });
+    send({ type: 'cell-result', cellId: msg.cellId, result, cpuMs: cpuMs(cpuStart) });
+  } catch (error) {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    send({ type: 'cell-error', cellId: msg.cellId, error: text, cpuMs: cpuMs(cpuStart) });
+  } finally {
+    aborts.delete(msg.cellId);
+  }
+}
+
+process.on('message', (raw) => {
+  const msg = raw as RunnerToClient;
+  switch (msg.type) {
+    case 'run-cell':
+      void runCell(msg);
+      break;
+    case 'abort-cell':
+      aborts.get(msg.cellId)?.abort();
+      break;
+    case 'link-response': {
+      const pending = pendingLink.get(msg.requestId);
+      pendingLink.delete(msg.requestId);
+      if (msg.error) pending?.reject(new Error(msg.error));
+      else pending?.resolve(msg.value);
+      break;
+    }
+    case 'stop':
+      process.exit(0);
+  }
+});
+// The runner owns our lifetime: if it goes away, so do we.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', pid: process.pid });

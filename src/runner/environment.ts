@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import type { RunResult } from '../report/model.ts';
+
+const require = createRequire(import.meta.url);
+
+/** The versions of this tool and of the libraries whose behaviour shapes the numbers. */
+export function toolVersions(): RunResult['tool'] {
+  const own = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const dependencies: Record<string, string> = {};
+  for (const name of ['undici', '@infisical/quic', 'hdr-histogram-js', 'vega', 'vega-lite', 'koffi']) {
+    try {
+      const pkgPath = require.resolve(`${name}/package.json`);
+      dependencies[name] = (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
+    } catch {
+      dependencies[name] = 'unknown';
+    }
+  }
+  dependencies.openssl = process.versions.openssl;
+  return { name: 'bench', version: own.version, dependencies };
+}
+
+export function environmentInfo(): Omit<RunResult['environment'], 'emulator'> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    kernel: os.release(),
+    cpu: { model: cpus[0]?.model ?? 'unknown', cores: cpus.length },
+    memoryBytes: os.totalmem(),
+  };
+}

@@ -1,0 +1,34 @@
+/** Messages between the runner and the client process (node IPC channel, JSON-serialisable). */
+import type { Protocol, Target } from '../drivers/types.ts';
+import type { WorkloadResult } from '../workloads/types.ts';
+import type { WorkloadEvent } from './events.ts';
+
+export interface RunCellMessage {
+  type: 'run-cell';
+  cellId: number;
+  protocol: Protocol;
+  workloadType: string;
+  spec: unknown;
+  target: Target;
+  repetition: number;
+  seed: number;
+  baseRttMs: number;
+  clientAddresses: Record<string, string>;
+  requestTimeoutMs: number;
+  congestionControl?: 'cubic' | 'reno' | 'bbr';
+}
+
+export type LinkOp = 'applyPhase' | 'restore' | 'drops' | 'counters';
+
+export type RunnerToClient =
+  | RunCellMessage
+  | { type: 'abort-cell'; cellId: number }
+  | { type: 'link-response'; requestId: number; value?: unknown; error?: string }
+  | { type: 'stop' };
+
+export type ClientToRunner =
+  | { type: 'ready'; pid: number }
+  | { type: 'event'; cellId: number; event: WorkloadEvent }
+  | { type: 'cell-result'; cellId: number; result: WorkloadResult; cpuMs: number }
+  | { type: 'cell-error'; cellId: number; error: string; cpuMs: number }
+  | { type: 'link-request'; requestId: number; op: LinkOp; arg?: unknown };

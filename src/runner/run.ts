@@ -1,0 +1,317 @@
+/**
+ * One run: for every network variant, topology up -> servers up -> client up -> cells in the
+ * interleaved order -> teardown; results streamed to raw.jsonl, then result.json and the report.
+ */
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Protocol, Target } from '../drivers/types.ts';
+import { baseRttMs, type NetworkSpec, type Phase } from '../../netem/model.ts';
+import type { Topology } from '../../netem/types.ts';
+import { createTopology } from '../../netem/index.ts';
+import type { Cell, RunResult, Warning } from '../report/model.ts';
+import { SCHEMA_VERSION } from '../report/model.ts';
+import type { Scenario } from '../scenario/load.ts';
+import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
+import { monoMs } from '../util/clock.ts';
+import { BenchError } from '../util/errors.ts';
+import { ChildHandle } from './child.ts';
+import { environmentInfo, toolVersions } from './environment.ts';
+import type { CellKey } from './events.ts';
+import type { ClientToRunner, LinkOp } from './ipc.ts';
+import { planCells, type PlannedCell } from './plan.ts';
+import type { ProgressSink } from './progress.ts';
+import { RawLog } from './raw-log.ts';
+import { cellFromResult, summariseCells, validityWarnings } from './summarise.ts';
+import { startServerProcess, type ServerHandle } from './server-handle.ts';
+
+const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
+
+export interface RunOptions {
+  /** Output directory; default reports/<scenario>/<timestamp>. */
+  outDir?: string;
+  argv: string[];
+  progress: ProgressSink;
+  signal: AbortSignal;
+}
+
+export interface RunOutcome {
+  dir: string;
+  result: RunResult;
+}
+
+export function defaultRunDir(scenario: Scenario, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\..+$/, '');
+  return path.resolve('reports', scenario.name, stamp);
+}
+
+export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
+  const dir = opts.outDir ? path.resolve(opts.outDir) : defaultRunDir(scenario);
+  mkdirSync(dir, { recursive: true });
+  const runId = Math.random().toString(36).slice(2, 8);
+  const startedAt = new Date();
+  const raw = new RawLog(path.join(dir, 'raw.jsonl'));
+  raw.append({ type: 'run-start', t: monoMs(), runId, scenario: scenario.name });
+
+  const plan = planCells({
+    networks: scenario.networks.map((n) => n.label),
+    protocols: scenario.protocols,
+    workloads: scenario.workloads.map((w) => w.name),
+    repetitions: scenario.repetitions,
+  });
+  const result: RunResult = {
+    schemaVersion: SCHEMA_VERSION,
+    tool: toolVersions(),
+    run: { id: runId, startedAt: startedAt.toISOString(), argv: opts.argv, seed: scenario.seed, status: 'partial' },
+    environment: { ...environmentInfo(), emulator: { backend: 'none', shaped: false } },
+    scenario: JSON.parse(JSON.stringify(scenario)),
+    networks: [],
+    cells: [],
+    summaries: [],
+    warnings: [],
+  };
+  const writeResult = () => writeJsonAtomic(path.join(dir, 'result.json'), result);
+  opts.progress.start(plan.length, dir);
+
+  try {
+    const cert = await generateCertificate({ extraNames: [] });
+    writeFileSync(path.join(dir, 'cert.pem'), cert.certPem);
+    for (const variant of scenario.networks) {
+      if (opts.signal.aborted) break;
+      const cells = plan.filter((c) => c.network === variant.label);
+      await runNetworkVariant({ scenario, variant, cells, cert, raw, result, runId, opts });
+      writeResult();
+    }
+    if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');
+    result.run.status = result.cells.some((c) => c.error) ? 'partial' : 'complete';
+  } catch (error) {
+    result.run.status = result.cells.length > 0 ? 'partial' : 'failed';
+    result.run.error = error instanceof Error ? error.message : String(error);
+    throw Object.assign(error instanceof Error ? error : new Error(String(error)), { runDir: dir });
+  } finally {
+    result.run.finishedAt = new Date().toISOString();
+    result.run.durationMs = Date.now() - startedAt.getTime();
+    result.summaries = summariseCells(result.cells);
+    result.warnings.push(...validityWarnings(result));
+    writeResult();
+    raw.append({ type: 'run-end', t: monoMs(), status: result.run.status });
+    raw.close();
+    opts.progress.stop();
+  }
+  return { dir, result };
+}
+
+interface VariantContext {
+  scenario: Scenario;
+  variant: Scenario['networks'][number];
+  cells: PlannedCell[];
+  cert: GeneratedCertificate;
+  raw: RawLog;
+  result: RunResult;
+  runId: string;
+  opts: RunOptions;
+}
+
+async function runNetworkVariant(ctx: VariantContext): Promise<void> {
+  const { scenario, variant, raw, result, opts } = ctx;
+  let topology: Topology | undefined;
+  let server: ServerHandle | undefined;
+  let client: ChildHandle | undefined;
+  try {
+    topology = await createTopology(variant.spec, { runId: ctx.runId });
+    result.networks.push({ label: variant.label, spec: variant.spec, backend: topology.backend });
+    result.environment.emulator.backend = topology.backend;
+    result.environment.emulator.shaped = topology.backend !== 'none';
+    if (topology.backend === 'none') {
+      result.warnings.push({
+        level: 'info',
+        code: 'NETWORK_NOT_SHAPED',
+        network: variant.label,
+        message: 'The network was not shaped: client and server talked over plain loopback.',
+      });
+    }
+    opts.progress.note(`network ${variant.label}: ${describeTopology(topology)}`);
+
+    server = await startServerProcess({
+      prefix: topology.commandPrefix('server'),
+      host: topology.serverAddress,
+      protocols: scenario.protocols,
+      cert: ctx.cert,
+      congestionControl: congestionControlOf(variant.spec),
+    });
+    client = new ChildHandle('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
+    await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
+
+    for (const planned of ctx.cells) {
+      if (opts.signal.aborted) break;
+      const cell = await runCell({ ...ctx, topology, server, client, planned });
+      result.cells.push(cell);
+      opts.progress.cellDone(planned, cell);
+    }
+  } finally {
+    await client?.stop().catch(() => {});
+    await server?.stop().catch(() => {});
+    await topology?.teardown();
+  }
+}
+
+interface CellContext extends VariantContext {
+  topology: Topology;
+  server: ServerHandle;
+  client: ChildHandle;
+  planned: PlannedCell;
+}
+
+let nextCellId = 1;
+
+async function runCell(ctx: CellContext): Promise<Cell> {
+  const { planned, scenario, variant, topology, server, client, raw, opts } = ctx;
+  const workload = scenario.workloads.find((w) => w.name === planned.workload)!;
+  const key: CellKey = {
+    network: planned.network,
+    protocol: planned.protocol,
+    workload: planned.workload,
+    repetition: planned.repetition,
+  };
+  const cellId = nextCellId++;
+  opts.progress.cellStart(planned);
+  const target: Target = {
+    host: topology.serverAddress,
+    port: server.ports[planned.protocol]!,
+    servername: 'localhost',
+    ca: ctx.cert.certPem,
+  };
+  const started = monoMs();
+  raw.append({ type: 'cell-start', t: started, ...key });
+  const serverCpuBefore = await server.cpuMs();
+  const countersBefore = await topology.counters().catch(() => undefined);
+  const phaseTimers = schedulePhases(variant.spec, topology, raw, key);
+  const linkCleanup = serveLinkRequests(client, cellId, topology, variant.spec, started);
+  const stopEvents = client.onMessage((msg: ClientToRunner) => {
+    if (msg.type === 'event' && msg.cellId === cellId) raw.append({ ...msg.event, ...key } as never);
+  });
+  const abortCell = () => client.alive && client.send({ type: 'abort-cell', cellId });
+  opts.signal.addEventListener('abort', abortCell);
+  try {
+    client.send({
+      type: 'run-cell',
+      cellId,
+      protocol: planned.protocol,
+      workloadType: workload.type,
+      spec: workload,
+      target,
+      repetition: planned.repetition,
+      seed: scenario.seed * 1000 + planned.order,
+      baseRttMs: variant.spec.kind === 'shaped' ? baseRttMs(variant.spec.paths[0]!) : 0,
+      clientAddresses: { ...topology.clientAddresses },
+      requestTimeoutMs: scenario.timeouts.requestMs,
+      congestionControl: congestionControlOf(variant.spec),
+    });
+    const done = await client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
+      (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
+      scenario.timeouts.cellMs,
+      `result for ${planned.protocol} ${planned.workload} within the cell timeout`,
+    );
+    const serverCpuMs = (await server.cpuMs()) - serverCpuBefore;
+    const countersAfter = await topology.counters().catch(() => undefined);
+    raw.append({ type: 'cell-end', t: monoMs(), ...key, error: done.type === 'cell-error' ? done.error : undefined });
+    return cellFromResult({
+      planned,
+      workloadType: workload.type,
+      outcome: done.type === 'cell-result' ? { result: done.result } : { error: firstLine(done.error) },
+      serverCpuMs,
+      clientCpuMs: done.cpuMs,
+      countersBefore,
+      countersAfter,
+      wallMs: monoMs() - started,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    raw.append({ type: 'cell-end', t: monoMs(), ...key, error: message });
+    if (!client.alive || opts.signal.aborted) throw error;
+    return cellFromResult({ planned, workloadType: workload.type, outcome: { error: message }, wallMs: monoMs() - started });
+  } finally {
+    opts.signal.removeEventListener('abort', abortCell);
+    stopEvents();
+    linkCleanup();
+    for (const t of phaseTimers) clearTimeout(t);
+    if (variant.spec.kind === 'shaped' && variant.spec.phases.length > 0) {
+      await restoreLink(topology, variant.spec).catch(() => {});
+    }
+  }
+}
+
+/** Phases are relative to each cell's start, so every protocol meets the same conditions. */
+function schedulePhases(spec: NetworkSpec, topology: Topology, raw: RawLog, key: CellKey): NodeJS.Timeout[] {
+  if (spec.kind !== 'shaped') return [];
+  return spec.phases.map((phase) =>
+    setTimeout(() => {
+      raw.append({ type: 'phase', t: monoMs(), at: phase.atMs, description: describePhase(phase), ...key });
+      topology.applyPhase(phase).catch((error) => {
+        raw.append({ type: 'phase', t: monoMs(), at: phase.atMs, description: `failed: ${String(error)}`, ...key });
+      });
+    }, phase.atMs),
+  );
+}
+
+async function restoreLink(topology: Topology, spec: NetworkSpec): Promise<void> {
+  if (spec.kind !== 'shaped') return;
+  for (const p of spec.paths) await topology.applyPhase({ atMs: 0, path: p.name, up: p.up, down: p.down });
+}
+
+function serveLinkRequests(
+  client: ChildHandle,
+  cellId: number,
+  topology: Topology,
+  spec: NetworkSpec,
+  cellStart: number,
+): () => void {
+  return client.onMessage(async (msg: ClientToRunner) => {
+    if (msg.type !== 'link-request') return;
+    try {
+      const value = await linkOperation(msg.op, msg.arg, topology, spec, cellStart);
+      client.send({ type: 'link-response', requestId: msg.requestId, value });
+    } catch (error) {
+      client.send({ type: 'link-response', requestId: msg.requestId, error: String(error) });
+    }
+  });
+}
+
+async function linkOperation(op: LinkOp, arg: unknown, topology: Topology, spec: NetworkSpec, cellStart: number) {
+  switch (op) {
+    case 'applyPhase':
+      return topology.applyPhase({ atMs: 0, ...(arg as Omit<Phase, 'atMs'>) });
+    case 'restore':
+      return restoreLink(topology, spec);
+    case 'drops':
+      return (await topology.drops()).filter((d) => d.t >= cellStart);
+    case 'counters':
+      return topology.counters();
+  }
+}
+
+function congestionControlOf(spec: NetworkSpec): 'cubic' | 'reno' | 'bbr' | undefined {
+  return spec.kind === 'shaped' ? spec.congestionControl : undefined;
+}
+
+function describeTopology(topology: Topology): string {
+  if (topology.backend === 'none') return 'plain loopback (not shaped)';
+  return `${topology.backend} link, server ${topology.serverAddress}, client ${Object.entries(topology.clientAddresses)
+    .map(([p, a]) => `${p}=${a}`)
+    .join(' ')}`;
+}
+
+function describePhase(phase: Phase): string {
+  return JSON.stringify({ ...phase, atMs: undefined });
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 1));
+  renameSync(tmp, file);
+}
+

@@ -1,0 +1,178 @@
+import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
+import { summariseSample } from '../metrics/stats.ts';
+import type { Cell, RunResult, Summary, Warning } from '../report/model.ts';
+import type { WorkloadResult } from '../workloads/types.ts';
+import type { PlannedCell } from './plan.ts';
+
+export function cellFromResult(input: {
+  planned: PlannedCell;
+  workloadType: string;
+  outcome: { result: WorkloadResult } | { error: string };
+  serverCpuMs?: number;
+  clientCpuMs?: number;
+  countersBefore?: LinkCounters;
+  countersAfter?: LinkCounters;
+  wallMs: number;
+}): Cell {
+  const { planned } = input;
+  const base = {
+    network: planned.network,
+    protocol: planned.protocol,
+    workload: planned.workload,
+    workloadType: input.workloadType,
+    repetition: planned.repetition,
+    order: planned.order,
+    serverCpuMs: input.serverCpuMs,
+    clientCpuMs: input.clientCpuMs,
+    link: diffCounters(input.countersBefore, input.countersAfter),
+  };
+  if ('error' in input.outcome) {
+    return {
+      ...base,
+      durationMs: input.wallMs,
+      requests: { total: 0, ok: 0, failed: 0, bytes: 0 },
+      requestsPerSec: 0,
+      goodputBps: 0,
+      connections: { opened: 0, resumed: 0, earlyData: 0 },
+      metrics: {},
+      error: input.outcome.error,
+    };
+  }
+  const r = input.outcome.result;
+  const seconds = r.durationMs / 1000;
+  return {
+    ...base,
+    durationMs: r.durationMs,
+    requests: r.requests,
+    requestsPerSec: seconds > 0 ? r.requests.ok / seconds : 0,
+    goodputBps: seconds > 0 ? (r.requests.bytes * 8) / seconds : 0,
+    connections: r.connections,
+    metrics: r.metrics,
+    transport: r.transport,
+    details: r.details,
+  };
+}
+
+function diffCounters(before?: LinkCounters, after?: LinkCounters): LinkCounters | undefined {
+  if (!after || Object.keys(after).length === 0) return undefined;
+  const out: LinkCounters = {};
+  for (const [path, dirs] of Object.entries(after)) {
+    const prev = before?.[path];
+    out[path] = { up: diffDirection(dirs.up, prev?.up), down: diffDirection(dirs.down, prev?.down) };
+  }
+  return out;
+}
+
+function diffDirection(after: DirectionCounters, before?: DirectionCounters): DirectionCounters {
+  if (!before) return after;
+  return {
+    ...after,
+    packetsIn: after.packetsIn - before.packetsIn,
+    packetsOut: after.packetsOut - before.packetsOut,
+    dropped: after.dropped - before.dropped,
+    duplicated: after.duplicated - before.duplicated,
+    reordered: after.reordered - before.reordered,
+    corrupted: after.corrupted - before.corrupted,
+  };
+}
+
+/** Statistics reported across repetitions for every (network, protocol, workload). */
+const CELL_STATISTICS: Array<{ metric: string; unit: string; pick: (c: Cell) => number | undefined }> = [
+  { metric: 'requestsPerSec', unit: 'req/s', pick: (c) => c.requestsPerSec },
+  { metric: 'goodputBps', unit: 'bit/s', pick: (c) => c.goodputBps },
+  { metric: 'serverCpuMs', unit: 'ms', pick: (c) => c.serverCpuMs },
+];
+const HISTOGRAM_STATISTICS = ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const;
+
+export function summariseCells(cells: Cell[]): Summary[] {
+  const groups = new Map<string, Cell[]>();
+  for (const cell of cells) {
+    if (cell.error) continue;
+    const key = JSON.stringify([cell.network, cell.protocol, cell.workload]);
+    groups.set(key, [...(groups.get(key) ?? []), cell]);
+  }
+  const summaries: Summary[] = [];
+  for (const group of groups.values()) {
+    const { network, protocol, workload } = group[0]!;
+    const push = (metric: string, unit: string, values: number[]) => {
+      if (values.length === 0) return;
+      const s = summariseSample(values);
+      summaries.push({ network, protocol, workload, metric, unit, values, ...s });
+    };
+    for (const stat of CELL_STATISTICS) {
+      push(stat.metric, stat.unit, group.map(stat.pick).filter((v): v is number => v !== undefined));
+    }
+    const metricNames = new Set(group.flatMap((c) => Object.keys(c.metrics)));
+    for (const name of metricNames) {
+      for (const stat of HISTOGRAM_STATISTICS) {
+        push(
+          `${name}.${stat}`,
+          'ms',
+          group.map((c) => c.metrics[name]?.[stat]).filter((v): v is number => v !== undefined),
+        );
+      }
+    }
+  }
+  return summaries;
+}
+
+/** Reasons a number in this run may not mean what it seems to. */
+export function validityWarnings(result: RunResult): Warning[] {
+  const warnings: Warning[] = [];
+  for (const cell of result.cells) {
+    const where = { network: cell.network, protocol: cell.protocol, workload: cell.workload };
+    const rep = `repetition ${cell.repetition + 1}`;
+    if (cell.error) {
+      warnings.push({ level: 'error', code: 'CELL_FAILED', message: `${rep} failed: ${cell.error}`, ...where });
+      continue;
+    }
+    if (cell.requests.failed > 0) {
+      warnings.push({
+        level: 'warn',
+        code: 'REQUESTS_FAILED',
+        message: `${cell.requests.failed} of ${cell.requests.total} requests failed in ${rep}`,
+        ...where,
+      });
+    }
+    const latency = cell.metrics.latency;
+    if (latency && latency.count < 100) {
+      warnings.push({
+        level: 'info',
+        code: 'FEW_SAMPLES',
+        message: `only ${latency.count} latency samples in ${rep}: p99 and p99.9 are the largest values, not estimates`,
+        ...where,
+      });
+    }
+    if (cell.clientCpuMs !== undefined && cell.durationMs > 0 && cell.clientCpuMs / cell.durationMs > 0.9) {
+      warnings.push({
+        level: 'warn',
+        code: 'CLIENT_CPU_SATURATED',
+        message: `the client process used ${((100 * cell.clientCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing`,
+        ...where,
+      });
+    }
+    if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > 0.9) {
+      warnings.push({
+        level: 'warn',
+        code: 'SERVER_CPU_SATURATED',
+        message: `the server process used ${((100 * cell.serverCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: the server, not the network, may limit throughput`,
+        ...where,
+      });
+    }
+  }
+  const reps = new Set(result.cells.map((c) => c.repetition)).size;
+  if (result.cells.length > 0 && reps < 3) {
+    warnings.push({
+      level: 'info',
+      code: 'FEW_REPETITIONS',
+      message: `${reps} repetition(s): confidence intervals need at least 3 to be informative`,
+    });
+  }
+  const fidelity = result.environment.emulator.fidelity;
+  if (fidelity) {
+    for (const [check, ok] of Object.entries(fidelity.pass)) {
+      if (!ok) warnings.push({ level: 'warn', code: 'EMULATOR_FIDELITY', message: `emulator fidelity check failed: ${check}` });
+    }
+  }
+  return warnings;
+}

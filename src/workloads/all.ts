@@ -1,0 +1,2 @@
+/** Importing this module registers every workload with the registry. */
+import './requests.ts';

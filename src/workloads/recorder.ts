@@ -1,0 +1,94 @@
+import type { ClientSession, ConnectionRecord, RequestRecord, TransportStats } from '../drivers/types.ts';
+import { LatencyRecorder } from '../metrics/index.ts';
+import type { MetricHistogram } from '../report/model.ts';
+import type { WorkloadContext, WorkloadResult } from './types.ts';
+
+/**
+ * Collects the requests and connections of one cell, streams them to the runner as they finish,
+ * and turns them into the cell's histograms. Shared by every workload so they all measure alike.
+ */
+export class CellRecorder {
+  private readonly histograms = new Map<string, LatencyRecorder>();
+  private readonly seenConnections = new Set<string>();
+  readonly requests: RequestRecord[] = [];
+  readonly connections: ConnectionRecord[] = [];
+  private startedAt = 0;
+  private endedAt = 0;
+
+  constructor(private readonly ctx: Pick<WorkloadContext, 'emit'>) {}
+
+  start(t: number): void {
+    this.startedAt = t;
+  }
+
+  finish(t: number): void {
+    this.endedAt = t;
+  }
+
+  /** Record a value (ms) in a named distribution, e.g. "latency" or "handshake.cold". */
+  recordValue(metric: string, ms: number): void {
+    let h = this.histograms.get(metric);
+    if (!h) {
+      h = new LatencyRecorder();
+      this.histograms.set(metric, h);
+    }
+    h.record(ms);
+  }
+
+  /** A finished request: recorded in latency/ttfb unless it is warm-up. */
+  request(record: RequestRecord, opts: { phase?: string; measured?: boolean } = {}): void {
+    const measured = opts.measured ?? true;
+    this.ctx.emit({ type: 'request', phase: opts.phase, ...stripBody(record) });
+    if (!measured) return;
+    this.requests.push(record);
+    if (record.error) return;
+    const prefix = opts.phase ? `${opts.phase}.` : '';
+    this.recordValue(`${prefix}latency`, record.done - record.queued);
+    if (record.firstByte !== undefined && record.sent !== undefined) {
+      this.recordValue(`${prefix}ttfb`, record.firstByte - record.sent);
+    }
+  }
+
+  /** Record every connection of a session not seen before. */
+  sessionConnections(session: ClientSession, phase?: string): void {
+    for (const c of session.connections) this.connection(c, phase);
+  }
+
+  connection(record: ConnectionRecord, phase?: string): void {
+    if (this.seenConnections.has(record.id)) return;
+    this.seenConnections.add(record.id);
+    this.connections.push(record);
+    this.ctx.emit({ type: 'connection', phase, ...record });
+    const prefix = phase ? `${phase}.` : '';
+    if (record.transportReady !== undefined) this.recordValue(`${prefix}connect`, record.transportReady - record.start);
+    if (record.tlsReady !== undefined) this.recordValue(`${prefix}tls`, record.tlsReady - record.start);
+  }
+
+  result(extra: { transport?: TransportStats; details?: Record<string, unknown> } = {}): WorkloadResult {
+    const ok = this.requests.filter((r) => !r.error && r.status !== undefined && r.status < 400);
+    const metrics: Record<string, MetricHistogram> = {};
+    for (const [name, h] of this.histograms) metrics[name] = h.toMetricHistogram();
+    return {
+      durationMs: this.endedAt - this.startedAt,
+      requests: {
+        total: this.requests.length,
+        ok: ok.length,
+        failed: this.requests.length - ok.length,
+        bytes: this.requests.reduce((sum, r) => sum + r.bytes, 0),
+      },
+      connections: {
+        opened: this.connections.length,
+        resumed: this.connections.filter((c) => c.resumed).length,
+        earlyData: this.connections.filter((c) => c.earlyData === true).length,
+      },
+      metrics,
+      ...extra,
+    };
+  }
+}
+
+function stripBody(record: RequestRecord): RequestRecord {
+  if (!record.body && !record.responseHeaders) return record;
+  const { body: _body, responseHeaders: _headers, ...rest } = record;
+  return rest;
+}

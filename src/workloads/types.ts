@@ -1,0 +1,54 @@
+/**
+ * A workload is a function of (driver, scenario slice, recorder): it never knows which protocol it
+ * drives, except where the protocol difference is the point. One file per workload, registered by
+ * type name in ./registry.ts. Workloads run inside the client process (in the client namespace).
+ */
+import type { Driver, Protocol, Target, TransportStats } from '../drivers/types.ts';
+import type { Phase } from '../../netem/model.ts';
+import type { DropEvent, LinkCounters } from '../../netem/types.ts';
+import type { MetricHistogram } from '../report/model.ts';
+import type { WorkloadEvent } from '../runner/events.ts';
+
+/** Link operations a workload may ask the runner for (the link lives outside the client process). */
+export interface LinkControl {
+  /** Apply a phase (e.g. remove loss for a reference measurement); `restore()` goes back to the scenario's link. */
+  applyPhase(phase: Omit<Phase, 'atMs'>): Promise<void>;
+  restore(): Promise<void>;
+  drops(): Promise<DropEvent[]>;
+  counters(): Promise<LinkCounters>;
+}
+
+export interface WorkloadContext<Spec = unknown> {
+  protocol: Protocol;
+  driver: Driver;
+  /** Drivers for every protocol (for workloads that need a reference protocol). */
+  target: Target;
+  spec: Spec;
+  repetition: number;
+  seed: number;
+  /** Base RTT of the default path in ms (0 when the network is not shaped). */
+  baseRttMs: number;
+  /** The client's address per path, when the network is shaped. */
+  clientAddresses: Readonly<Record<string, string>>;
+  requestTimeoutMs: number;
+  congestionControl?: 'cubic' | 'reno' | 'bbr';
+  emit(event: WorkloadEvent): void;
+  link: LinkControl;
+  signal: AbortSignal;
+}
+
+export interface WorkloadResult {
+  durationMs: number;
+  requests: { total: number; ok: number; failed: number; bytes: number };
+  connections: { opened: number; resumed: number; earlyData: number };
+  metrics: Record<string, MetricHistogram>;
+  transport?: TransportStats;
+  details?: Record<string, unknown>;
+}
+
+export interface Workload<Spec = unknown> {
+  type: string;
+  /** One sentence for the report: what this workload shows. */
+  describe: string;
+  run(ctx: WorkloadContext<Spec>): Promise<WorkloadResult>;
+}
