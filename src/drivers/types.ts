@@ -62,6 +62,8 @@ export interface RequestSpec {
   body?: Uint8Array;
   /** Keep the body bytes in the record (for `bench get` and checksum tests); default false. */
   keepBody?: boolean;
+  /** Record when each body chunk arrived (RequestRecord.progress): head-of-line analysis needs it. */
+  recordProgress?: boolean;
 }
 
 export interface RequestRecord {
@@ -85,6 +87,8 @@ export interface RequestRecord {
   body?: Uint8Array;
   /** Sent as 0-RTT early data (h3). */
   earlyData?: boolean;
+  /** With RequestSpec.recordProgress: [monoMs, body bytes received so far] per chunk delivered. */
+  progress?: Array<[number, number]>;
   error?: string;
 }
 

@@ -1,2 +1,3 @@
 /** Importing this module registers every workload with the registry. */
 import './requests.ts';
+import './handshake.ts';

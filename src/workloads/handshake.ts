@@ -1,0 +1,214 @@
+import type { ClientSession, ConnectionRecord, Protocol, RequestRecord } from '../drivers/types.ts';
+import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
+import { monoMs } from '../util/clock.ts';
+import { runClosedLoop } from './pool.ts';
+import { CellRecorder } from './recorder.ts';
+import { registerWorkload } from './registry.ts';
+import type { Workload, WorkloadContext } from './types.ts';
+
+export type HandshakeMode = 'cold' | 'resumed' | '0rtt';
+
+export interface HandshakeSpec {
+  type: 'handshake';
+  name: string;
+  modes: HandshakeMode[];
+  /** New connections per mode. */
+  connections: number;
+  /** How many of them at once (1 = strictly one after another). */
+  parallel: number;
+  /** Size of the one object each connection fetches, bytes. */
+  size: number;
+}
+
+/** Phases of one connection, in ms from its start. */
+export const HANDSHAKE_PHASES = ['transportReady', 'tlsReady', 'sent', 'firstByte', 'done'] as const;
+export type HandshakePhase = (typeof HANDSHAKE_PHASES)[number];
+
+/**
+ * First response byte in round trips from the client's first packet, per protocol and mode
+ * (TCP 1 + TLS 1.3 1 + request 1; QUIC+TLS 1 + request 1; 0-RTT: request in the first flight).
+ * TLS 1.3 resumption without early data saves no round trip, only the certificate.
+ */
+export function expectedFirstByteRtt(protocol: Protocol, mode: HandshakeMode): number | undefined {
+  if (protocol === 'h3') return mode === '0rtt' ? 1 : 2;
+  return mode === '0rtt' ? undefined : 3;
+}
+
+export function notApplicableReason(protocol: Protocol, mode: HandshakeMode): string | undefined {
+  if (mode === '0rtt' && protocol !== 'h3') {
+    return "Node's TLS over TCP cannot send TLS 1.3 early data, so HTTP/1.1 and HTTP/2 have no 0-RTT mode here";
+  }
+  return undefined;
+}
+
+interface ConnectionSample {
+  mode: HandshakeMode;
+  phasesMs: Partial<Record<HandshakePhase, number>>;
+  resumed: boolean;
+  earlyData: boolean | 'n/a';
+  /** Packets and bytes on the link during this connection (sequential runs on a shaped link only). */
+  link?: { packets: number; bytes?: number };
+  error?: string;
+}
+
+export const handshakeWorkload: Workload<HandshakeSpec> = {
+  type: 'handshake',
+  describe:
+    'New connections one after another, each fetching one small object: time to transport, TLS, first byte and completion, cold, resumed and with 0-RTT.',
+  async run(ctx) {
+    const { spec } = ctx;
+    const recorder = new CellRecorder(ctx);
+    recorder.start(monoMs());
+    const samples: ConnectionSample[] = [];
+    const modes: Record<string, unknown> = {};
+    for (const mode of spec.modes) {
+      const na = notApplicableReason(ctx.protocol, mode);
+      if (na) {
+        modes[mode] = { notApplicable: na };
+        continue;
+      }
+      // Resumption needs a ticket from an earlier connection: a priming connection, not measured.
+      let ticket: Uint8Array | undefined;
+      if (mode !== 'cold') ticket = await prime(ctx, spec);
+      const modeSamples: ConnectionSample[] = [];
+      await runClosedLoop(
+        spec.connections,
+        spec.parallel,
+        async () => {
+          const sample = await measureOne(ctx, spec, mode, ticket, recorder);
+          if (sample.ticket) ticket = sample.ticket;
+          modeSamples.push(sample.sample);
+        },
+        ctx.signal,
+      );
+      samples.push(...modeSamples);
+      modes[mode] = summariseMode(ctx, mode, modeSamples);
+    }
+    recorder.finish(monoMs());
+    return recorder.result({
+      details: { handshake: { baseRttMs: ctx.baseRttMs, modes, connections: samples } },
+    });
+  },
+};
+
+async function prime(ctx: WorkloadContext<HandshakeSpec>, spec: HandshakeSpec): Promise<Uint8Array | undefined> {
+  const session = await ctx.driver.connect(ctx.target, { maxConnections: 1, congestionControl: ctx.congestionControl });
+  try {
+    await session.request({ path: `/bytes/${spec.size}` });
+    return await waitForTicket(session);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Session tickets arrive after the handshake (TLS 1.3 NewSessionTicket): give them a moment. */
+async function waitForTicket(session: ClientSession, timeoutMs = 500): Promise<Uint8Array | undefined> {
+  const deadline = monoMs() + timeoutMs;
+  while (monoMs() < deadline) {
+    const ticket = session.session();
+    if (ticket) return ticket;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return session.session();
+}
+
+async function measureOne(
+  ctx: WorkloadContext<HandshakeSpec>,
+  spec: HandshakeSpec,
+  mode: HandshakeMode,
+  ticket: Uint8Array | undefined,
+  recorder: CellRecorder,
+): Promise<{ sample: ConnectionSample; ticket?: Uint8Array }> {
+  const sequential = spec.parallel === 1;
+  const before = sequential ? await ctx.link.counters().catch(() => undefined) : undefined;
+  const start = monoMs();
+  let session: ClientSession | undefined;
+  let request: RequestRecord | undefined;
+  let connection: ConnectionRecord | undefined;
+  let nextTicket: Uint8Array | undefined;
+  try {
+    session = await ctx.driver.connect(ctx.target, {
+      maxConnections: 1,
+      session: mode === 'cold' ? undefined : ticket,
+      earlyData: mode === '0rtt',
+      congestionControl: ctx.congestionControl,
+    });
+    request = await session.request({ path: `/bytes/${spec.size}` });
+    connection = session.connections[0];
+    if (mode !== 'cold') nextTicket = await waitForTicket(session, 200);
+  } catch (error) {
+    return { sample: { mode, phasesMs: {}, resumed: false, earlyData: false, error: (error as Error).message } };
+  } finally {
+    await session?.close().catch(() => {});
+  }
+  const after = sequential ? await ctx.link.counters().catch(() => undefined) : undefined;
+  if (connection) recorder.connection(connection, mode);
+  recorder.request(request, { phase: mode });
+  const t0 = connection?.start ?? start;
+  const phasesMs: Partial<Record<HandshakePhase, number>> = {};
+  const at: Record<HandshakePhase, number | undefined> = {
+    transportReady: connection?.transportReady,
+    tlsReady: connection?.tlsReady,
+    sent: request.sent,
+    firstByte: request.firstByte,
+    done: request.done,
+  };
+  for (const phase of HANDSHAKE_PHASES) {
+    const t = at[phase];
+    if (t === undefined || request.error) continue;
+    phasesMs[phase] = t - t0;
+    recorder.recordValue(`${mode}.${phase}`, t - t0);
+  }
+  return {
+    sample: {
+      mode,
+      phasesMs,
+      resumed: connection?.resumed ?? false,
+      earlyData: connection?.earlyData ?? false,
+      link: linkDelta(before, after),
+      error: request.error,
+    },
+    ticket: nextTicket,
+  };
+}
+
+function linkDelta(before?: LinkCounters, after?: LinkCounters): ConnectionSample['link'] {
+  if (!before || !after) return undefined;
+  let packets = 0;
+  const add = (a?: DirectionCounters, b?: DirectionCounters) => {
+    if (a && b) packets += a.packetsIn - b.packetsIn;
+  };
+  for (const [path, dirs] of Object.entries(after)) {
+    add(dirs.up, before[path]?.up);
+    add(dirs.down, before[path]?.down);
+  }
+  return { packets };
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
+function summariseMode(ctx: WorkloadContext<HandshakeSpec>, mode: HandshakeMode, samples: ConnectionSample[]) {
+  const ok = samples.filter((s) => !s.error);
+  const phases: Record<string, { medianMs?: number; medianRtt?: number }> = {};
+  for (const phase of HANDSHAKE_PHASES) {
+    const m = median(ok.map((s) => s.phasesMs[phase]).filter((v): v is number => v !== undefined));
+    phases[phase] = { medianMs: m, medianRtt: m !== undefined && ctx.baseRttMs > 0 ? m / ctx.baseRttMs : undefined };
+  }
+  const packets = median(ok.map((s) => s.link?.packets).filter((v): v is number => v !== undefined));
+  return {
+    connections: samples.length,
+    failed: samples.length - ok.length,
+    resumed: ok.filter((s) => s.resumed).length,
+    earlyDataAccepted: ok.filter((s) => s.earlyData === true).length,
+    expectedFirstByteRtt: expectedFirstByteRtt(ctx.protocol, mode),
+    phases,
+    medianLinkPackets: packets,
+  };
+}
+
+registerWorkload(handshakeWorkload);
