@@ -1,3 +1,5 @@
 /** Importing this module registers every workload with the registry. */
 import './requests.ts';
 import './handshake.ts';
+import './multiplex.ts';
+import './page.ts';

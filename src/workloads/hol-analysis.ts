@@ -1,0 +1,80 @@
+/**
+ * Head-of-line analysis: joins the link's drop log with per-request chunk arrival times.
+ * Pure: records and drops in, per-loss-event stall figures out.
+ *
+ * A stream is "stalled" by a loss event when it was in flight when the lost packet would have
+ * arrived, and then received nothing for longer than it normally waits between chunks (at least
+ * half a base RTT): on HTTP/2 a lost TCP segment holds back every stream behind it until the
+ * retransmission arrives; on HTTP/3 only the stream whose data was in the lost packet waits.
+ */
+import type { RequestRecord } from '../drivers/types.ts';
+import type { DropEvent } from '../../netem/types.ts';
+
+export interface LossEventStall {
+  /** When the drop happened at the link (monoMs). */
+  t: number;
+  dir: 'up' | 'down';
+  /** Streams in flight when the lost packet would have arrived. */
+  inFlight: number;
+  /** Of those, how many then waited longer than their usual gap. */
+  stalled: number;
+  /** Stall time (ms) of each stalled stream. */
+  stallMs: number[];
+}
+
+export interface HolAnalysisInput {
+  requests: RequestRecord[];
+  drops: DropEvent[];
+  /** One-way delay of the direction the drop happened in, ms (the lost packet would have arrived this much later). */
+  oneWayDelayMs: { up: number; down: number };
+  baseRttMs: number;
+}
+
+function typicalGap(progress: Array<[number, number]>): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < progress.length; i++) gaps.push(progress[i]![0] - progress[i - 1]![0]);
+  if (gaps.length === 0) return 0;
+  gaps.sort((a, b) => a - b);
+  return gaps[gaps.length >> 1]!;
+}
+
+/** The time from `t` to the stream's next data arrival (or its completion), if it was in flight at t. */
+function waitAfter(record: RequestRecord, t: number): number | undefined {
+  const started = record.sent ?? record.queued;
+  if (t < started || t >= record.done) return undefined;
+  const next = record.progress?.find(([at]) => at > t)?.[0] ?? record.done;
+  return next - t;
+}
+
+export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
+  const threshold = (r: RequestRecord) =>
+    Math.max(0.5 * input.baseRttMs, 3 * typicalGap(r.progress ?? []), 1);
+  // Merge drops closer together than 1 ms: one burst is one loss event for the streams.
+  const drops = [...input.drops].sort((a, b) => a.t - b.t);
+  const events: DropEvent[] = [];
+  for (const d of drops) {
+    const last = events[events.length - 1];
+    if (last && d.t - last.t < 1 && d.dir === last.dir) continue;
+    events.push(d);
+  }
+  return events.map((drop) => {
+    const arrival = drop.t + (drop.dir === 'down' ? input.oneWayDelayMs.down : input.oneWayDelayMs.up);
+    const stallMs: number[] = [];
+    let inFlight = 0;
+    for (const r of input.requests) {
+      if (r.error) continue;
+      const wait = waitAfter(r, arrival);
+      if (wait === undefined) continue;
+      inFlight++;
+      if (wait > threshold(r)) stallMs.push(wait);
+    }
+    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs };
+  });
+}
+
+/** Only the drops that belong to these connections (by the client's port). */
+export function dropsForPorts(drops: DropEvent[], clientPorts: Set<number>): DropEvent[] {
+  return drops.filter(
+    (d) => (d.srcPort !== undefined && clientPorts.has(d.srcPort)) || (d.dstPort !== undefined && clientPorts.has(d.dstPort)),
+  );
+}

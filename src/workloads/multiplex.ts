@@ -1,0 +1,140 @@
+import type { ClientSession, RequestRecord, TransportStats } from '../drivers/types.ts';
+import type { DropEvent } from '../../netem/types.ts';
+import { monoMs } from '../util/clock.ts';
+import { analyseHeadOfLine, dropsForPorts, type LossEventStall } from './hol-analysis.ts';
+import { CellRecorder } from './recorder.ts';
+import { registerWorkload } from './registry.ts';
+import { openSessions } from './requests.ts';
+import { readTcpInfo } from './tcp-info.ts';
+import type { Workload, WorkloadContext } from './types.ts';
+
+export interface MultiplexSpec {
+  type: 'multiplex';
+  name: string;
+  /** Concurrent requests per round. */
+  requests: number;
+  /** Response sizes in bytes, cycled over the requests. */
+  sizes: number[];
+  rounds: number;
+  /** Also run the same rounds with the loss removed, to measure each request's excess latency. */
+  reference: boolean;
+  h1PoolSize?: number;
+}
+
+interface RoundResult {
+  records: RequestRecord[];
+  transport: TransportStats[];
+  drops: DropEvent[];
+  ports: number[];
+}
+
+/**
+ * Head-of-line blocking: one connection (h2, h3) or a pool of up to 6 (h1) carrying N concurrent
+ * requests at once, R times, under the scenario's loss; each request's latency is compared with the
+ * same request on the same link without loss, and every loss event is joined with the streams it stalled.
+ */
+export const multiplexWorkload: Workload<MultiplexSpec> = {
+  type: 'multiplex',
+  describe:
+    'N concurrent requests on one connection (a pool of 6 for HTTP/1.1) under loss: how many streams one lost packet stalls, and for how long.',
+  async run(ctx) {
+    const { spec } = ctx;
+    const recorder = new CellRecorder(ctx);
+    recorder.start(monoMs());
+
+    let reference: Map<number, number> | undefined;
+    if (spec.reference) {
+      await ctx.link.applyPhase({ up: { loss: { model: 'none' } }, down: { loss: { model: 'none' } } });
+      try {
+        const rounds: RoundResult[] = [];
+        for (let r = 0; r < spec.rounds && !ctx.signal.aborted; r++) rounds.push(await runRound(ctx, recorder, 'reference'));
+        reference = medianLatencyByIndex(rounds);
+      } finally {
+        await ctx.link.restore();
+      }
+    }
+
+    const measuredStart = monoMs();
+    recorder.start(measuredStart);
+    const rounds: RoundResult[] = [];
+    for (let r = 0; r < spec.rounds && !ctx.signal.aborted; r++) rounds.push(await runRound(ctx, recorder, undefined));
+    recorder.finish(monoMs());
+
+    const stalls: LossEventStall[] = [];
+    const oneWay = { up: ctx.baseRttMs / 2, down: ctx.baseRttMs / 2 };
+    for (const round of rounds) {
+      const mine = dropsForPorts(round.drops, new Set(round.ports));
+      stalls.push(...analyseHeadOfLine({ requests: round.records, drops: mine, oneWayDelayMs: oneWay, baseRttMs: ctx.baseRttMs }));
+      if (reference) {
+        round.records.forEach((rec, i) => {
+          const ref = reference!.get(i % spec.requests);
+          if (!rec.error && ref !== undefined) recorder.recordValue('excess', Math.max(0, rec.done - rec.queued - ref));
+        });
+      }
+    }
+    for (const s of stalls) {
+      recorder.recordValue('stalledPerLoss', s.stalled);
+      for (const ms of s.stallMs) recorder.recordValue('stallTime', ms);
+    }
+    const transport = rounds.flatMap((r) => r.transport);
+    return recorder.result({
+      transport: transport[0],
+      details: {
+        multiplex: {
+          lossEvents: stalls.length,
+          stalledPerLoss: stalls.map((s) => s.stalled),
+          inFlightPerLoss: stalls.map((s) => s.inFlight),
+          transportPerConnection: transport,
+          referenceMedianMs: reference ? [...reference.values()] : undefined,
+        },
+      },
+    });
+  },
+};
+
+async function runRound(ctx: WorkloadContext<MultiplexSpec>, recorder: CellRecorder, phase: string | undefined): Promise<RoundResult> {
+  const { spec } = ctx;
+  const [session] = await openSessions(ctx, 1, spec.h1PoolSize);
+  const roundStart = monoMs();
+  try {
+    const records = await Promise.all(
+      Array.from({ length: spec.requests }, (_, i) =>
+        session!.request({ path: `/bytes/${spec.sizes[i % spec.sizes.length]}`, recordProgress: phase === undefined }),
+      ),
+    );
+    recorder.sessionConnections(session!, phase);
+    for (const r of records) recorder.request({ ...r, progress: undefined }, { phase });
+    const transport = await transportStats(ctx, session!);
+    const drops = phase === undefined ? (await ctx.link.drops()).filter((d) => d.t >= roundStart) : [];
+    const ports = session!.connections.map((c) => c.localPort).filter((p): p is number => p !== undefined);
+    return { records, transport, drops, ports };
+  } finally {
+    await session!.close();
+  }
+}
+
+async function transportStats(ctx: WorkloadContext<MultiplexSpec>, session: ClientSession): Promise<TransportStats[]> {
+  if (ctx.protocol === 'h3') {
+    const stats = await session.stats?.();
+    return stats ? [stats] : [];
+  }
+  const ports = new Set(session.connections.map((c) => c.localPort));
+  return (await readTcpInfo(ctx.target.port)).filter((t) => ports.has(t.localPort));
+}
+
+function medianLatencyByIndex(rounds: RoundResult[]): Map<number, number> {
+  const byIndex = new Map<number, number[]>();
+  for (const round of rounds) {
+    round.records.forEach((r, i) => {
+      if (!r.error) byIndex.set(i, [...(byIndex.get(i) ?? []), r.done - r.queued]);
+    });
+  }
+  const out = new Map<number, number>();
+  for (const [i, values] of byIndex) {
+    values.sort((a, b) => a - b);
+    out.set(i, values[values.length >> 1]!);
+  }
+  return out;
+}
+
+registerWorkload(multiplexWorkload);

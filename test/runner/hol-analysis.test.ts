@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestRecord } from '../../src/drivers/types.ts';
+import { analyseHeadOfLine, dropsForPorts } from '../../src/workloads/hol-analysis.ts';
+import type { DropEvent } from '../../netem/types.ts';
+
+/** A stream receiving a chunk every `gap` ms from `from` to `to`, with an optional silent interval. */
+function stream(id: string, from: number, to: number, gap: number, silence?: [number, number]): RequestRecord {
+  const progress: Array<[number, number]> = [];
+  let bytes = 0;
+  for (let t = from + gap; t <= to; t += gap) {
+    if (silence && t > silence[0] && t < silence[1]) continue;
+    progress.push([t, (bytes += 1000)]);
+  }
+  return { id, path: '/bytes/x', queued: from, sent: from, done: to, bytes, progress };
+}
+
+const drop = (t: number, port = 5000): DropEvent => ({ t, path: 'primary', dir: 'down', proto: 'tcp', dstPort: port, len: 1500, reason: 'loss' });
+
+describe('analyseHeadOfLine', () => {
+  it('counts every in-flight stream as stalled when all go silent (TCP-like head-of-line blocking)', () => {
+    const requests = [0, 1, 2, 3].map((i) => stream(`r${i}`, 0, 1000, 5, [300, 450]));
+    const [event] = analyseHeadOfLine({ requests, drops: [drop(250)], oneWayDelayMs: { up: 50, down: 50 }, baseRttMs: 100 });
+    expect(event).toMatchObject({ inFlight: 4, stalled: 4 });
+    for (const ms of event!.stallMs) expect(ms).toBe(150);
+  });
+
+  it('counts only the silent stream when the others keep receiving (QUIC-like)', () => {
+    const requests = [stream('lost', 0, 1000, 5, [300, 450]), stream('a', 0, 1000, 5), stream('b', 0, 1000, 5)];
+    const [event] = analyseHeadOfLine({ requests, drops: [drop(250)], oneWayDelayMs: { up: 50, down: 50 }, baseRttMs: 100 });
+    expect(event).toMatchObject({ inFlight: 3, stalled: 1 });
+  });
+
+  it('ignores streams not in flight and merges a burst of drops into one loss event', () => {
+    const requests = [stream('early', 0, 200, 5), stream('late', 400, 900, 5)];
+    const events = analyseHeadOfLine({ requests, drops: [drop(250), drop(250.5)], oneWayDelayMs: { up: 50, down: 50 }, baseRttMs: 100 });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ inFlight: 0, stalled: 0 });
+  });
+
+  it('keeps only drops of the given client ports', () => {
+    expect(dropsForPorts([drop(1, 5000), drop(2, 6000)], new Set([6000])).map((d) => d.t)).toEqual([2]);
+  });
+});
