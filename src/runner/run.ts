@@ -214,6 +214,10 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     );
     const serverCpuMs = (await server.cpuMs()) - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
+    // The link's drop log goes next to the requests, so analyses and waterfalls can join them.
+    for (const drop of await topology.drops().catch(() => [])) {
+      if (drop.t >= started) raw.append({ type: 'drop', ...drop, ...key });
+    }
     raw.append({ type: 'cell-end', t: monoMs(), ...key, error: done.type === 'cell-error' ? done.error : undefined });
     return cellFromResult({
       planned,

@@ -1,0 +1,445 @@
+/**
+ * One QUIC connection over quiche: feeds received datagrams in, runs the paced send loop and the
+ * loss/idle timer, and offers quiche's stream calls to the application (HTTP/3) above it.
+ *
+ * Event order per turn of the event loop: every datagram read in the poll phase is handed to
+ * quiche first (receive()), then one setImmediate runs the application ('activity') and the send
+ * loop, so ACKs and responses coalesce instead of one flush per datagram.
+ */
+import { EventEmitter } from 'node:events';
+import { monoMs } from '../util/clock.ts';
+import {
+  releaseTimeMs,
+  Shutdown,
+  streamErrorCode,
+  type HostPort,
+  type NativeConnection,
+  type NativeConnectionError,
+  type NativePathEvent,
+} from './binding.ts';
+import type { QuicStats } from './stats.ts';
+import { readStats } from './stats.ts';
+
+/** Puts one datagram on the wire from the given local address (the endpoint owns the sockets). */
+export type DatagramWriter = (data: Uint8Array, length: number, to: HostPort, from: HostPort) => void;
+
+export interface QuicTimings {
+  /** Connection object created (client: first Initial about to be sent). */
+  start: number;
+  /** quiche reported the handshake complete (isEstablished() first true). */
+  established?: number;
+  /** Client: the connection went into early data (0-RTT keys available). */
+  earlyDataStarted?: number;
+  closed?: number;
+}
+
+export interface QuicCloseInfo {
+  /** Error the peer sent in CONNECTION_CLOSE, if any. */
+  peer?: NativeConnectionError;
+  /** Error we sent. */
+  local?: NativeConnectionError;
+  timedOut: boolean;
+}
+
+export type QuicPathEvent = NativePathEvent;
+
+export interface QuicConnectionEvents {
+  /** Handshake complete. */
+  established: [];
+  /** Datagrams were processed: poll readable streams, continue blocked writes. */
+  activity: [];
+  path: [QuicPathEvent];
+  /** quiche considers the connection closed (after draining). */
+  closed: [QuicCloseInfo];
+}
+
+/** Packets may leave this much earlier than quiche's release time (timer granularity). */
+const PACING_HORIZON_MS = 1;
+/** Packets sent in one go before yielding to the event loop (lets ACKs in on fast links). */
+const MAX_BURST_PER_TURN = 128;
+const SEND_BUFFER_SIZE = 1500 * 2;
+
+export class QuicStreamError extends Error {
+  constructor(
+    readonly streamId: number,
+    readonly kind: 'reset' | 'stopped' | 'other',
+    readonly code: number | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QuicStreamError';
+  }
+}
+
+export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
+  readonly timings: QuicTimings;
+  private flushScheduled = false;
+  private pacingTimer: NodeJS.Timeout | undefined;
+  private lossTimer: NodeJS.Timeout | undefined;
+  private lossDeadline = Infinity;
+  private closedEmitted = false;
+  private held: { buf: Uint8Array; len: number; to: HostPort; from: HostPort } | undefined;
+  private closeWaiters: Array<() => void> = [];
+  /** Counters of what the send loop did (pacing evidence for reports). */
+  readonly sendLoop = { packets: 0, pacedWaits: 0 };
+
+  constructor(
+    readonly native: NativeConnection,
+    readonly role: 'client' | 'server',
+    private readonly write: DatagramWriter,
+    /** The 4-tuple the connection currently uses (updated on migration). */
+    public local: HostPort,
+    public peer: HostPort,
+  ) {
+    super();
+    this.timings = { start: monoMs() };
+  }
+
+  get isEstablished(): boolean {
+    return this.native.isEstablished();
+  }
+  get isClosed(): boolean {
+    return this.native.isClosed();
+  }
+  get isInEarlyData(): boolean {
+    return this.native.isInEarlyData();
+  }
+  get isResumed(): boolean {
+    return this.native.isResumed();
+  }
+  get alpn(): string {
+    return Buffer.from(this.native.applicationProto()).toString('latin1');
+  }
+  get sourceId(): Uint8Array {
+    return this.native.sourceId();
+  }
+  get traceId(): string {
+    return this.native.traceId();
+  }
+
+  /** Resumption state (TLS session + transport parameters) for a later connection's setSession(). */
+  session(): Uint8Array | undefined {
+    return this.native.session() ?? undefined;
+  }
+
+  stats(): QuicStats {
+    return readStats(this.native);
+  }
+
+  // ------------------------------------------------------------------ datagrams in
+
+  /** Hands one received datagram to quiche. Returns false when quiche rejected it. */
+  receive(datagram: Uint8Array, from: HostPort, to: HostPort): boolean {
+    let ok = true;
+    try {
+      this.native.recv(datagram, { from, to });
+    } catch {
+      // Undecryptable, duplicate or otherwise bad packets: quiche already ignored them or closed
+      // the connection; either way the send loop below reports it.
+      ok = false;
+    }
+    this.afterInput();
+    return ok;
+  }
+
+  private afterInput(): void {
+    if (this.timings.established === undefined && this.native.isEstablished()) {
+      this.timings.established = monoMs();
+      this.emit('established');
+    }
+    for (;;) {
+      let ev: NativePathEvent | null;
+      try {
+        ev = this.native.pathEventNext();
+      } catch {
+        break;
+      }
+      if (!ev) break;
+      if (ev.type === 'PeerMigrated') this.peer = ev.new;
+      this.emit('path', ev);
+    }
+    this.scheduleFlush();
+  }
+
+  // ------------------------------------------------------------------ send loop
+
+  /** Arrange for the application to run and pending packets to go out this turn. */
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.runTurn);
+  }
+
+  private readonly runTurn = (): void => {
+    this.flushScheduled = false;
+    if (!this.closedEmitted) this.emit('activity');
+    this.sendPending();
+    this.checkClosed();
+  };
+
+  private sendPending(): void {
+    if (this.held) return; // a paced packet waits for its release time; its timer resumes us
+    for (let n = 0; n < MAX_BURST_PER_TURN; n++) {
+      const buf = Buffer.allocUnsafe(SEND_BUFFER_SIZE);
+      let result;
+      try {
+        result = this.native.send(buf);
+      } catch {
+        break;
+      }
+      if (result === null) {
+        this.armLossTimer();
+        return;
+      }
+      const [len, info] = result;
+      this.sendLoop.packets++;
+      const at = releaseTimeMs(info);
+      const now = monoMs();
+      if (at !== undefined && at - now > PACING_HORIZON_MS) {
+        this.held = { buf, len, to: info.to, from: info.from };
+        this.sendLoop.pacedWaits++;
+        this.pacingTimer = setTimeout(this.releaseHeld, at - now);
+        this.armLossTimer();
+        return;
+      }
+      this.write(buf, len, info.to, info.from);
+    }
+    // Burst budget used: continue next turn so received ACKs are processed in between.
+    this.armLossTimer();
+    this.scheduleFlush();
+  }
+
+  private readonly releaseHeld = (): void => {
+    this.pacingTimer = undefined;
+    const held = this.held;
+    this.held = undefined;
+    if (held) this.write(held.buf, held.len, held.to, held.from);
+    this.sendPending();
+    this.checkClosed();
+  };
+
+  private armLossTimer(): void {
+    const t = this.native.timeout();
+    if (t === null) {
+      if (this.lossTimer) clearTimeout(this.lossTimer);
+      this.lossTimer = undefined;
+      this.lossDeadline = Infinity;
+      return;
+    }
+    const deadline = monoMs() + t;
+    // Re-arming a timer per packet is costly; keep the current one unless the deadline moved.
+    if (this.lossTimer && Math.abs(deadline - this.lossDeadline) < 1) return;
+    if (this.lossTimer) clearTimeout(this.lossTimer);
+    this.lossDeadline = deadline;
+    this.lossTimer = setTimeout(this.onLossTimer, Math.max(0, t) + 0.5);
+  }
+
+  private readonly onLossTimer = (): void => {
+    this.lossTimer = undefined;
+    this.lossDeadline = Infinity;
+    this.native.onTimeout();
+    this.afterInput();
+    this.checkClosed();
+  };
+
+  private checkClosed(): void {
+    if (this.closedEmitted || !this.native.isClosed()) return;
+    this.closedEmitted = true;
+    this.timings.closed = monoMs();
+    if (this.lossTimer) clearTimeout(this.lossTimer);
+    if (this.pacingTimer) clearTimeout(this.pacingTimer);
+    this.lossTimer = this.pacingTimer = undefined;
+    this.held = undefined;
+    const info: QuicCloseInfo = {
+      peer: this.native.peerError() ?? undefined,
+      local: this.native.localError() ?? undefined,
+      timedOut: this.native.isTimedOut(),
+    };
+    this.emit('closed', info);
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  // ------------------------------------------------------------------ streams
+
+  /** Writes as much of data as flow control allows; returns bytes taken (0 when blocked). */
+  streamSend(streamId: number, data: Uint8Array, fin: boolean): number {
+    try {
+      const n = this.native.streamSend(streamId, data, fin);
+      this.scheduleFlush();
+      return n ?? 0;
+    } catch (e) {
+      throw this.streamError(streamId, e);
+    }
+  }
+
+  /** Reads into buf; undefined when nothing is readable now. */
+  streamRecv(streamId: number, buf: Uint8Array): { length: number; fin: boolean } | undefined {
+    try {
+      const r = this.native.streamRecv(streamId, buf);
+      if (r === null) return undefined;
+      // Reading opens flow-control credit: make sure MAX_STREAM_DATA goes out.
+      this.scheduleFlush();
+      return { length: r[0], fin: r[1] };
+    } catch (e) {
+      throw this.streamError(streamId, e);
+    }
+  }
+
+  /** STOP_SENDING (read) or RESET_STREAM (write) with an application error code. */
+  streamShutdown(streamId: number, direction: 'read' | 'write', code: number): void {
+    try {
+      this.native.streamShutdown(streamId, direction === 'read' ? Shutdown.Read : Shutdown.Write, code);
+    } catch {
+      // Already finished or unknown stream: nothing to shut down.
+    }
+    this.scheduleFlush();
+  }
+
+  streamCapacity(streamId: number): number {
+    try {
+      return this.native.streamCapacity(streamId);
+    } catch (e) {
+      throw this.streamError(streamId, e);
+    }
+  }
+
+  streamFinished(streamId: number): boolean {
+    return this.native.streamFinished(streamId);
+  }
+
+  streamPriority(streamId: number, urgency: number, incremental: boolean): void {
+    try {
+      this.native.streamPriority(streamId, urgency, incremental);
+    } catch {
+      // Unknown stream: priority is advisory.
+    }
+  }
+
+  readableStreams(): number[] {
+    return [...this.native.readable()];
+  }
+
+  writableStreams(): number[] {
+    return [...this.native.writable()];
+  }
+
+  peerStreamsLeftBidi(): number {
+    return this.native.peerStreamsLeftBidi();
+  }
+
+  peerStreamsLeftUni(): number {
+    return this.native.peerStreamsLeftUni();
+  }
+
+  private streamError(streamId: number, e: unknown): QuicStreamError {
+    const reset = streamErrorCode(e, 'StreamReset');
+    if (reset !== undefined) return new QuicStreamError(streamId, 'reset', reset, `stream ${streamId} reset by peer (${reset})`);
+    const stopped = streamErrorCode(e, 'StreamStopped');
+    if (stopped !== undefined)
+      return new QuicStreamError(streamId, 'stopped', stopped, `stream ${streamId} stopped by peer (${stopped})`);
+    const msg = e instanceof Error ? e.message : String(e);
+    return new QuicStreamError(streamId, 'other', undefined, `stream ${streamId}: ${msg}`);
+  }
+
+  // ------------------------------------------------------------------ paths
+
+  /** Starts validating a new path (PATH_CHALLENGE); returns the DCID sequence used. */
+  probePath(local: HostPort, peer: HostPort = this.peer): number {
+    const seq = this.native.probePath(local, peer);
+    this.scheduleFlush();
+    return seq;
+  }
+
+  /** Moves the connection to a new local address (the peer address stays). */
+  migrateTo(local: HostPort, peer: HostPort = this.peer): number {
+    const seq = this.native.migrate(local, peer);
+    this.local = local;
+    this.peer = peer;
+    this.scheduleFlush();
+    return seq;
+  }
+
+  isPathValidated(local: HostPort, peer: HostPort = this.peer): boolean {
+    try {
+      return this.native.isPathValidated(local, peer);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Issues a new source connection ID to the peer (needed before it can probe or migrate). */
+  newSourceCid(cid: Uint8Array, resetToken: bigint): boolean {
+    try {
+      this.native.newSourceCid(cid, resetToken, false);
+      this.scheduleFlush();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  sourceCidsLeft(): number {
+    return this.native.sourceCidsLeft();
+  }
+
+  retiredSourceCids(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (;;) {
+      const cid = this.native.retiredScidNext();
+      if (!cid) return out;
+      out.push(cid);
+    }
+  }
+
+  // ------------------------------------------------------------------ close
+
+  /**
+   * Sends CONNECTION_CLOSE (application close when app is true) and resolves once quiche has
+   * finished draining, or after maxWaitMs.
+   */
+  close(opts: { app?: boolean; code?: number; reason?: string; maxWaitMs?: number } = {}): Promise<void> {
+    if (!this.native.isClosed()) {
+      try {
+        this.native.close(opts.app ?? true, opts.code ?? 0, Buffer.from(opts.reason ?? ''));
+      } catch {
+        // Already closing.
+      }
+      this.scheduleFlush();
+    }
+    return this.closed(opts.maxWaitMs ?? 3000);
+  }
+
+  /** Resolves when quiche reports the connection closed (or after maxWaitMs, then forced). */
+  closed(maxWaitMs = Infinity): Promise<void> {
+    if (this.closedEmitted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(maxWaitMs)
+        ? setTimeout(() => {
+            this.forceClosed();
+            resolve();
+          }, maxWaitMs)
+        : undefined;
+      this.closeWaiters.push(() => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops all timers and reports closed without waiting for the draining period. */
+  forceClosed(): void {
+    if (this.closedEmitted) return;
+    this.closedEmitted = true;
+    this.timings.closed = monoMs();
+    if (this.lossTimer) clearTimeout(this.lossTimer);
+    if (this.pacingTimer) clearTimeout(this.pacingTimer);
+    this.lossTimer = this.pacingTimer = undefined;
+    this.held = undefined;
+    this.emit('closed', {
+      peer: this.native.peerError() ?? undefined,
+      local: this.native.localError() ?? undefined,
+      timedOut: this.native.isTimedOut(),
+    });
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,46 @@
+/** Connection statistics, readable at any time (quiche's stats() plus the active path's). */
+import type { NativeConnection } from './binding.ts';
+
+export interface QuicStats {
+  /** Smoothed RTT of the active path, ms. */
+  rttMs?: number;
+  cwndBytes?: number;
+  /** Delivery rate estimate of the active path, bytes/s. */
+  deliveryRateBps?: number;
+  pmtu?: number;
+  sentPackets: number;
+  recvPackets: number;
+  lostPackets: number;
+  retransmittedPackets: number;
+  sentBytes: number;
+  recvBytes: number;
+  lostBytes: number;
+  streamRetransmittedBytes: number;
+  paths: number;
+}
+
+export function readStats(conn: NativeConnection): QuicStats {
+  const s = conn.stats();
+  let active;
+  try {
+    active = conn.pathStats().find((p) => p.active) ?? conn.pathStats()[0];
+  } catch {
+    active = undefined;
+  }
+  return {
+    // pathStats().rtt is in milliseconds in the binding (Duration converted by the binding).
+    rttMs: active ? active.rtt : undefined,
+    cwndBytes: active?.cwnd,
+    deliveryRateBps: active?.deliveryRate,
+    pmtu: active?.pmtu,
+    sentPackets: s.sent,
+    recvPackets: s.recv,
+    lostPackets: s.lost,
+    retransmittedPackets: s.retrans,
+    sentBytes: s.sentBytes,
+    recvBytes: s.recvBytes,
+    lostBytes: s.lostBytes,
+    streamRetransmittedBytes: s.streamRetransBytes,
+    paths: s.pathsCount,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * What every section renderer gets: the result, the raw events when available, the run's
+ * structure (networks, workloads, protocols in a stable order) and a place to put charts.
+ */
+import type { RawEvent } from '../runner/events.ts';
+import type { Protocol } from '../drivers/types.ts';
+import { PROTOCOLS } from '../drivers/types.ts';
+import { escapeHtml } from './escape.ts';
+import type { Cell, NetworkVariantResult, RunResult } from './model.ts';
+
+/** A vega-lite specification (kept loose: the report builds them from plain objects). */
+export type VegaLiteSpec = Record<string, unknown>;
+
+export interface ChartSlot {
+  id: string;
+  spec: VegaLiteSpec;
+}
+
+/** One workload run on one network variant: the unit most sections render. */
+export interface WorkloadScope {
+  network: NetworkVariantResult;
+  workload: string;
+  workloadType: string;
+  protocols: Protocol[];
+  /** Every cell of this (network, workload), all protocols and repetitions. */
+  cells: Cell[];
+  /** Repetitions that completed per protocol. */
+  repetitions: number;
+}
+
+export const PROTOCOL_NAMES: Record<Protocol, string> = { h1: 'HTTP/1.1', h2: 'HTTP/2', h3: 'HTTP/3' };
+/** The same colour for a protocol in every chart and table. */
+export const PROTOCOL_COLORS: Record<Protocol, string> = { h1: '#4c78a8', h2: '#e45756', h3: '#54a24b' };
+
+export class ReportContext {
+  readonly charts: ChartSlot[] = [];
+  private nextId = 0;
+
+  constructor(
+    readonly result: RunResult,
+    readonly raw?: readonly RawEvent[],
+  ) {}
+
+  /** Network variants in scenario order; variants that only appear in cells come last. */
+  networks(): NetworkVariantResult[] {
+    const known = [...this.result.networks];
+    for (const c of this.result.cells) {
+      if (!known.some((n) => n.label === c.network)) {
+        known.push({ label: c.network, spec: { kind: 'none' }, backend: this.result.environment.emulator.backend });
+      }
+    }
+    return known;
+  }
+
+  protocols(cells: readonly Cell[] = this.result.cells): Protocol[] {
+    return PROTOCOLS.filter((p) => cells.some((c) => c.protocol === p));
+  }
+
+  /** (network, workload) scopes, workloads in order of first appearance. */
+  scopes(network: NetworkVariantResult): WorkloadScope[] {
+    const cells = this.result.cells.filter((c) => c.network === network.label);
+    const workloads = [...new Set(cells.map((c) => c.workload))];
+    return workloads.map((workload) => {
+      const own = cells.filter((c) => c.workload === workload);
+      const protocols = this.protocols(own);
+      const repetitions = Math.max(
+        0,
+        ...protocols.map((p) => own.filter((c) => c.protocol === p && !c.error).length),
+      );
+      return { network, workload, workloadType: own[0]!.workloadType, protocols, cells: own, repetitions };
+    });
+  }
+
+  /** Registers a chart and returns the HTML of its container. */
+  chart(spec: VegaLiteSpec, opts: { title: string; caption?: string; className?: string }): string {
+    const id = `chart-${this.nextId++}`;
+    this.charts.push({ id, spec });
+    const caption = opts.caption ? `<figcaption>${escapeHtml(opts.caption)}</figcaption>` : '';
+    return (
+      `<figure class="chart ${opts.className ?? ''}">` +
+      `<div class="chart-title">${escapeHtml(opts.title)}</div>` +
+      `<div class="chart-body" id="${id}" data-chart></div>${caption}</figure>`
+    );
+  }
+
+  /** "h2 · workload bulk (requests) · network lte · userspace backend · 5 repetitions". */
+  provenance(scope: WorkloadScope, protocol?: Protocol, reps = scope.repetitions): string {
+    const backend = scope.network.backend === 'none' ? 'not shaped (loopback)' : `${scope.network.backend} backend`;
+    return [
+      protocol ? PROTOCOL_NAMES[protocol] : undefined,
+      `workload ${scope.workload} (${scope.workloadType})`,
+      `network ${scope.network.label}`,
+      backend,
+      `${reps} repetition${reps === 1 ? '' : 's'}`,
+    ]
+      .filter(Boolean)
+      .join(' \u00b7 ');
+  }
+}

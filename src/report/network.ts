@@ -1,0 +1,74 @@
+/** Words for a network variant: what the link was, and whether it was shaped at all. */
+import type { DirectionModel, LossModel, PathModel } from '../../netem/model.ts';
+import { baseRttMs } from '../../netem/model.ts';
+import { formatNumber, formatPercent, formatValue } from './format.ts';
+import type { NetworkVariantResult } from './model.ts';
+
+export const NOT_SHAPED = 'network not shaped: plain loopback';
+
+export interface NetworkDescription {
+  shaped: boolean;
+  /** One line, e.g. "lte profile, userspace backend: RTT 70 ms, down 12 Mbit/s, up 12 Mbit/s". */
+  summary: string;
+  /** One line per path (and one for phases), for the detail view. */
+  details: string[];
+}
+
+export function describeNetwork(variant: NetworkVariantResult): NetworkDescription {
+  const spec = variant.spec;
+  if (spec.kind === 'none' || variant.backend === 'none') {
+    return { shaped: false, summary: NOT_SHAPED, details: [NOT_SHAPED] };
+  }
+  const origin = [spec.profile ? `${spec.profile} profile` : undefined, `${variant.backend} backend`]
+    .filter(Boolean)
+    .join(', ');
+  const details = spec.paths.map((p) => `${p.name}: ${describePath(p)}`);
+  details.push(`MTU ${spec.mtu}, TCP congestion control ${spec.congestionControl}`);
+  if (spec.phases.length > 0) {
+    details.push(`${spec.phases.length} phase change${spec.phases.length === 1 ? '' : 's'} during the run`);
+  }
+  const first = spec.paths[0];
+  const pathText = first ? describePath(first) : 'no paths';
+  const more = spec.paths.length > 1 ? ` (+${spec.paths.length - 1} more path${spec.paths.length > 2 ? 's' : ''})` : '';
+  return { shaped: true, summary: `${origin}: ${pathText}${more}`, details };
+}
+
+function describePath(path: PathModel): string {
+  const parts = [`RTT ${formatValue(baseRttMs(path), 'ms')}`];
+  const jitter = Math.max(path.up.jitterMs, path.down.jitterMs);
+  if (jitter > 0) parts.push(`jitter \u00b1${formatValue(jitter, 'ms')} (${path.down.jitterDistribution})`);
+  parts.push(`down ${rate(path.down)}, up ${rate(path.up)}`);
+  const loss = describeLoss(path.down.loss, path.up.loss);
+  if (loss) parts.push(loss);
+  const extras = (['duplicate', 'reorder', 'corrupt'] as const)
+    .filter((k) => path.down[k] > 0 || path.up[k] > 0)
+    .map((k) => `${k} ${formatPercent(Math.max(path.down[k], path.up[k]))}`);
+  parts.push(...extras);
+  const queue = path.down.queueLimitPackets ?? path.up.queueLimitPackets;
+  if (queue !== undefined) parts.push(`${queue}-packet queue`);
+  if (path.down.blackhole || path.up.blackhole) parts.push('blackhole');
+  return parts.join(', ');
+}
+
+function rate(d: DirectionModel): string {
+  if (d.rateTrace) return `trace ${d.rateTrace}`;
+  return d.rateBps === undefined ? 'unlimited' : formatValue(d.rateBps, 'bit/s');
+}
+
+function describeLoss(down: LossModel, up: LossModel): string | undefined {
+  const same = JSON.stringify(down) === JSON.stringify(up);
+  const one = (l: LossModel): string | undefined => {
+    switch (l.model) {
+      case 'none':
+        return undefined;
+      case 'random':
+        return `loss ${formatPercent(l.probability)}${l.correlation > 0 ? ` (correlation ${formatNumber(l.correlation, 2)})` : ''}`;
+      case 'gilbert-elliott':
+        return `Gilbert-Elliott loss (p ${formatPercent(l.p)}, r ${formatPercent(l.r)}, 1-h ${formatPercent(l.oneMinusH)}, 1-k ${formatPercent(l.oneMinusK)})`;
+    }
+  };
+  if (same) return one(down);
+  const d = one(down);
+  const u = one(up);
+  return [d && `${d} down`, u && `${u} up`].filter(Boolean).join(', ') || undefined;
+}
