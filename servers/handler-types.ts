@@ -16,3 +16,30 @@ export interface HandlerResponse {
   /** Wait this long before sending headers (the /delay route). */
   delayMs?: number;
 }
+
+/** What a listener knows about its siblings, for headers such as Alt-Svc. */
+export interface HandlerContext {
+  /** UDP port of the H3 listener, advertised with Alt-Svc by H1/H2 responses. */
+  h3Port?: number;
+}
+
+/** The route table (servers/handler.ts). `req.path` is the request target with its query, as in :path. */
+export type RequestHandler = (req: HandlerRequest, ctx?: HandlerContext) => HandlerResponse;
+
+/** servers/h3.ts exports `startH3Listener(opts: H3ListenerOptions): Promise<H3Listener>`. */
+export interface H3ListenerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** PEM certificate and PKCS#8 key (the run's certificate, shared with H1/H2). */
+  cert: string;
+  key: string;
+  handler: RequestHandler;
+  congestionControl?: 'cubic' | 'reno' | 'bbr';
+}
+
+export interface H3Listener {
+  /** The UDP port actually bound. */
+  port: number;
+  close(): Promise<void>;
+}

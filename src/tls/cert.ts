@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as never);
 
 export interface CertificateOptions {
   /** Extra DNS names or IP addresses (e.g. the server namespace's address). */
@@ -36,7 +36,7 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 
 export async function generateCertificate(opts: CertificateOptions = {}): Promise<GeneratedCertificate> {
   const names = [...new Set([...DEFAULT_NAMES, ...(opts.extraNames ?? []).map((n) => n.trim()).filter(Boolean)])];
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   // Backdate a little: clocks in namespaces are the host's, but peers (browsers) may differ slightly.
   const notBefore = new Date(Date.now() - 5 * 60_000);
   const notAfter = new Date(Date.now() + (opts.validityHours ?? 48) * 3_600_000);

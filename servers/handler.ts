@@ -1,0 +1,157 @@
+/**
+ * The one route table behind every listener (H1, H2, H3). Pure: a request in, a response out;
+ * listeners only translate their protocol to and from these shapes (servers/respond.ts for H1/H2).
+ *
+ *   /bytes/<n>                 n bytes of a fixed pattern (slices of one preallocated buffer)
+ *   /page/<name>               an HTML page naming its subresources (fan-out, size, depth)
+ *   /page/<name>/res/<i>[...]  a subresource of that page
+ *   /delay/<ms>                a small body after <ms> milliseconds
+ *   /health                    200 "ok"
+ */
+import type { HandlerResponse, RequestHandler } from './handler-types.ts';
+
+export interface HandlerOptions {
+  /** Largest /bytes/<n> (and subresource) body; the buffer is allocated once, up front. Default 64 MiB. */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const MAX_DELAY_MS = 60_000;
+export const PAGE_LIMITS = { maxFanOut: 1000, maxDepth: 4, defaultFanOut: 10, defaultSize: 10_000 } as const;
+
+/** The byte at offset i of every /bytes body: a 251-periodic pattern, so misplaced slices are detectable. */
+export function patternByte(i: number): number {
+  return i % 251;
+}
+
+export function createHandler(opts: HandlerOptions = {}): RequestHandler {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const pool = allocatePattern(maxBodyBytes);
+  const text = (status: number, body: string, extra: Record<string, string> = {}): HandlerResponse => ({
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', ...extra },
+    body: Buffer.from(body),
+  });
+  const bytes = (n: number, contentType = 'application/octet-stream'): HandlerResponse =>
+    n > maxBodyBytes
+      ? text(413, `/bytes is limited to ${maxBodyBytes} bytes by the server's maxBodyBytes\n`)
+      : { status: 200, headers: { 'content-type': contentType }, body: pool.subarray(0, n) };
+
+  return (req, ctx = {}) => {
+    const response = route(req.path);
+    response.headers['cache-control'] ??= 'no-store';
+    if (ctx.h3Port !== undefined) response.headers['alt-svc'] = `h3=":${ctx.h3Port}"; ma=86400`;
+    return response;
+  };
+
+  function route(rawPath: string): HandlerResponse {
+    const url = new URL(rawPath, 'https://bench.invalid');
+    const parts = url.pathname.split('/').filter(Boolean);
+    const [head, arg] = parts;
+    if (head === 'health' && parts.length === 1) return text(200, 'ok\n');
+    if (head === 'bytes' && parts.length === 2) {
+      const n = parseCount(arg!);
+      return n === undefined ? text(400, `/bytes/<n> needs a byte count, got "${arg}"\n`) : bytes(n);
+    }
+    if (head === 'delay' && parts.length === 2) {
+      const ms = parseCount(arg!);
+      if (ms === undefined || ms > MAX_DELAY_MS) return text(400, `/delay/<ms> needs 0..${MAX_DELAY_MS} ms, got "${arg}"\n`);
+      return { ...text(200, `delayed ${ms} ms\n`), delayMs: ms };
+    }
+    if (head === 'page' && parts.length >= 2) {
+      const spec = parsePageSpec(arg!, url.searchParams);
+      if (typeof spec === 'string') return text(400, spec + '\n');
+      const level = subresourceLevel(parts.slice(2), spec.fanOut);
+      if (level === undefined || level > spec.depth) return text(404, 'not found\n');
+      const prefix = '/' + parts.join('/');
+      if (level === 0) return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderPage(prefix, spec) };
+      if (level < spec.depth) {
+        return { status: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: renderStylesheet(prefix, spec) };
+      }
+      return bytes(spec.size, 'application/octet-stream');
+    }
+    return text(404, 'not found\n');
+  }
+}
+
+export interface PageSpec {
+  /** Subresources per page (and per nested stylesheet). */
+  fanOut: number;
+  /** Bytes of each leaf subresource. */
+  size: number;
+  /** 1: the page names leaves; 2+: it names stylesheets that @import the next level. */
+  depth: number;
+  /** The query string passed on to every subresource URL, so they stay self-describing. */
+  query: string;
+}
+
+/** `/page/p20?size=10000&depth=1`: fan-out from the name (`p<N>`) or `?n=`; size and depth from the query. */
+export function parsePageSpec(name: string, query: URLSearchParams): PageSpec | string {
+  const fromName = /^p(\d+)$/.exec(name)?.[1];
+  const fanOut = query.has('n') ? parseCount(query.get('n')!) : fromName !== undefined ? Number(fromName) : PAGE_LIMITS.defaultFanOut;
+  const size = query.has('size') ? parseCount(query.get('size')!) : PAGE_LIMITS.defaultSize;
+  const depth = query.has('depth') ? parseCount(query.get('depth')!) : 1;
+  if (fanOut === undefined || fanOut > PAGE_LIMITS.maxFanOut) return `page fan-out must be 0..${PAGE_LIMITS.maxFanOut}`;
+  if (size === undefined) return 'page ?size= must be a byte count';
+  if (depth === undefined || depth < 1 || depth > PAGE_LIMITS.maxDepth) return `page ?depth= must be 1..${PAGE_LIMITS.maxDepth}`;
+  const q = new URLSearchParams(query);
+  q.sort();
+  const qs = q.toString();
+  return { fanOut, size, depth, query: qs ? `?${qs}` : '' };
+}
+
+/** Every URL a page names, depth first, as a client that fetches the whole page would request them. */
+export function pageSubresourcePaths(pagePath: string, spec: PageSpec): string[] {
+  const out: string[] = [];
+  const walk = (prefix: string, level: number) => {
+    for (let i = 0; i < spec.fanOut; i++) {
+      const path = `${prefix}/res/${i}`;
+      out.push(path + spec.query);
+      if (level + 1 < spec.depth) walk(path, level + 1);
+    }
+  };
+  walk(pagePath.split('?')[0]!.replace(/\/$/, ''), 0);
+  return out;
+}
+
+function renderPage(prefix: string, spec: PageSpec): Buffer {
+  const leaves = spec.depth === 1;
+  const items = Array.from({ length: spec.fanOut }, (_, i) => {
+    const href = `${prefix}/res/${i}${spec.query}`;
+    return leaves ? `<img src="${escapeAttr(href)}" alt="">` : `<link rel="stylesheet" href="${escapeAttr(href)}">`;
+  });
+  return Buffer.from(
+    `<!doctype html>\n<html><head><meta charset="utf-8"><title>bench page</title>\n${leaves ? '' : items.join('\n')}</head>\n` +
+      `<body>\n${leaves ? items.join('\n') : ''}\n</body></html>\n`,
+  );
+}
+
+function renderStylesheet(prefix: string, spec: PageSpec): Buffer {
+  const lines = Array.from({ length: spec.fanOut }, (_, i) => `@import url("${prefix}/res/${i}${spec.query}");`);
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+/** ["res","3","res","7"] -> 2; [] -> 0; anything else (or an index past the fan-out) -> undefined. */
+function subresourceLevel(rest: string[], fanOut: number): number | undefined {
+  if (rest.length % 2 !== 0) return undefined;
+  for (let i = 0; i < rest.length; i += 2) {
+    const index = parseCount(rest[i + 1]!);
+    if (rest[i] !== 'res' || index === undefined || index >= fanOut) return undefined;
+  }
+  return rest.length / 2;
+}
+
+function parseCount(text: string): number | undefined {
+  return /^\d{1,12}$/.test(text) ? Number(text) : undefined;
+}
+
+function escapeAttr(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+function allocatePattern(size: number): Buffer {
+  const buf = Buffer.allocUnsafeSlow(size);
+  const period = Buffer.from(Array.from({ length: 251 }, (_, i) => patternByte(i)));
+  buf.fill(period);
+  return buf;
+}
