@@ -72,10 +72,14 @@ export class ReportContext {
   }
 
   /** Registers a chart and returns the HTML of its container. */
-  chart(spec: VegaLiteSpec, opts: { title: string; caption?: string; className?: string }): string {
+  chart(spec: VegaLiteSpec, opts: { title: string; caption?: string; source?: string; className?: string }): string {
     const id = `chart-${this.nextId++}`;
     this.charts.push({ id, spec });
-    const caption = opts.caption ? `<figcaption>${escapeHtml(opts.caption)}</figcaption>` : '';
+    const parts = [
+      opts.caption ? escapeHtml(opts.caption) : '',
+      opts.source ? `<span class="source">Source: ${escapeHtml(opts.source)}</span>` : '',
+    ].filter(Boolean);
+    const caption = parts.length ? `<figcaption>${parts.join(' ')}</figcaption>` : '';
     return (
       `<figure class="chart ${opts.className ?? ''}">` +
       `<div class="chart-title">${escapeHtml(opts.title)}</div>` +

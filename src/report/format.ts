@@ -96,3 +96,14 @@ export function formatDuration(ms: number): string {
 export function formatPercent(fraction: number): string {
   return `${formatNumber(fraction * 100, decimalsFor(fraction * 100))}%`;
 }
+
+/** A configured value as the user wrote it: no padding zeros ("70 ms", "12 Mbit/s", "1%"). */
+export function formatSetting(value: number, unit: string): string {
+  if (unit === '%') return `${trim(value * 100)}%`;
+  const f = unitFormat(unit, Math.abs(value));
+  return trim(value * f.scale) + f.suffix;
+}
+
+function trim(v: number): string {
+  return v.toLocaleString('en-US', { maximumFractionDigits: 4 });
+}

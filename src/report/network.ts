@@ -1,7 +1,7 @@
 /** Words for a network variant: what the link was, and whether it was shaped at all. */
 import type { DirectionModel, LossModel, PathModel } from '../../netem/model.ts';
 import { baseRttMs } from '../../netem/model.ts';
-import { formatNumber, formatPercent, formatValue } from './format.ts';
+import { formatNumber, formatSetting } from './format.ts';
 import type { NetworkVariantResult } from './model.ts';
 
 export const NOT_SHAPED = 'network not shaped: plain loopback';
@@ -34,15 +34,15 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
 }
 
 function describePath(path: PathModel): string {
-  const parts = [`RTT ${formatValue(baseRttMs(path), 'ms')}`];
+  const parts = [`RTT ${formatSetting(baseRttMs(path), 'ms')}`];
   const jitter = Math.max(path.up.jitterMs, path.down.jitterMs);
-  if (jitter > 0) parts.push(`jitter \u00b1${formatValue(jitter, 'ms')} (${path.down.jitterDistribution})`);
+  if (jitter > 0) parts.push(`jitter \u00b1${formatSetting(jitter, 'ms')} (${path.down.jitterDistribution})`);
   parts.push(`down ${rate(path.down)}, up ${rate(path.up)}`);
   const loss = describeLoss(path.down.loss, path.up.loss);
   if (loss) parts.push(loss);
   const extras = (['duplicate', 'reorder', 'corrupt'] as const)
     .filter((k) => path.down[k] > 0 || path.up[k] > 0)
-    .map((k) => `${k} ${formatPercent(Math.max(path.down[k], path.up[k]))}`);
+    .map((k) => `${k} ${formatSetting(Math.max(path.down[k], path.up[k]), '%')}`);
   parts.push(...extras);
   const queue = path.down.queueLimitPackets ?? path.up.queueLimitPackets;
   if (queue !== undefined) parts.push(`${queue}-packet queue`);
@@ -52,7 +52,7 @@ function describePath(path: PathModel): string {
 
 function rate(d: DirectionModel): string {
   if (d.rateTrace) return `trace ${d.rateTrace}`;
-  return d.rateBps === undefined ? 'unlimited' : formatValue(d.rateBps, 'bit/s');
+  return d.rateBps === undefined ? 'unlimited' : formatSetting(d.rateBps, 'bit/s');
 }
 
 function describeLoss(down: LossModel, up: LossModel): string | undefined {
@@ -62,9 +62,9 @@ function describeLoss(down: LossModel, up: LossModel): string | undefined {
       case 'none':
         return undefined;
       case 'random':
-        return `loss ${formatPercent(l.probability)}${l.correlation > 0 ? ` (correlation ${formatNumber(l.correlation, 2)})` : ''}`;
+        return `loss ${formatSetting(l.probability, '%')}${l.correlation > 0 ? ` (correlation ${formatNumber(l.correlation, 2)})` : ''}`;
       case 'gilbert-elliott':
-        return `Gilbert-Elliott loss (p ${formatPercent(l.p)}, r ${formatPercent(l.r)}, 1-h ${formatPercent(l.oneMinusH)}, 1-k ${formatPercent(l.oneMinusK)})`;
+        return `Gilbert-Elliott loss (p ${formatSetting(l.p, '%')}, r ${formatSetting(l.r, '%')}, 1-h ${formatSetting(l.oneMinusH, '%')}, 1-k ${formatSetting(l.oneMinusK, '%')})`;
     }
   };
   if (same) return one(down);

@@ -1,0 +1,110 @@
+/** The headline table: one row per protocol, medians across repetitions with their 95% CIs. */
+import type { Protocol } from '../../drivers/types.ts';
+import type { ReportContext, WorkloadScope } from '../context.ts';
+import { PROTOCOL_NAMES } from '../context.ts';
+import { escapeHtml } from '../escape.ts';
+import { type Estimate, type MetricDef, METRICS, estimate } from '../estimates.ts';
+import { formatEstimate, formatNumber } from '../format.ts';
+
+interface Column {
+  metric: MetricDef;
+  /** Header text; the unit goes in the header so cells stay short. */
+  header: string;
+  group?: string;
+}
+
+const COLUMNS: Column[] = [
+  { metric: METRICS.requests, header: 'Requests' },
+  { metric: METRICS.failed, header: 'Failed' },
+  { metric: METRICS.requestsPerSec, header: 'Requests/s' },
+  { metric: METRICS.goodput, header: 'Goodput' },
+  { metric: METRICS.p50, header: 'p50', group: 'Latency' },
+  { metric: METRICS.p90, header: 'p90', group: 'Latency' },
+  { metric: METRICS.p99, header: 'p99', group: 'Latency' },
+  { metric: METRICS.p999, header: 'p99.9', group: 'Latency' },
+  { metric: METRICS.max, header: 'max', group: 'Latency' },
+  { metric: METRICS.opened, header: 'opened', group: 'Connections' },
+  { metric: METRICS.resumed, header: 'resumed', group: 'Connections' },
+  { metric: METRICS.serverCpu, header: 'Server CPU' },
+];
+
+export function renderHeadline(ctx: ReportContext, scope: WorkloadScope): string {
+  const key = (protocol: Protocol) => ({ network: scope.network.label, protocol, workload: scope.workload });
+  const rows = scope.protocols.map((protocol) => {
+    const cells = scope.cells.filter((c) => c.protocol === protocol);
+    const failedReps = cells.filter((c) => c.error).length;
+    const okReps = cells.length - failedReps;
+    const repsText = failedReps ? `${okReps} <span class="bad">(${failedReps} failed)</span>` : String(okReps);
+    const tds = COLUMNS.map((col) => {
+      const est = estimate(ctx.result, key(protocol), col.metric);
+      return renderCell(ctx, scope, protocol, col, est);
+    });
+    return (
+      `<tr data-protocol="${protocol}"><th scope="row"><span class="swatch swatch-${protocol}"></span>${PROTOCOL_NAMES[protocol]}</th>` +
+      `<td class="num">${repsText}</td>${tds.join('')}</tr>`
+    );
+  });
+
+  const groups: string[] = [];
+  const subheads: string[] = [];
+  for (let i = 0; i < COLUMNS.length; ) {
+    const group = COLUMNS[i]!.group;
+    let span = 1;
+    while (group && COLUMNS[i + span]?.group === group) span++;
+    if (group) {
+      groups.push(`<th colspan="${span}" class="group">${group}${group === 'Latency' ? ' (ms)' : ''}</th>`);
+      for (let j = 0; j < span; j++) subheads.push(`<th class="num">${COLUMNS[i + j]!.header}</th>`);
+    } else {
+      groups.push(`<th rowspan="2" class="num">${columnHeader(COLUMNS[i]!)}</th>`);
+    }
+    i += span;
+  }
+  const fromSummaries = ctx.result.summaries.some((s) => s.network === scope.network.label && s.workload === scope.workload);
+  const what = fromSummaries
+    ? 'Medians across repetitions, 95% confidence interval below'
+    : 'Medians across repetitions, range of the repetitions below (result.json has no confidence intervals)';
+  const note = `${what}. Hover a value for every repetition and its source.`;
+  return (
+    `<div class="table-wrap"><table class="headline">` +
+    `<caption>${escapeHtml(note)}<br>${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th rowspan="2">Protocol</th><th rowspan="2" class="num">Reps</th>${groups.join('')}</tr><tr>${subheads.join('')}</tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+/** Units that print in the column header, so that cells carry bare numbers. */
+const HEADER_UNITS: Record<string, string> = { ms: 'ms', 'req/s': '' };
+
+function columnHeader(col: Column): string {
+  const unit = HEADER_UNITS[col.metric.unit];
+  return unit ? `${col.header} (${unit})` : col.header;
+}
+
+function renderCell(
+  ctx: ReportContext,
+  scope: WorkloadScope,
+  protocol: Protocol,
+  col: Column,
+  est: Estimate | undefined,
+): string {
+  if (!est) return `<td class="num missing" title="not measured">\u2014</td>`;
+  // Units in headers where fixed (ms, req/s); goodput keeps its unit (Mbit/s vs kbit/s).
+  const f = formatEstimate(est, est.unit);
+  const suffix = est.unit in HEADER_UNITS ? ` ${est.unit}` : '';
+  const value = suffix && f.value.endsWith(suffix) ? f.value.slice(0, -suffix.length) : f.value;
+  const interval = f.interval.replace(/, \d+ reps?$/, '');
+  // Counts that are the same in every repetition need no interval.
+  const varies = est.values.some((v) => v !== est.values[0]);
+  const showInterval = est.n > 1 && est.ci95 !== undefined && (est.unit !== 'count' || varies);
+  const values = est.values.map((v) => formatNumber(v)).join(', ');
+  const title =
+    `${col.metric.label} ${f.text}\n${ctx.provenance(scope, protocol, est.n)}\n` +
+    `per repetition: ${values}\nsource: result.json ${est.source === 'summary' ? `summaries (${est.ciMethod} interval)` : 'cells (range of repetitions)'}, metric ${col.metric.id}`;
+  const bad = col.metric === METRICS.failed && est.values.some((v) => v > 0) ? ' has-failures' : '';
+  return (
+    `<td class="num${bad}" data-metric="${escapeHtml(col.metric.id)}" title="${escapeHtml(title)}">` +
+    `<span class="value">${escapeHtml(value)}</span>` +
+    (showInterval ? `<span class="ci">${escapeHtml(interval)}</span>` : '') +
+    `</td>`
+  );
+}

@@ -1,0 +1,163 @@
+/**
+ * The short forms of a result: summary.md (markdown), the table printed after a run, and the
+ * machine-readable summary of `bench run --json`. Per network variant and protocol: requests/s
+ * and latency p50/p99, medians across repetitions with their 95% CIs.
+ */
+import type { Protocol } from '../drivers/types.ts';
+import { PROTOCOL_NAMES, ReportContext } from './context.ts';
+import { type Estimate, METRICS, type MetricDef, estimate } from './estimates.ts';
+import { formatEstimate } from './format.ts';
+import type { RunResult } from './model.ts';
+import { describeNetwork } from './network.ts';
+
+const SUMMARY_METRICS: Array<{ key: 'requestsPerSec' | 'latencyP50Ms' | 'latencyP99Ms'; metric: MetricDef; header: string }> = [
+  { key: 'requestsPerSec', metric: METRICS.requestsPerSec, header: 'requests/s' },
+  { key: 'latencyP50Ms', metric: METRICS.p50, header: 'p50' },
+  { key: 'latencyP99Ms', metric: METRICS.p99, header: 'p99' },
+];
+
+export interface EstimateJson {
+  median: number;
+  ci95?: [number, number];
+  /** 'ci' = 95% confidence interval; 'range' = min..max of the repetitions (no CI in result.json). */
+  interval: 'ci' | 'range';
+  n: number;
+  unit: string;
+}
+
+export interface SummaryRow {
+  network: string;
+  backend: string;
+  shaped: boolean;
+  workload: string;
+  workloadType: string;
+  protocol: Protocol;
+  repetitions: number;
+  failedRepetitions: number;
+  requestsPerSec?: EstimateJson;
+  latencyP50Ms?: EstimateJson;
+  latencyP99Ms?: EstimateJson;
+}
+
+export interface SummaryJson {
+  scenario: string;
+  runId: string;
+  status: RunResult['run']['status'];
+  rows: SummaryRow[];
+  warnings: { error: number; warn: number; info: number };
+}
+
+function toJson(e: Estimate | undefined): EstimateJson | undefined {
+  if (!e) return undefined;
+  return { median: e.median, ci95: e.ci95, interval: e.intervalKind, n: e.n, unit: e.unit };
+}
+
+export function summaryJson(result: RunResult): SummaryJson {
+  const ctx = new ReportContext(result);
+  const rows: SummaryRow[] = [];
+  for (const network of ctx.networks()) {
+    const shaped = describeNetwork(network).shaped;
+    for (const scope of ctx.scopes(network)) {
+      for (const protocol of scope.protocols) {
+        const key = { network: network.label, protocol, workload: scope.workload };
+        const cells = scope.cells.filter((c) => c.protocol === protocol);
+        const row: SummaryRow = {
+          network: network.label,
+          backend: network.backend,
+          shaped,
+          workload: scope.workload,
+          workloadType: scope.workloadType,
+          protocol,
+          repetitions: cells.filter((c) => !c.error).length,
+          failedRepetitions: cells.filter((c) => c.error).length,
+        };
+        for (const m of SUMMARY_METRICS) row[m.key] = toJson(estimate(result, key, m.metric));
+        rows.push(row);
+      }
+    }
+  }
+  const warnings = { error: 0, warn: 0, info: 0 };
+  for (const w of result.warnings) warnings[w.level]++;
+  return { scenario: result.scenario.name, runId: result.run.id, status: result.run.status, rows, warnings };
+}
+
+function cellText(e: EstimateJson | undefined): string {
+  if (!e) return '-';
+  const est = { median: e.median, ci95: e.ci95, n: e.n, intervalKind: e.interval };
+  return formatEstimate(est, e.unit).text.replace(/\u2013/g, '-');
+}
+
+interface Block {
+  heading: string;
+  note: string;
+  header: string[];
+  rows: string[][];
+}
+
+function blocks(result: RunResult): Block[] {
+  const json = summaryJson(result);
+  const ctx = new ReportContext(result);
+  const out: Block[] = [];
+  for (const network of ctx.networks()) {
+    const desc = describeNetwork(network);
+    const workloads = [...new Set(json.rows.filter((r) => r.network === network.label).map((r) => r.workload))];
+    for (const workload of workloads) {
+      const rows = json.rows.filter((r) => r.network === network.label && r.workload === workload);
+      out.push({
+        heading: `network ${network.label}, workload ${workload} (${rows[0]!.workloadType})`,
+        note: desc.summary,
+        header: ['protocol', ...SUMMARY_METRICS.map((m) => (m.metric.unit === 'ms' ? `${m.header} (ms)` : m.header))],
+        rows: rows.map((r) => [
+          PROTOCOL_NAMES[r.protocol] + (r.failedRepetitions ? ` (${r.failedRepetitions} rep failed)` : ''),
+          ...SUMMARY_METRICS.map((m) => cellText(r[m.key]).replace(/ ms /, ' ').replace(/ ms$/, '').replace(' req/s', '')),
+        ]),
+      });
+    }
+  }
+  return out;
+}
+
+function warningLine(result: RunResult): string | undefined {
+  const w = summaryJson(result).warnings;
+  if (w.error + w.warn + w.info === 0) return undefined;
+  return `${w.error} error(s), ${w.warn} warning(s), ${w.info} note(s): see report.html (Warnings)`;
+}
+
+/** Aligned plain-text tables for the terminal. */
+export function renderSummaryText(result: RunResult): string {
+  const lines: string[] = [];
+  lines.push(`${result.scenario.name}: ${result.run.status}; medians across repetitions (95% CI)`);
+  for (const b of blocks(result)) {
+    lines.push('', `${b.heading}: ${b.note}`);
+    const widths = b.header.map((h, i) => Math.max(h.length, ...b.rows.map((r) => r[i]!.length)));
+    const fmt = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    lines.push('  ' + fmt(b.header));
+    for (const r of b.rows) lines.push('  ' + fmt(r));
+  }
+  const w = warningLine(result);
+  if (w) lines.push('', w);
+  return lines.join('\n');
+}
+
+/** summary.md. */
+export function renderSummaryMarkdown(result: RunResult): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [
+    `# ${esc(result.scenario.name)}`,
+    '',
+    `Run ${result.run.id} (${result.run.startedAt}), status **${result.run.status}**. Medians across repetitions with 95% confidence intervals ("range" where result.json has no interval).`,
+  ];
+  for (const b of blocks(result)) {
+    lines.push('', `## ${esc(b.heading)}`, '', esc(b.note), '');
+    lines.push(`| ${b.header.map(esc).join(' | ')} |`, `| ${b.header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
+    for (const r of b.rows) lines.push(`| ${r.map(esc).join(' | ')} |`);
+  }
+  if (result.warnings.length) {
+    lines.push('', '## Warnings', '');
+    for (const w of result.warnings) {
+      const where = [w.network, w.protocol && PROTOCOL_NAMES[w.protocol], w.workload].filter(Boolean).join(', ');
+      lines.push(`- **${w.level}** \`${w.code}\` ${esc(w.message)}${where ? ` (${esc(where)})` : ''}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
