@@ -114,11 +114,10 @@ interface VariantContext {
 
 async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   const { scenario, variant, raw, result, opts } = ctx;
-  let topology: Topology | undefined;
+  const topology = await createTopology(variant.spec, { runId: ctx.runId });
   let server: ServerHandle | undefined;
   let client: ChildHandle | undefined;
   try {
-    topology = await createTopology(variant.spec, { runId: ctx.runId });
     result.networks.push({ label: variant.label, spec: variant.spec, backend: topology.backend });
     result.environment.emulator.backend = topology.backend;
     result.environment.emulator.shaped = topology.backend !== 'none';
@@ -151,7 +150,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   } finally {
     await client?.stop().catch(() => {});
     await server?.stop().catch(() => {});
-    await topology?.teardown();
+    await topology.teardown();
   }
 }
 

@@ -1,0 +1,49 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { generateCertificate } from '../tls/cert.ts';
+import { h3Available, startServers } from '../../servers/index.ts';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  protocols?: Protocol[];
+  certDir?: string;
+}
+
+/** Port layout of `bench serve`: h1 on PORT/tcp; h2 on PORT+1/tcp and h3 on PORT+1/udp (as Alt-Svc expects). */
+export function servePorts(port: number): Record<Protocol, number> {
+  return { h1: port, h2: port + 1, h3: port + 1 };
+}
+
+export async function serveCommand(opts: ServeOptions): Promise<number> {
+  const protocols = (opts.protocols ?? [...PROTOCOLS]).filter((p) => p !== 'h3' || h3Available());
+  const cert = await generateCertificate({ extraNames: [opts.host] });
+  const dir = opts.certDir ? path.resolve(opts.certDir) : mkdtempSync(path.join(os.tmpdir(), 'bench-serve-'));
+  mkdirSync(dir, { recursive: true });
+  const certFile = path.join(dir, 'cert.pem');
+  writeFileSync(certFile, cert.certPem);
+  writeFileSync(path.join(dir, 'key.pem'), cert.keyPem, { mode: 0o600 });
+  const servers = await startServers({ host: opts.host, ports: servePorts(opts.port), protocols, cert });
+  const out = process.stdout;
+  out.write(`bench serve: listening (Ctrl-C to stop)\n`);
+  for (const p of protocols) out.write(`  ${p}  ${servers.urls[p]}\n`);
+  out.write(`certificate  ${certFile}\n`);
+  out.write(`SPKI sha256  ${cert.spkiSha256Base64}\n`);
+  out.write(`routes       /bytes/<n>  /page/p<N>?size=<bytes>&depth=<d>  /delay/<ms>  /health\n`);
+  out.write(`try          curl --cacert ${certFile} ${servers.urls.h1 ?? servers.urls.h2}health\n`);
+  if (servers.urls.h3) {
+    const h3 = new URL(servers.urls.h3);
+    out.write(
+      `chromium     chromium --origin-to-force-quic-on=${h3.host} --ignore-certificate-errors-spki-list=${cert.spkiSha256Base64} ${servers.urls.h3}page/p20\n`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await servers.close();
+  return 0;
+}
