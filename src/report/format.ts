@@ -69,7 +69,9 @@ export function formatEstimate(
   if (estimate.ci95 && estimate.n > 1) {
     const [lo, hi] = estimate.ci95.map((x) => formatNumber(x * f.scale, decimals));
     const label = estimate.intervalKind === 'range' ? 'range' : 'CI';
-    interval = lo === hi ? `${label} ${lo}, ${reps}` : `${label} ${lo}\u2013${hi}, ${reps}`;
+    // A dash after a negative bound would read as a minus sign.
+    const sep = lo!.startsWith('-') || hi!.startsWith('-') ? ' to ' : '\u2013';
+    interval = lo === hi ? `${label} ${lo}, ${reps}` : `${label} ${lo}${sep}${hi}, ${reps}`;
   }
   return { value, interval, text: `${value} (${interval})` };
 }
