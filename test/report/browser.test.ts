@@ -48,8 +48,9 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(pathToFileURL(reportPath).href);
+    // A string: the test files compile without the DOM library.
     await page.waitForFunction(
-      () => [...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null),
+      `[...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null)`,
       null,
       { timeout: 30_000 },
     );
