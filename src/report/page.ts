@@ -78,7 +78,7 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 table.headline{width:100%;font-size:14px;margin:4px 0 8px}
 table.headline caption,table.compact caption{caption-side:top;text-align:left;color:var(--muted);font-size:13px;padding-bottom:6px}
 table.headline th,table.headline td{padding:7px 7px;border-bottom:1px solid var(--line);vertical-align:top}
-table.headline thead th{font-size:12px;color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);white-space:nowrap}
+table.headline thead th{font-size:12px;color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);max-width:110px;vertical-align:bottom}
 table.headline thead th.group{text-align:center;border-bottom:1px solid var(--line)}
 table.headline tbody th{text-align:left;white-space:nowrap}
 td.num,th.num{text-align:right}
@@ -87,7 +87,7 @@ td .ci{display:block;font-size:11.5px;color:var(--muted);white-space:nowrap}
 td.missing{color:#8c959f}
 td[title]{cursor:help}
 .bad{color:var(--bad);font-weight:600}
-td.has-failures .ci{color:var(--bad);font-weight:600}
+td .ci.alert{color:var(--bad);font-weight:600}
 .pass{color:var(--good);font-weight:600}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:7px;vertical-align:0}
 ${swatches}

@@ -11,11 +11,14 @@ interface Column {
   /** Header text; the unit goes in the header so cells stay short. */
   header: string;
   group?: string;
+  /** A second figure printed after the first ("6 / 0") instead of a second column. */
+  paired?: MetricDef;
+  /** A count printed below the value when it is not zero, e.g. failed requests. */
+  alert?: { metric: MetricDef; label: string };
 }
 
 const COLUMNS: Column[] = [
-  { metric: METRICS.requests, header: 'Requests' },
-  { metric: METRICS.failed, header: 'Failed' },
+  { metric: METRICS.requests, header: 'Requests', alert: { metric: METRICS.failed, label: 'failed' } },
   { metric: METRICS.requestsPerSec, header: 'Requests/s' },
   { metric: METRICS.goodput, header: 'Goodput' },
   { metric: METRICS.p50, header: 'p50', group: 'Latency' },
@@ -23,8 +26,7 @@ const COLUMNS: Column[] = [
   { metric: METRICS.p99, header: 'p99', group: 'Latency' },
   { metric: METRICS.p999, header: 'p99.9', group: 'Latency' },
   { metric: METRICS.max, header: 'max', group: 'Latency' },
-  { metric: METRICS.opened, header: 'opened', group: 'Connections' },
-  { metric: METRICS.resumed, header: 'resumed', group: 'Connections' },
+  { metric: METRICS.opened, header: 'Connections opened / resumed', paired: METRICS.resumed },
   { metric: METRICS.serverCpu, header: 'Server CPU' },
 ];
 
@@ -55,7 +57,7 @@ export function renderHeadline(ctx: ReportContext, scope: WorkloadScope): string
       groups.push(`<th colspan="${span}" class="group">${group}${group === 'Latency' ? ' (ms)' : ''}</th>`);
       for (let j = 0; j < span; j++) subheads.push(`<th class="num">${COLUMNS[i + j]!.header}</th>`);
     } else {
-      groups.push(`<th rowspan="2" class="num">${columnHeader(COLUMNS[i]!)}</th>`);
+      groups.push(`<th rowspan="2" class="num">${escapeHtml(columnHeader(COLUMNS[i]!))}</th>`);
     }
     i += span;
   }
@@ -96,15 +98,36 @@ function renderCell(
   // Counts that are the same in every repetition need no interval.
   const varies = est.values.some((v) => v !== est.values[0]);
   const showInterval = est.n > 1 && est.ci95 !== undefined && (est.unit !== 'count' || varies);
-  const values = est.values.map((v) => formatNumber(v)).join(', ');
+  const describe = (metric: MetricDef, e: Estimate) =>
+    `${metric.label} ${formatEstimate(e, e.unit).text}, per repetition: ${e.values.map((v) => formatNumber(v)).join(', ')}`;
+  const lines = [describe(col.metric, est)];
+  let shown = value;
+  let sub = showInterval ? interval : '';
+  let subClass = 'ci';
+  const key = { network: scope.network.label, protocol, workload: scope.workload };
+  if (col.paired) {
+    const paired = estimate(ctx.result, key, col.paired);
+    if (paired) {
+      shown = `${value} / ${formatEstimate(paired, paired.unit).value}`;
+      lines.push(describe(col.paired, paired));
+    }
+  }
+  if (col.alert) {
+    const alert = estimate(ctx.result, key, col.alert.metric);
+    const total = alert ? alert.values.reduce((a, b) => a + b, 0) : 0;
+    if (alert) lines.push(describe(col.alert.metric, alert));
+    if (total > 0) {
+      sub = `${formatNumber(total, 0)} ${col.alert.label}`;
+      subClass = 'ci alert';
+    }
+  }
   const title =
-    `${col.metric.label} ${f.text}\n${ctx.provenance(scope, protocol, est.n)}\n` +
-    `per repetition: ${values}\nsource: result.json ${est.source === 'summary' ? `summaries (${est.ciMethod} interval)` : 'cells (range of repetitions)'}, metric ${col.metric.id}`;
-  const bad = col.metric === METRICS.failed && est.values.some((v) => v > 0) ? ' has-failures' : '';
+    `${lines.join('\n')}\n${ctx.provenance(scope, protocol, est.n)}\n` +
+    `source: result.json ${est.source === 'summary' ? `summaries (${est.ciMethod} interval)` : 'cells (median and range of repetitions)'}, metric ${col.metric.id}`;
   return (
-    `<td class="num${bad}" data-metric="${escapeHtml(col.metric.id)}" title="${escapeHtml(title)}">` +
-    `<span class="value">${escapeHtml(value)}</span>` +
-    (showInterval ? `<span class="ci">${escapeHtml(interval)}</span>` : '') +
+    `<td class="num" data-metric="${escapeHtml(col.metric.id)}" title="${escapeHtml(title)}">` +
+    `<span class="value">${escapeHtml(shown)}</span>` +
+    (sub ? `<span class="${subClass}">${escapeHtml(sub)}</span>` : '') +
     `</td>`
   );
 }
