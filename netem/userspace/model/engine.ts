@@ -1,0 +1,144 @@
+/**
+ * The whole link, without I/O: every path's two directions, NAT rebinding, a departure scheduler,
+ * counters and the drop log. The link process feeds it packets read from the TUN devices and writes
+ * what it releases; tests feed it with a fake clock.
+ */
+import type { DirectionModel, PathModel, Phase } from '../../model.ts';
+import type { DropEvent, LinkCounters } from '../../types.ts';
+import { LinkDirection, type Departure, type JitterOrder } from './direction.ts';
+import { ipv4ToUint, summarize } from './packet.ts';
+import { Rebinder } from './rebind.ts';
+import { PacketScheduler } from './scheduler.ts';
+
+export type Dir = 'up' | 'down';
+
+export interface EnginePathAddresses {
+  clientAddress: string;
+  rebindAddress: string;
+}
+
+export interface EngineOptions {
+  seed: string | number;
+  paths: PathModel[];
+  /** Per path (same order): needed for rebinding. */
+  addresses?: EnginePathAddresses[];
+  jitterOrder?: JitterOrder;
+  startMs: number;
+  /** Parsed rate traces by the path string the models use. */
+  traces?: ReadonlyMap<string, readonly number[]>;
+  /** Drop events kept (older ones are kept, later ones counted in droppedEventsOmitted). Default 200,000. */
+  maxDropEvents?: number;
+}
+
+/** A packet due to leave: where to write it. */
+export interface Release {
+  pathIndex: number;
+  dir: Dir;
+  packet: Uint8Array;
+  dueMs: number;
+}
+
+interface PathState {
+  name: string;
+  up: LinkDirection;
+  down: LinkDirection;
+  rebinder?: Rebinder;
+}
+
+export class LinkEngine {
+  private readonly paths: PathState[];
+  private readonly scheduler = new PacketScheduler<Release>();
+  private readonly dropLog: DropEvent[] = [];
+  private readonly maxDropEvents: number;
+  droppedEventsOmitted = 0;
+
+  constructor(opts: EngineOptions) {
+    this.maxDropEvents = opts.maxDropEvents ?? 200_000;
+    const traces = opts.traces ?? new Map();
+    const jitterOrder = opts.jitterOrder ?? 'reorder';
+    this.paths = opts.paths.map((p, i) => {
+      const dirOpts = (dir: Dir) => ({ seed: opts.seed, label: `${p.name}/${dir}`, jitterOrder, startMs: opts.startMs, traces });
+      const a = opts.addresses?.[i];
+      return {
+        name: p.name,
+        up: new LinkDirection(p.up, dirOpts('up')),
+        down: new LinkDirection(p.down, dirOpts('down')),
+        rebinder: a ? new Rebinder(ipv4ToUint(a.clientAddress), ipv4ToUint(a.rebindAddress)) : undefined,
+      };
+    });
+  }
+
+  get inFlight(): number {
+    return this.scheduler.size;
+  }
+
+  /** A packet read at nowMs from path `pathIndex`'s client side (dir up) or server side (dir down). */
+  ingress(pathIndex: number, dir: Dir, packet: Uint8Array, nowMs: number): void {
+    const path = this.paths[pathIndex]!;
+    if (path.rebinder) {
+      if (dir === 'up') path.rebinder.translateUp(packet);
+      else path.rebinder.translateDown(packet);
+    }
+    const direction = dir === 'up' ? path.up : path.down;
+    direction.offer(
+      packet,
+      nowMs,
+      (d: Departure) => this.scheduler.push(d.dueMs, { pathIndex, dir, packet: d.packet, dueMs: d.dueMs }),
+      (p, reason) => this.logDrop(path.name, dir, p, nowMs, reason),
+    );
+  }
+
+  private logDrop(path: string, dir: Dir, packet: Uint8Array, t: number, reason: DropEvent['reason']): void {
+    if (this.dropLog.length >= this.maxDropEvents) {
+      this.droppedEventsOmitted++;
+      return;
+    }
+    const s = summarize(packet);
+    const e: DropEvent = { t, path, dir, proto: s.proto, len: s.len, reason };
+    if (s.srcPort !== undefined) e.srcPort = s.srcPort;
+    if (s.dstPort !== undefined) e.dstPort = s.dstPort;
+    if (s.tcpSeq !== undefined) e.tcpSeq = s.tcpSeq;
+    this.dropLog.push(e);
+  }
+
+  /** When the next packet is due (Infinity when none waits). */
+  nextDueMs(): number {
+    return this.scheduler.peekDue();
+  }
+
+  /** Hands every packet due by nowMs to `emit`, in due order; returns how many. */
+  release(nowMs: number, emit: (r: Release) => void): number {
+    let n = 0;
+    while (this.scheduler.size > 0 && this.scheduler.peekDue() <= nowMs) {
+      const r = this.scheduler.pop();
+      const path = this.paths[r.pathIndex]!;
+      (r.dir === 'up' ? path.up : path.down).counters.packetsOut++;
+      emit(r);
+      n++;
+    }
+    return n;
+  }
+
+  applyPhase(phase: Phase, nowMs: number): void {
+    const targets = phase.path === undefined ? this.paths : this.paths.filter((p) => p.name === phase.path);
+    if (targets.length === 0) throw new RangeError(`phase names path "${phase.path}", which this link does not have`);
+    for (const p of targets) {
+      if (phase.up) p.up.update(phase.up as Partial<DirectionModel>, nowMs);
+      if (phase.down) p.down.update(phase.down as Partial<DirectionModel>, nowMs);
+      if (phase.rebind) {
+        if (!p.rebinder) throw new RangeError(`path "${p.name}" has no addresses to rebind`);
+        p.rebinder.rebind(phase.rebind);
+      }
+    }
+  }
+
+  counters(): LinkCounters {
+    const out: LinkCounters = {};
+    for (const p of this.paths) out[p.name] = { up: p.up.snapshot(), down: p.down.snapshot() };
+    return out;
+  }
+
+  drops(): DropEvent[] {
+    return this.dropLog.slice();
+  }
+}
