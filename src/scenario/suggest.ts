@@ -18,20 +18,24 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate nearest to `input`, when it is near enough to be a plausible typo:
- * at most max(2, a third of the input's length) edits, and fewer edits than the input has characters.
+ * one nearest candidate, at most max(2, a third of the input's length) edits, and fewer edits than the input has characters.
  */
-export function closest(input: string, candidates: readonly string[], opts: { ignoreCase?: boolean } = {}): string | undefined {
+export function closest(input: string, candidates: readonly string[], opts: { ignoreCase?: boolean; onTie?: 'first' | 'none' } = {}): string | undefined {
   const norm = (s: string) => (opts.ignoreCase ? s.toLowerCase() : s);
   const needle = norm(input);
   let best: string | undefined;
   let bestDistance = Infinity;
+  let tie = false;
   for (const c of candidates) {
     const distance = editDistance(needle, norm(c));
     if (distance < bestDistance) {
       best = c;
       bestDistance = distance;
-    }
+      tie = false;
+    } else if (distance === bestDistance && norm(c) !== norm(best ?? '')) tie = true;
   }
+  // Two equally near candidates (`h4`: h1, h2, h3?) give no suggestion, unless the list is ordered by preference.
+  if (tie && opts.onTie !== 'first') return undefined;
   const limit = Math.max(2, Math.floor(input.length / 3));
   return best !== undefined && bestDistance <= limit && bestDistance < input.length ? best : undefined;
 }

@@ -60,7 +60,8 @@ function split(text: string): Split | undefined {
 }
 
 function typoFix(number: string, unit: string, units: readonly string[], examples: string): string {
-  const guess = closest(unit, units, { ignoreCase: true });
+  // Unit lists are ordered by how often people mean them: on a tie, the first wins (`kbb` -> KB).
+  const guess = closest(unit, units, { ignoreCase: true, onTie: 'first' });
   return guess ? `Did you mean \`${number}${guess}\`?` : `Write it like ${examples}.`;
 }
 

@@ -1,0 +1,256 @@
+/**
+ * From a validated scenario document to the resolved Scenario: profiles expanded, overrides
+ * applied in order (profile < network link/up/down < path link/up/down), phases turned into
+ * partial direction models, sweeps expanded into one network per value, servers checked against
+ * the protocols. Mistakes found here are ScenarioIssues with the document path they concern.
+ */
+import { DIRECTION_DEFAULTS, type DirectionModel, type NetworkSpec, type PathModel, type Phase } from '../../netem/model.ts';
+import { getProfile } from '../../netem/profiles.ts';
+import type { Protocol } from '../drivers/types.ts';
+import { message } from './messages.ts';
+import { lossModelOf, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
+import { listOf } from './suggest.ts';
+import { SWEEP_KEYS, type NetworkVariant, type Scenario, type SweepKey } from './types.ts';
+import { tidy } from './units.ts';
+
+export type { DocPath } from "./locate.ts";
+import type { DocPath } from "./locate.ts";
+
+/** A mistake found after schema validation, with the path of the node it concerns. */
+export class ScenarioIssue extends Error {
+  constructor(
+    readonly path: DocPath,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Applies the keys set in `input` onto `base` (a new object). */
+export function applyDirection(base: DirectionModel, input: DirectionInput | undefined): DirectionModel {
+  if (!input) return base;
+  const next: DirectionModel = { ...base };
+  if (input.delay !== undefined) next.delayMs = input.delay;
+  if (input.jitter !== undefined) next.jitterMs = input.jitter;
+  if (input.jitterDistribution !== undefined) next.jitterDistribution = input.jitterDistribution;
+  if (input.jitterCorrelation !== undefined) next.jitterCorrelation = input.jitterCorrelation;
+  const loss = lossModelOf(input, base.loss);
+  if (loss) next.loss = loss;
+  if (input.duplicate !== undefined) next.duplicate = input.duplicate;
+  if (input.reorder !== undefined) next.reorder = input.reorder;
+  if (input.reorderCorrelation !== undefined) next.reorderCorrelation = input.reorderCorrelation;
+  if (input.corrupt !== undefined) next.corrupt = input.corrupt;
+  if (input.rate !== undefined) {
+    if (input.rate === null) delete next.rateBps;
+    else next.rateBps = input.rate;
+  }
+  if (input.queue !== undefined) next.queueLimitPackets = input.queue;
+  if (input.queueBytes !== undefined) next.queueLimitBytes = input.queueBytes;
+  if (input.blackhole !== undefined) next.blackhole = input.blackhole;
+  if (input.rateTrace !== undefined) next.rateTrace = input.rateTrace;
+  return next;
+}
+
+/** The keys whose values differ between two direction models (what a phase changes). */
+function changedKeys(before: DirectionModel, after: DirectionModel): Partial<DirectionModel> | undefined {
+  const diff: Partial<DirectionModel> = {};
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof DirectionModel>;
+  for (const key of keys) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) (diff as Record<string, unknown>)[key] = after[key];
+  }
+  return Object.keys(diff).length > 0 ? diff : undefined;
+}
+
+const DEFAULT_PATH = 'primary';
+
+function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' } {
+  const at = (...rest: DocPath): DocPath => ['network', ...rest];
+  const profile = net.profile !== undefined ? getProfile(net.profile) : undefined;
+  const baseUp = applyDirection(applyDirection(profile?.up ?? DIRECTION_DEFAULTS, net.link), net.up);
+  const baseDown = applyDirection(applyDirection(profile?.down ?? DIRECTION_DEFAULTS, net.link), net.down);
+
+  const pathInputs: Array<{ name: string; link?: DirectionInput; up?: DirectionInput; down?: DirectionInput }> = net.paths ?? [
+    { name: DEFAULT_PATH },
+  ];
+  const paths: PathModel[] = pathInputs.map((p, i) => {
+    const first = pathInputs.findIndex((q) => q.name === p.name);
+    if (first !== i) {
+      throw new ScenarioIssue(at('paths', i, 'name'), message(`path name \`${p.name}\` is already used by paths[${first}]`, 'unique path names', 'Rename one of them.'));
+    }
+    return {
+      name: p.name,
+      up: applyDirection(applyDirection(baseUp, p.link), p.up),
+      down: applyDirection(applyDirection(baseDown, p.link), p.down),
+    };
+  });
+  const pathNames = paths.map((p) => p.name);
+
+  if (net.backend === 'kernel') {
+    const userspaceOnly = (where: DocPath, d: DirectionInput | undefined) => {
+      if (d?.rateTrace !== undefined) {
+        throw new ScenarioIssue([...where, 'rateTrace'], message('`rateTrace` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rateTrace`.'));
+      }
+    };
+    for (const key of ['link', 'up', 'down'] as const) userspaceOnly(at(key), net[key]);
+    pathInputs.forEach((p, i) => {
+      for (const key of ['link', 'up', 'down'] as const) userspaceOnly(at('paths', i, key), p[key]);
+    });
+    net.phases.forEach((ph, i) => {
+      if (ph.rebind) throw new ScenarioIssue(at('phases', i, 'rebind'), message('`rebind` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rebind`.'));
+    });
+  }
+
+  // Phases are cumulative: each one is expressed as the change from the state the previous left.
+  const state = new Map(paths.map((p) => [p.name, { up: p.up, down: p.down }]));
+  const order = net.phases.map((ph, index) => ({ ph, index })).sort((a, b) => a.ph.at - b.ph.at || a.index - b.index);
+  const phases: Phase[] = [];
+  for (const { ph, index } of order) {
+    if (ph.path !== undefined && !pathNames.includes(ph.path)) {
+      throw new ScenarioIssue(at('phases', index, 'path'), message(`unknown path \`${ph.path}\``, `one of the network's paths: ${pathNames.join(', ')}`, `Use one of ${listOf(pathNames)}, or leave \`path\` out to change every path.`));
+    }
+    if (!ph.link && !ph.up && !ph.down && !ph.rebind) {
+      throw new ScenarioIssue(at('phases', index), message('this phase changes nothing', 'at least one of `link`, `up`, `down` or `rebind`', 'Add e.g. `link: {loss: 5%}`.'));
+    }
+    const targets = ph.path !== undefined ? [ph.path] : pathNames;
+    let up: Partial<DirectionModel> | undefined;
+    let down: Partial<DirectionModel> | undefined;
+    for (const name of targets) {
+      const current = state.get(name)!;
+      const nextUp = applyDirection(applyDirection(current.up, ph.link), ph.up);
+      const nextDown = applyDirection(applyDirection(current.down, ph.link), ph.down);
+      // With several paths the phase carries the values it sets (the same for every path).
+      up = { ...up, ...changedKeys(current.up, nextUp) };
+      down = { ...down, ...changedKeys(current.down, nextDown) };
+      state.set(name, { up: nextUp, down: nextDown });
+    }
+    const phase: Phase = { atMs: ph.at };
+    if (ph.path !== undefined) phase.path = ph.path;
+    if (up && Object.keys(up).length > 0) phase.up = up;
+    if (down && Object.keys(down).length > 0) phase.down = down;
+    if (ph.rebind) phase.rebind = { ...ph.rebind };
+    phases.push(phase);
+  }
+
+  return {
+    kind: 'shaped',
+    backend: net.backend,
+    ...(net.profile !== undefined && { profile: net.profile }),
+    mtu: net.mtu,
+    congestionControl: net.congestionControl,
+    paths,
+    phases,
+  };
+}
+
+const SWEEP_UNITS: Record<SweepKey, 'ms' | 'fraction' | 'bps'> = { rtt: 'ms', delay: 'ms', jitter: 'ms', loss: 'fraction', rate: 'bps' };
+
+function showSweepValue(key: SweepKey, value: number): string {
+  switch (SWEEP_UNITS[key]) {
+    case 'ms':
+      return `${tidy(value)}ms`;
+    case 'fraction':
+      return `${tidy(value * 100)}%`;
+    case 'bps':
+      if (value >= 1e9) return `${tidy(value / 1e9)}gbit`;
+      if (value >= 1e6) return `${tidy(value / 1e6)}mbit`;
+      if (value >= 1e3) return `${tidy(value / 1e3)}kbit`;
+      return `${tidy(value)}bit`;
+  }
+}
+
+function sweepDirection(d: DirectionModel, key: SweepKey, value: number): DirectionModel {
+  switch (key) {
+    case 'rtt':
+      return { ...d, delayMs: value / 2 };
+    case 'delay':
+      return { ...d, delayMs: value };
+    case 'jitter':
+      return { ...d, jitterMs: value };
+    case 'loss':
+      return { ...d, loss: value === 0 ? { model: 'none' } : { model: 'random', probability: value, correlation: 0 } };
+    case 'rate':
+      return { ...d, rateBps: value };
+  }
+}
+
+function resolveNetworks(doc: ScenarioDocument): { networks: NetworkVariant[]; sweep?: Scenario['sweep'] } {
+  if (doc.network === 'none') {
+    if (doc.sweep) {
+      throw new ScenarioIssue(['sweep'], message('a sweep needs a shaped network', '`network:` with a profile or link values', 'Add e.g. `network: {link: {delay: 25ms}}`, or remove `sweep`.'));
+    }
+    return { networks: [{ label: 'none', spec: { kind: 'none' } }] };
+  }
+  const base = resolveShaped(doc.network);
+  const label = doc.network.profile ?? 'custom';
+  if (!doc.sweep) return { networks: [{ label, spec: base }] };
+
+  const keys = (Object.keys(doc.sweep) as (keyof SweepInput)[]).filter((k) => doc.sweep![k] !== undefined);
+  if (keys.length === 0) {
+    throw new ScenarioIssue(['sweep'], message('the sweep is empty', `one key: ${SWEEP_KEYS.join(', ')}`, 'Add e.g. `rtt: [20ms, 100ms, 300ms]`, or remove `sweep`.'));
+  }
+  if (keys.length > 1) {
+    throw new ScenarioIssue(['sweep', keys[1]!], message(`the sweep varies both \`${keys[0]}\` and \`${keys[1]}\``, 'one key per sweep, everything else equal', `Keep one of them and set the other under \`network.link\`.`));
+  }
+  const key = keys[0]!;
+  const values = doc.sweep[key]!;
+  const networks: NetworkVariant[] = values.map((value, i) => {
+    const shown = showSweepValue(key, value);
+    const first = values.findIndex((v) => showSweepValue(key, v) === shown);
+    if (first !== i) {
+      throw new ScenarioIssue(['sweep', key, i], message(`${shown} is listed twice`, 'each value once', 'Remove the repeated value.'));
+    }
+    const spec: NetworkSpec = {
+      ...base,
+      paths: base.paths.map((p) => ({ name: p.name, up: sweepDirection(p.up, key, value), down: sweepDirection(p.down, key, value) })),
+    };
+    return { label: `${key}=${shown}`, spec, sweepValue: value };
+  });
+  return { networks, sweep: { key, unit: SWEEP_UNITS[key] } };
+}
+
+export interface ResolveInput {
+  doc: ScenarioDocument;
+  file: string;
+  /** Name used when the document has no `name:` (the file's base name). */
+  defaultName: string;
+  protocols?: Protocol[];
+  repetitions?: number;
+  seed?: number;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function resolveScenario(input: ResolveInput): Scenario {
+  const { doc } = input;
+  const name = doc.name ?? input.defaultName;
+  if (!NAME_PATTERN.test(name)) {
+    throw new ScenarioIssue([], message(`the file name \`${name}\` cannot be used as a scenario name`, "letters, digits, '.', '_' or '-'", 'Add e.g. `name: my-scenario` at the top.'));
+  }
+  const protocols = input.protocols ?? doc.protocols;
+  const { networks, sweep } = resolveNetworks(doc);
+
+  if (doc.servers.kind === 'external') {
+    if (doc.network !== 'none') {
+      throw new ScenarioIssue(['servers'], message('external servers cannot sit behind the shaped link', '`network: none` with external servers (the link runs between namespaces bench creates)', 'Set `network: none`, or use `servers: builtin`.'));
+    }
+    const missing = protocols.filter((p) => doc.servers.kind === 'external' && !doc.servers.targets[p]);
+    if (missing.length > 0) {
+      const configured = Object.keys(doc.servers.targets);
+      throw new ScenarioIssue(['servers'], message(`no target for ${listOf(missing)}`, 'a URL for every protocol in `protocols`', configured.length > 0 ? `Add \`${missing[0]}: https://...\`, or limit \`protocols\` to ${listOf(configured)}.` : `Add \`${missing[0]}: https://...\`.`));
+    }
+  }
+
+  return {
+    file: input.file,
+    name,
+    description: doc.description,
+    protocols,
+    repetitions: input.repetitions ?? doc.repetitions,
+    seed: input.seed ?? doc.seed,
+    networks,
+    ...(sweep && { sweep }),
+    servers: doc.servers,
+    workloads: doc.workloads,
+    timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
+  };
+}

@@ -1,0 +1,532 @@
+/**
+ * The scenario file format (YAML), as a zod 4 schema. It validates, converts units to base units
+ * and supplies defaults; resolve.ts then expands profiles, paths, phases and sweeps.
+ * Every key carries `.describe()` text: scenarios/schema.json is generated from this file
+ * (src/scenario/write-schema.ts) and gives editors completion and hover help.
+ * Error functions return `<what is wrong>, expected <what>. <fix>` (see messages.ts).
+ */
+import { z } from 'zod';
+import type { JitterDistribution, LossModel } from '../../netem/model.ts';
+import { PROFILE_NAMES } from '../../netem/profiles.ts';
+import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { KEY, describeValue, message, typeMessage } from './messages.ts';
+import { closest, listOf } from './suggest.ts';
+import { HANDSHAKE_MODES, type HandshakeMode, type ServersSpec } from './types.ts';
+import { parseDuration, parsePercent, parseRate, parseSize, show, type Parsed } from './units.ts';
+
+/* ----------------------------------------------------------------------------------------------
+ * Building blocks
+ * -------------------------------------------------------------------------------------------- */
+
+/** A strict mapping: unknown keys are errors, with "did you mean" from this mapping's own keys. */
+function mapping<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
+  const keys = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code === 'unrecognized_keys') {
+        const unknown = iss.keys[0]!;
+        const guess = closest(unknown, keys);
+        const fix = guess ? `Did you mean \`${guess}\`?` : `Valid keys: ${listOf(keys)}.`;
+        return message(`unknown key \`${unknown}\``, `one of the keys of ${what}`, fix);
+      }
+      if (iss.code === 'invalid_type') return typeMessage(iss.input, what, '{ ... }');
+      return undefined;
+    },
+  });
+}
+
+/** A value written with a unit (`50ms`, `1.5%`, `20mbit`, `10KB`), converted by `parse`. */
+function withUnit(parse: (input: unknown) => Parsed<number>, json: { description: string; examples: string[]; pattern: string }) {
+  return z
+    .unknown()
+    .transform((input, ctx) => {
+      const parsed = parse(input);
+      if (!parsed.ok) {
+        const p = parsed.problem;
+        const text = input === undefined ? message('missing', p.expected, `Add \`${KEY}: ${json.examples[0]}\`.`) : message(p.wrong, p.expected, p.fix);
+        ctx.addIssue({ code: 'custom', input, message: text });
+        return z.NEVER;
+      }
+      return parsed.value;
+    })
+    .meta({ type: ['string', 'number'], pattern: json.pattern, description: json.description, examples: json.examples });
+}
+
+const duration = (description: string) =>
+  withUnit(parseDuration, {
+    description: `${description} A duration: us, ms, s, m or h (e.g. 50ms, 1.5s, 2m); a bare 0 is allowed.`,
+    examples: ['50ms', '1.5s'],
+    pattern: '^\\s*(0|(\\d+(\\.\\d+)?|\\.\\d+)\\s*(us|µs|ms|s|m|h))\\s*$',
+  });
+const percent = (description: string) =>
+  withUnit(parsePercent, {
+    description: `${description} A percentage from 0% to 100% (e.g. 1.5%); a bare 0 is allowed.`,
+    examples: ['1%', '0.5%'],
+    pattern: '^\\s*(0|(\\d+(\\.\\d+)?|\\.\\d+)\\s*%)\\s*$',
+  });
+const rate = (description: string) =>
+  withUnit(parseRate, {
+    description: `${description} Bits per second with a unit: bit, kbit, mbit, gbit, Kbps, Mbps, Gbps (k = 1000), or bytes per second: KB/s, MB/s, GB/s.`,
+    examples: ['20mbit', '500kbit'],
+    pattern: '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgG]?(bit|bps|b/s|B/s)|[kKmMgG]?BIT|[kKmMgG]?BPS)\\s*$',
+  });
+const size = (description: string) =>
+  withUnit(parseSize, {
+    description: `${description} Bytes: a whole number, or with a unit B, KB, MB, GB (x1000), KiB, MiB, GiB (x1024).`,
+    examples: ['10KB', '2MiB'],
+    pattern: '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgG]i?[bB]|[bB])?\\s*$',
+  });
+
+function int(opts: { min: number; max?: number; example: number }, description: string) {
+  const expected = opts.max !== undefined ? `a whole number from ${opts.min} to ${opts.max}` : `a whole number, ${opts.min} or more`;
+  const rangeError = (iss: { input?: unknown }) =>
+    message(
+      typeof iss.input === 'number' && iss.input < 0 ? `${show(iss.input)} is negative` : `${show(iss.input)} is out of range`,
+      expected,
+      `Write e.g. \`${KEY}: ${opts.example}\`.`,
+    );
+  let schema = z
+    .number({
+      error: (iss) =>
+        iss.code === 'invalid_type' && typeof iss.input === 'number'
+          ? message(`${show(iss.input)} is not a whole number`, expected, `Write e.g. \`${KEY}: ${opts.example}\`.`)
+          : typeMessage(iss.input, expected, String(opts.example)),
+    })
+    .int()
+    .min(opts.min, { error: rangeError });
+  if (opts.max !== undefined) schema = schema.max(opts.max, { error: rangeError });
+  return schema.describe(description);
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string, description: string) {
+  const expected = `a ${what}: one of ${values.join(', ')}`;
+  return z
+    .enum(values, {
+      error: (iss) => {
+        if (typeof iss.input !== 'string') return typeMessage(iss.input, expected, values[0]);
+        const guess = closest(iss.input, values, { ignoreCase: true });
+        return message(
+          `unknown ${what} ${describeValue(iss.input).replace(/^the string /, '')}`,
+          expected,
+          guess ? `Did you mean \`${guess}\`?` : `Use one of ${listOf(values)}.`,
+        );
+      },
+    })
+    .describe(description);
+}
+
+const bool = (description: string) =>
+  z.boolean({ error: (iss) => typeMessage(iss.input, 'true or false', 'true') }).describe(description);
+
+const text = (what: string, example: string, description: string) =>
+  z.string({ error: (iss) => typeMessage(iss.input, what, example) }).describe(description);
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const identifier = (what: string, example: string, description: string) =>
+  text(what, example, description).regex(NAME_PATTERN, {
+    error: (iss) =>
+      message(
+        `${describeValue(iss.input)} cannot be used as a ${what}`,
+        `letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters`,
+        `Write e.g. \`${KEY}: ${example}\`.`,
+      ),
+  });
+
+/** A non-empty list of `item`; `example` is a YAML flow list such as `[10KB]`. */
+function list<T extends z.ZodType>(item: T, what: string, example: string, description: string) {
+  return z
+    .array(item, { error: (iss) => typeMessage(iss.input, `a list of ${what}`, example) })
+    .min(1, { error: () => message('the list is empty', `at least one ${what}`, `Write e.g. \`${KEY}: ${example}\`.`) })
+    .describe(description);
+}
+
+/** Adds an issue when two keys that exclude each other are both set. */
+function exclusive(value: Record<string, unknown>, a: string, b: string, ctx: z.RefinementCtx, why: string) {
+  if (value[a] !== undefined && value[b] !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [b],
+      input: value[b],
+      message: message(`\`${a}\` and \`${b}\` are both set`, why, `Remove \`${a}\` or \`${b}\`.`),
+    });
+  }
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * Network
+ * -------------------------------------------------------------------------------------------- */
+
+const JITTER_DISTRIBUTIONS = ['normal', 'pareto', 'paretonormal', 'uniform'] as const satisfies readonly JitterDistribution[];
+
+/** Link values for one direction (or both, under `link`); every key optional, each overrides. */
+const directionSchema = mapping(
+  {
+    delay: duration('One-way delay.').optional(),
+    jitter: duration('Random variation added to the delay.').optional(),
+    jitterDistribution: oneOf(JITTER_DISTRIBUTIONS, 'jitter distribution', 'Distribution of the jitter (as netem).').optional(),
+    jitterCorrelation: percent("Correlation of each packet's jitter with the previous packet's.").optional(),
+    loss: percent('Random packet loss.').optional(),
+    lossCorrelation: percent("Correlation of each packet's loss with the previous packet's.").optional(),
+    gilbertElliott: mapping(
+      {
+        p: percent('Probability of moving from the good to the bad state, per packet.'),
+        r: percent('Probability of moving from the bad back to the good state, per packet (mean burst = 1/r packets).'),
+        lossInBad: percent('Loss probability in the bad state (netem 1-h).').prefault('100%'),
+        lossInGood: percent('Loss probability in the good state (netem 1-k).').prefault('0%'),
+      },
+      'a Gilbert-Elliott loss model {p, r, lossInBad, lossInGood}',
+    )
+      .describe('Bursty loss, as netem `loss gemodel p r 1-h 1-k`. Replaces `loss`.')
+      .optional(),
+    duplicate: percent('Probability that a packet is delivered twice.').optional(),
+    reorder: percent('Probability that a packet skips the delay and overtakes others.').optional(),
+    reorderCorrelation: percent('Correlation of reordering between packets.').optional(),
+    corrupt: percent('Probability of a single-bit error in a packet.').optional(),
+    rate: z
+      .union([z.literal('unlimited'), rate('Bottleneck rate.')], {
+        error: (iss) => typeMessage(iss.input, 'a rate such as 20mbit, or `unlimited`', '20mbit'),
+      })
+      .transform((v) => (v === 'unlimited' ? null : v))
+      .describe('Bottleneck rate, e.g. 20mbit, 1.5Mbit, 500kbit, 10MB/s; `unlimited` removes a profile\'s limit.')
+      .optional(),
+    queue: int({ min: 1, max: 100_000, example: 100 }, 'Drop-tail queue limit at the bottleneck, in packets.').optional(),
+    queueBytes: size('Drop-tail queue limit at the bottleneck, in bytes.').optional(),
+    blackhole: bool('Drop every packet (e.g. in a phase, to model a dead path).').optional(),
+    rateTrace: text('a file path', 'traces/lte.down', 'Mahimahi-style trace file: one line per 1500-byte delivery opportunity (ms since start); userspace backend only.').optional(),
+  },
+  'a link direction {delay, jitter, loss, rate, ...}',
+).superRefine((d, ctx) => {
+  exclusive(d, 'loss', 'gilbertElliott', ctx, 'one loss model');
+  exclusive(d, 'lossCorrelation', 'gilbertElliott', ctx, 'one loss model (Gilbert-Elliott has no correlation)');
+  if (d.queueBytes !== undefined && d.queueBytes < 1) {
+    ctx.addIssue({ code: 'custom', path: ['queueBytes'], input: d.queueBytes, message: message('a queue of 0 bytes holds nothing', 'at least one packet, e.g. 150KB', 'Leave `queueBytes` out for the default queue.') });
+  }
+});
+
+export type DirectionInput = z.output<typeof directionSchema>;
+
+const directionKeys = (what: string) => ({
+  link: directionSchema.describe(`${what}: values for both directions.`).optional(),
+  up: directionSchema.describe(`${what}: client -> server values (override \`link\`).`).optional(),
+  down: directionSchema.describe(`${what}: server -> client values (override \`link\`).`).optional(),
+});
+
+const PATH_NAME = /^[a-z][a-z0-9-]{0,11}$/;
+const pathSchema = mapping(
+  {
+    name: text('a path name', 'wifi', 'Path name: lower-case letters, digits and -, at most 12 characters; the first path is the default route.').regex(PATH_NAME, {
+      error: (iss) =>
+        message(`${describeValue(iss.input)} cannot name a path`, "lower-case letters, digits and '-', starting with a letter, at most 12 characters", `Write e.g. \`${KEY}: wifi\`.`),
+    }),
+    ...directionKeys('This path'),
+  },
+  'a path {name, link, up, down}',
+);
+
+const phaseSchema = mapping(
+  {
+    at: duration('When the change happens, from the start of each measurement cell.'),
+    path: text('a path name', 'wifi', 'Which path changes; all paths when absent.').optional(),
+    ...directionKeys('From now on'),
+    rebind: mapping(
+      {
+        port: bool("Rewrite the client's source port from now on (NAT rebinding).").optional(),
+        address: bool("Rewrite the client's source address from now on.").optional(),
+      },
+      'a rebinding {port, address}',
+    )
+      .describe('userspace backend only: rewrite the client\'s source address/port, as a NAT does.')
+      .optional(),
+  },
+  'a phase {at, path, link, up, down, rebind}',
+);
+
+const BACKENDS = ['auto', 'kernel', 'userspace'] as const;
+const CONGESTION_CONTROLS = ['cubic', 'reno', 'bbr'] as const;
+
+const shapedNetworkSchema = mapping(
+  {
+    profile: oneOf(PROFILE_NAMES as [string, ...string[]], 'profile', 'A named profile (netem/profiles.ts) to start from; other keys override it.').optional(),
+    backend: oneOf(BACKENDS, 'backend', 'Link emulator: `kernel` (tc netem), `userspace` (TUN link process), or `auto` (kernel when this kernel has netem).').default('auto'),
+    mtu: int({ min: 1280, max: 9000, example: 1500 }, 'MTU of the emulated link in bytes (QUIC needs at least 1280).').default(1500),
+    congestionControl: oneOf(CONGESTION_CONTROLS, 'congestion control', 'Congestion control for TCP (in the namespaces) and QUIC.').default('cubic'),
+    ...directionKeys('Every path'),
+    paths: list(pathSchema, 'path', '[{name: wifi}, {name: lte}]', 'Paths between client and server (default: one path named `primary`).').optional(),
+    phases: z
+      .array(phaseSchema, { error: (iss) => typeMessage(iss.input, 'a list of phases', '[{at: 10s, link: {loss: 5%}}]') })
+      .describe('Changes applied while each cell runs, in time order.')
+      .default([]),
+  },
+  'a network {profile, link, up, down, paths, phases, ...}',
+);
+
+export type ShapedNetworkInput = z.output<typeof shapedNetworkSchema>;
+
+const networkSchema = z
+  .union([z.literal('none'), shapedNetworkSchema], {
+    error: (iss) => {
+      const input = iss.input;
+      if (typeof input === 'string' && PROFILE_NAMES.includes(input)) {
+        return message(`${describeValue(input)} is a profile name`, '`none` or a mapping', `Write \`network: {profile: ${input}}\`.`);
+      }
+      return typeMessage(input, '`none` (plain loopback) or a mapping such as {profile: cable}', '{profile: cable}');
+    },
+  })
+  .describe('The link between client and server: `none` for plain loopback, or a shaped network.');
+
+const sweepSchema = mapping(
+  {
+    rtt: list(duration('Round-trip time.'), 'duration', '[20ms, 100ms, 300ms]', 'Sets the delay to rtt/2 each way, on every path.').optional(),
+    delay: list(duration('One-way delay.'), 'duration', '[10ms, 50ms]', 'Sets the one-way delay in both directions, on every path.').optional(),
+    jitter: list(duration('Jitter.'), 'duration', '[0ms, 10ms]', 'Sets the jitter in both directions, on every path.').optional(),
+    loss: list(percent('Loss.'), 'percentage', '[0%, 1%, 2%]', 'Sets random loss in both directions, on every path.').optional(),
+    rate: list(rate('Rate.'), 'rate', '[5mbit, 50mbit]', 'Sets the bottleneck rate in both directions, on every path.').optional(),
+  },
+  'a sweep with one key: rtt, delay, jitter, loss or rate',
+).describe('One network variant per value of ONE link key, everything else equal.');
+
+export type SweepInput = z.output<typeof sweepSchema>;
+
+/* ----------------------------------------------------------------------------------------------
+ * Servers
+ * -------------------------------------------------------------------------------------------- */
+
+const httpsUrl = (protocol: Protocol) =>
+  text('an https:// URL', 'https://localhost:8443', `${protocol} target, e.g. https://server.test:8443.`).superRefine((value, ctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== 'https:' || url.hostname === '') {
+      ctx.addIssue({
+        code: 'custom',
+        input: value,
+        message: message(`${JSON.stringify(value)} is not an https URL`, 'an https:// URL with a host and optional port', 'Write it like `https://server.test:8443`.'),
+      });
+    }
+  });
+
+const externalServersSchema = mapping(
+  {
+    h1: httpsUrl('h1').optional(),
+    h2: httpsUrl('h2').optional(),
+    h3: httpsUrl('h3').optional(),
+    insecure: bool('Skip certificate verification (self-signed certificates).').default(false),
+  },
+  'external targets {h1, h2, h3, insecure}',
+).transform((s): ServersSpec => {
+  const targets: Partial<Record<Protocol, { url: string; insecure: boolean }>> = {};
+  for (const p of PROTOCOLS) {
+    const url = s[p];
+    if (url !== undefined) targets[p] = { url, insecure: s.insecure };
+  }
+  return { kind: 'external', targets };
+});
+
+const serversSchema = z
+  .union([z.literal('builtin').transform((): ServersSpec => ({ kind: 'builtin' })), externalServersSchema], {
+    error: (iss) => typeMessage(iss.input, '`builtin` or a mapping of URLs per protocol {h1, h2, h3, insecure}', 'builtin'),
+  })
+  .describe('`builtin` (matched servers bench starts) or external targets per protocol.');
+
+/* ----------------------------------------------------------------------------------------------
+ * Workloads
+ * -------------------------------------------------------------------------------------------- */
+
+const workloadName = identifier('workload name', 'small', 'Unique name (defaults to the type).').optional();
+const h1PoolSize = int({ min: 1, max: 64, example: 6 }, 'HTTP/1.1 connections per pool (browsers: 6).').default(6);
+const sizeList = (description: string) => list(size('Response size.'), 'size', '[1KB, 100KB]', description);
+
+/** `size` or `sizes`, resolved to a list of bytes. */
+function sizesOf(w: { size?: number; sizes?: number[] }, fallback: number): number[] {
+  return w.sizes ?? [w.size ?? fallback];
+}
+
+const requestsWorkloadSchema = mapping(
+  {
+    type: z.literal('requests').describe('N requests of given sizes at concurrency C over one or more connections.'),
+    name: workloadName,
+    requests: int({ min: 1, max: 10_000_000, example: 200 }, 'Measured requests.').default(100),
+    concurrency: int({ min: 1, max: 10_000, example: 10 }, 'Requests in flight at once.').default(10),
+    connections: int({ min: 1, max: 1000, example: 1 }, 'h2/h3 connections (h1: pools of up to h1PoolSize connections).').default(1),
+    h1PoolSize,
+    size: size('Response size (default 10KB).').optional(),
+    sizes: sizeList('Response sizes, cycled over the requests.').optional(),
+    warmup: int({ min: 0, max: 1_000_000, example: 10 }, 'Requests sent first and not measured.').default(0),
+  },
+  'a requests workload',
+)
+  .superRefine((w, ctx) => exclusive(w, 'size', 'sizes', ctx, 'one size or a list of sizes'))
+  .transform((w) => ({
+    type: w.type,
+    name: w.name ?? w.type,
+    requests: w.requests,
+    concurrency: w.concurrency,
+    connections: w.connections,
+    h1PoolSize: w.h1PoolSize,
+    sizes: sizesOf(w, 10_000),
+    warmup: w.warmup,
+  }));
+
+const handshakeWorkloadSchema = mapping(
+  {
+    type: z.literal('handshake').describe('New connections, one object each: cold, resumed and 0-RTT setup cost.'),
+    name: workloadName,
+    modes: list(oneOf(HANDSHAKE_MODES as [HandshakeMode, ...HandshakeMode[]], 'handshake mode', 'cold, resumed (session ticket) or 0rtt (early data).'), 'mode', '[cold, resumed, 0rtt]', 'Handshake modes to measure.').default([...HANDSHAKE_MODES]),
+    connections: int({ min: 1, max: 100_000, example: 20 }, 'New connections per mode.').default(20),
+    parallel: int({ min: 1, max: 1000, example: 1 }, 'Connections at once (1 = one after another).').default(1),
+    size: size('Size of the object each connection fetches.').prefault('1KB'),
+  },
+  'a handshake workload',
+).transform((w) => ({
+  type: w.type,
+  name: w.name ?? w.type,
+  modes: w.modes,
+  connections: w.connections,
+  parallel: w.parallel,
+  size: w.size,
+}));
+
+const multiplexWorkloadSchema = mapping(
+  {
+    type: z.literal('multiplex').describe('Many concurrent requests on one connection (h1: a pool of 6) under loss: head-of-line blocking.'),
+    name: workloadName,
+    requests: int({ min: 1, max: 100_000, example: 100 }, 'Concurrent requests per round.').default(100),
+    size: size('Response size (default 10KB).').optional(),
+    sizes: sizeList('Response sizes, cycled over the requests.').optional(),
+    rounds: int({ min: 1, max: 100_000, example: 10 }, 'Rounds per repetition.').default(10),
+    reference: bool('Also measure the same requests with loss removed from the link, in the same run.').default(true),
+    h1PoolSize,
+  },
+  'a multiplex workload',
+)
+  .superRefine((w, ctx) => exclusive(w, 'size', 'sizes', ctx, 'one size or a list of sizes'))
+  .transform((w) => ({
+    type: w.type,
+    name: w.name ?? w.type,
+    requests: w.requests,
+    sizes: sizesOf(w, 10_000),
+    rounds: w.rounds,
+    reference: w.reference,
+    h1PoolSize: w.h1PoolSize,
+  }));
+
+const pageWorkloadSchema = mapping(
+  {
+    type: z.literal('page').describe('A page as browsers load it: an HTML document, then the subresources it names.'),
+    name: workloadName,
+    resources: int({ min: 0, max: 10_000, example: 20 }, 'Subresources per document.').default(20),
+    depth: int({ min: 1, max: 10, example: 1 }, 'Levels of documents (1 = HTML and its subresources).').default(1),
+    sizes: mapping(
+      {
+        html: size('HTML document size.').prefault('20KB'),
+        resource: size('Subresource size.').prefault('10KB'),
+      },
+      'page sizes {html, resource}',
+    )
+      .describe('Sizes of the document and of each subresource.')
+      .prefault({}),
+    loads: int({ min: 1, max: 100_000, example: 10 }, 'Page loads per repetition, each on new connections.').default(10),
+    h1PoolSize,
+  },
+  'a page workload',
+).transform((w) => ({
+  type: w.type,
+  name: w.name ?? w.type,
+  resources: w.resources,
+  depth: w.depth,
+  sizes: w.sizes,
+  loads: w.loads,
+  h1PoolSize: w.h1PoolSize,
+}));
+
+const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema] as const;
+export const WORKLOAD_TYPE_NAMES = ['requests', 'handshake', 'multiplex', 'page'] as const;
+
+const workloadSchema = z.discriminatedUnion('type', WORKLOAD_SCHEMAS, {
+  error: (iss) => {
+    const input = iss.input;
+    const expected = `a workload type: one of ${WORKLOAD_TYPE_NAMES.join(', ')}`;
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      return typeMessage(input, 'a workload mapping {type, ...}', '{type: requests}');
+    }
+    const type = (input as Record<string, unknown>).type;
+    if (type === undefined) return message('missing', expected, 'Add `type: requests`.');
+    if (typeof type !== 'string') return typeMessage(type, expected, 'requests');
+    const guess = closest(type, WORKLOAD_TYPE_NAMES, { ignoreCase: true });
+    return message(`unknown workload type ${JSON.stringify(type)}`, expected, guess ? `Did you mean \`${guess}\`?` : `Use one of ${listOf(WORKLOAD_TYPE_NAMES)}.`);
+  },
+});
+
+/* ----------------------------------------------------------------------------------------------
+ * The document
+ * -------------------------------------------------------------------------------------------- */
+
+const protocolSchema = oneOf(PROTOCOLS as [Protocol, ...Protocol[]], 'protocol', 'h1 (HTTP/1.1), h2 (HTTP/2) or h3 (HTTP/3).');
+
+export const scenarioDocumentSchema = mapping(
+  {
+    name: identifier('scenario name', 'smoke', 'Scenario name, used in report paths (defaults to the file name).').optional(),
+    description: text('a sentence', 'What this scenario shows', 'What this scenario shows, for the report.').default(''),
+    protocols: list(protocolSchema, 'protocol', '[h1, h2, h3]', 'Protocols to compare (default all three).').default([...PROTOCOLS]),
+    repetitions: int({ min: 1, max: 1000, example: 3 }, 'Repetitions of every (network, protocol, workload) cell, in interleaved protocol order.').default(3),
+    seed: int({ min: 0, max: 2 ** 32 - 1, example: 1 }, 'Random seed (link emulation, request order).').default(1),
+    network: networkSchema.default('none'),
+    sweep: sweepSchema.optional(),
+    servers: serversSchema.prefault('builtin'),
+    workloads: list(workloadSchema, 'workload', '[{type: requests}]', 'What to measure: a list of workloads, run in order.'),
+    timeouts: mapping(
+      {
+        request: duration('Per-request timeout.').prefault('30s'),
+        cell: duration('Timeout for one (protocol, workload, repetition) cell.').prefault('5m'),
+      },
+      'timeouts {request, cell}',
+    )
+      .describe('Timeouts.')
+      .prefault({}),
+  },
+  'a scenario {name, protocols, network, workloads, ...}',
+)
+  .superRefine((doc, ctx) => {
+    doc.protocols.forEach((p, i) => {
+      const first = doc.protocols.indexOf(p);
+      if (first !== i) {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i], input: p, message: message(`\`${p}\` is listed twice`, 'each protocol once', `Remove the second \`${p}\`.`) });
+      }
+    });
+    const seen = new Map<string, number>();
+    doc.workloads.forEach((w, i) => {
+      const first = seen.get(w.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['workloads', i, 'name'],
+          input: w.name,
+          message: message(`workload name \`${w.name}\` is already used by workloads[${first}]`, 'unique workload names', 'Give this workload its own `name:`.'),
+        });
+      } else seen.set(w.name, i);
+    });
+    if (doc.timeouts.request <= 0 || doc.timeouts.cell <= 0) {
+      const key = doc.timeouts.request <= 0 ? 'request' : 'cell';
+      ctx.addIssue({ code: 'custom', path: ['timeouts', key], input: 0, message: message('a timeout of 0 never lets anything finish', 'a positive duration', `Write e.g. \`${key}: 30s\`.`) });
+    }
+  })
+  .describe('A bench scenario: which protocols to compare, on which network, with which workloads.');
+
+export type ScenarioDocument = z.output<typeof scenarioDocumentSchema>;
+
+/** Loss settings from a direction input, as the link model's LossModel (undefined = unchanged). */
+export function lossModelOf(d: DirectionInput, current: LossModel): LossModel | undefined {
+  if (d.gilbertElliott) {
+    const g = d.gilbertElliott;
+    return { model: 'gilbert-elliott', p: g.p, r: g.r, oneMinusH: g.lossInBad, oneMinusK: g.lossInGood };
+  }
+  if (d.loss !== undefined) {
+    if (d.loss === 0) return { model: 'none' };
+    return { model: 'random', probability: d.loss, correlation: d.lossCorrelation ?? (current.model === 'random' ? current.correlation : 0) };
+  }
+  if (d.lossCorrelation !== undefined && current.model === 'random') return { ...current, correlation: d.lossCorrelation };
+  return undefined;
+}
