@@ -1,0 +1,91 @@
+/**
+ * Helpers every driver (h1, h2, h3) shares, so a RequestRecord means the same thing whatever
+ * protocol produced it: ids, the request timeline, header normalisation, error text.
+ */
+import { randomBytes } from 'node:crypto';
+import { monoMs } from '../util/clock.ts';
+import type { Protocol, RequestRecord, RequestSpec, Target } from './types.ts';
+
+// Ids are unique across processes and runs (raw.jsonl joins on them), and short.
+const PROCESS_TAG = randomBytes(3).toString('hex');
+let counter = 0;
+
+export function newConnectionId(protocol: Protocol): string {
+  return `${protocol}-c${PROCESS_TAG}-${(++counter).toString(36)}`;
+}
+
+export function newRequestId(protocol: Protocol): string {
+  return `${protocol}-r${PROCESS_TAG}-${(++counter).toString(36)}`;
+}
+
+/** The :authority / Host value: the TLS name when one is given, else the address. */
+export function authorityOf(target: Target): string {
+  const host = target.servername ?? target.host;
+  return `${host.includes(':') ? `[${host}]` : host}:${target.port}`;
+}
+
+/**
+ * One request's life, from the moment it is handed to the driver. Drivers call the marks as
+ * their stack reports progress; `finish()` yields the record (exactly once).
+ */
+export class RequestTimeline {
+  readonly record: RequestRecord;
+  private readonly chunks: Uint8Array[] | undefined;
+  private finished = false;
+
+  constructor(protocol: Protocol, readonly spec: RequestSpec) {
+    this.record = { id: newRequestId(protocol), path: spec.path, queued: monoMs(), done: 0, bytes: 0 };
+    this.chunks = spec.keepBody ? [] : undefined;
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  sent(connectionId?: string): void {
+    this.record.sent ??= monoMs();
+    if (connectionId) this.record.connectionId = connectionId;
+  }
+
+  headers(status: number, headers?: Record<string, string>): void {
+    // 1xx informational responses come first; the final status wins, the first time stays.
+    this.record.headers ??= monoMs();
+    this.record.status = status;
+    if (headers && (this.spec.keepBody || status >= 200)) this.record.responseHeaders = headers;
+  }
+
+  data(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.record.firstByte ??= monoMs();
+    this.record.bytes += chunk.byteLength;
+    this.chunks?.push(chunk);
+  }
+
+  finish(error?: unknown): RequestRecord {
+    if (this.finished) return this.record;
+    this.finished = true;
+    this.record.done = monoMs();
+    if (error !== undefined) this.record.error = errorText(error);
+    if (this.chunks) this.record.body = Buffer.concat(this.chunks);
+    return this.record;
+  }
+}
+
+/** Header names lower-cased, repeated values joined, pseudo-headers dropped. */
+export function normaliseHeaders(raw: Record<string, string | string[] | number | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
+}
+
+/** "CODE: message" when the error has a code (stable across stacks), else the message. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
