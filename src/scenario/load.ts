@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { formatPath, SourceMap, type DocPath } from './locate.ts';
-import { KEY, message } from './messages.ts';
+import { describeValue, KEY, message } from './messages.ts';
 import { resolveScenario, ScenarioIssue } from './resolve.ts';
 import { scenarioDocumentSchema } from './schema.ts';
 import { closest, listOf } from './suggest.ts';
@@ -69,6 +69,11 @@ export function parseScenario(text: string, file: string, overrides: ScenarioOve
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (data === null || data === undefined) {
     fail({ line: 1, col: 1 }, [], message('the file is empty', 'a scenario mapping with at least `workloads:`', 'Start from scenarios/smoke.yaml.'));
+  }
+
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    const root = map.locate([]);
+    fail(root, [], message(`the file holds ${describeValue(data)}`, 'a scenario mapping with keys such as `network:` and `workloads:`', 'Start from scenarios/smoke.yaml; a list of workloads goes under `workloads:`.'));
   }
 
   const parsed = scenarioDocumentSchema.safeParse(data);

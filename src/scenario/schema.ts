@@ -135,7 +135,7 @@ const identifier = (what: string, example: string, description: string) =>
 /** A non-empty list of `item`; `example` is a YAML flow list such as `[10KB]`. */
 function list<T extends z.ZodType>(item: T, what: string, example: string, description: string) {
   return z
-    .array(item, { error: (iss) => typeMessage(iss.input, `a list of ${what}`, example) })
+    .array(item, { error: (iss) => typeMessage(iss.input, `a list of ${what}s`, example) })
     .min(1, { error: () => message('the list is empty', `at least one ${what}`, `Write e.g. \`${KEY}: ${example}\`.`) })
     .describe(description);
 }
