@@ -1,0 +1,298 @@
+/**
+ * The network of one run: loopback when the scenario says `network: none`, otherwise a client and a
+ * server namespace joined by one or more shaped paths. The topology tracks everything it makes and
+ * tears it down on every exit path (see cleanup.ts).
+ */
+import { BenchError, UserError } from '../src/util/errors.ts';
+import type { Backend, NetworkSpec, Phase, TcpCongestionControl } from './model.ts';
+import type { DropEvent, LinkCounters, Side, Topology } from './types.ts';
+import { planAddressing, type LinkBackend, type PathAddressing } from './backend.ts';
+import { getRunner, type CommandRunner } from './exec.ts';
+import {
+  configurePathAddresses,
+  createNamespace,
+  deleteNamespace,
+  ensureCongestionControl,
+  inNamespace,
+  namespaceNames,
+  sanitizeRunId,
+  setNamespaceCongestionControl,
+  type NamespaceNames,
+} from './namespaces.ts';
+import { deleteNamespaceSync, registerTeardown, removeOwnerRecord, writeOwnerRecord } from './cleanup.ts';
+import { createKernelBackend } from './kernel/backend.ts';
+import { probeNetem } from './kernel/probe.ts';
+
+export interface TopologyOptions {
+  runId: string;
+  /** Scenario file (or name), for messages that tell the user what to edit. */
+  scenario?: string;
+  /** Use this link backend instead of the one the spec selects (tests, benchmarks: createVethBackend()). */
+  linkBackend?: LinkBackend;
+  /** Defaults to the process-wide recorded runner (getRunner()). */
+  exec?: CommandRunner;
+}
+
+/** What a shaped topology offers beyond the shared Topology interface. */
+export interface ShapedTopology extends Topology {
+  readonly runId: string;
+  readonly namespaces: NamespaceNames;
+  readonly addressing: readonly PathAddressing[];
+  /** The link backend actually running ('veth' = unshaped reference). */
+  readonly linkBackend: LinkBackend['name'];
+  readonly mtu: number;
+  /** The TCP congestion control on every path (give QUIC the same). */
+  readonly congestionControl: TcpCongestionControl;
+  /** Per namespace: whether the namespace-wide default could be set too (see setNamespaceCongestionControl). */
+  readonly congestionControlNotes: readonly string[];
+  /** Why this backend was chosen (for the report), e.g. "auto: tc netem unavailable: ...". */
+  readonly backendReason: string;
+}
+
+export const LOOPBACK_ADDRESS = '127.0.0.1';
+
+export function loopbackTopology(): Topology {
+  return {
+    backend: 'none',
+    serverAddress: LOOPBACK_ADDRESS,
+    clientAddresses: { loopback: LOOPBACK_ADDRESS },
+    commandPrefix: () => [],
+    applyPhase: async () => undefined,
+    counters: async () => ({}),
+    drops: async () => [],
+    teardown: async () => undefined,
+  };
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+export function needsRootError(scenario?: string): UserError {
+  return new UserError(
+    'NETEM_NEEDS_ROOT',
+    `shaping the network needs root (network namespaces and TUN devices); run with sudo, or set \`network: none\` in ${scenario ?? 'the scenario'} to run on plain loopback`,
+  );
+}
+
+type ShapedSpec = Extract<NetworkSpec, { kind: 'shaped' }>;
+
+const USERSPACE_MODULE = './userspace/index.ts';
+
+async function loadUserspaceBackend(): Promise<LinkBackend> {
+  let mod: { createUserspaceBackend?: () => LinkBackend };
+  try {
+    mod = (await import(USERSPACE_MODULE)) as typeof mod;
+  } catch (e) {
+    throw new BenchError('NETEM_NO_USERSPACE', `the userspace link backend could not be loaded: ${(e as Error).message}`, { cause: e });
+  }
+  if (!mod.createUserspaceBackend) throw new BenchError('NETEM_NO_USERSPACE', `${USERSPACE_MODULE} exports no createUserspaceBackend()`);
+  return mod.createUserspaceBackend();
+}
+
+/** What only the userspace backend can do; the reason, or undefined when the kernel can run the spec. */
+export function needsUserspace(spec: ShapedSpec): string | undefined {
+  const traced = spec.paths.find((p) => p.up.rateTrace !== undefined || p.down.rateTrace !== undefined);
+  if (traced) return `path "${traced.name}" uses a rate trace`;
+  if (spec.phases.some((ph) => ph.rebind)) return 'a phase rebinds the client address/port';
+  if (spec.phases.some((ph) => ph.up?.rateTrace !== undefined || ph.down?.rateTrace !== undefined)) return 'a phase uses a rate trace';
+  return undefined;
+}
+
+async function selectBackend(
+  spec: ShapedSpec,
+  exec: CommandRunner,
+  scenario: string | undefined,
+): Promise<{ backend: LinkBackend; reason: string }> {
+  const where = scenario ?? 'the scenario';
+  if (spec.backend === 'userspace') return { backend: await loadUserspaceBackend(), reason: 'requested: userspace' };
+  const userspaceOnly = needsUserspace(spec);
+  if (spec.backend === 'kernel') {
+    if (userspaceOnly) {
+      throw new UserError('NETEM_KERNEL_CANNOT', `network.backend: kernel cannot run ${where}: ${userspaceOnly}; set network.backend: userspace (or auto)`);
+    }
+    const probe = await probeNetem(exec);
+    if (!probe.ok) {
+      throw new UserError(
+        'NETEM_KERNEL_UNAVAILABLE',
+        `network.backend: kernel needs tc netem, which this kernel lacks (${probe.detail}); set network.backend: userspace (or auto) in ${where}, or load sch_netem (modprobe sch_netem)`,
+      );
+    }
+    return { backend: createKernelBackend(), reason: 'requested: kernel' };
+  }
+  if (userspaceOnly) return { backend: await loadUserspaceBackend(), reason: `auto: userspace because ${userspaceOnly}` };
+  const probe = await probeNetem(exec);
+  if (probe.ok) return { backend: createKernelBackend(), reason: 'auto: tc netem available' };
+  return { backend: await loadUserspaceBackend(), reason: `auto: userspace because ${probe.detail}` };
+}
+
+function validate(spec: ShapedSpec, where: string): void {
+  if (spec.paths.length === 0) throw new UserError('NETEM_NO_PATHS', `the shaped network in ${where} has no paths; give it at least one`);
+  const names = new Set<string>();
+  for (const p of spec.paths) {
+    if (names.has(p.name)) throw new UserError('NETEM_DUPLICATE_PATH', `path "${p.name}" appears twice in ${where}; path names must be unique`);
+    names.add(p.name);
+  }
+  if (!Number.isInteger(spec.mtu) || spec.mtu < 1280 || spec.mtu > 65535) {
+    throw new UserError('NETEM_BAD_MTU', `mtu ${spec.mtu} in ${where} is out of range; use an integer from 1280 (IPv6 minimum) to 65535`);
+  }
+  for (const ph of spec.phases) {
+    if (ph.path !== undefined && !names.has(ph.path)) {
+      throw new UserError('NETEM_UNKNOWN_PATH', `a phase at ${ph.atMs} ms in ${where} names path "${ph.path}"; the paths are ${[...names].join(', ')}`);
+    }
+  }
+}
+
+class NamespaceTopology implements ShapedTopology {
+  readonly runId: string;
+  readonly namespaces: NamespaceNames;
+  readonly addressing: PathAddressing[];
+  readonly serverAddress: string;
+  readonly clientAddresses: Readonly<Record<string, string>>;
+  readonly mtu: number;
+  readonly congestionControl: TcpCongestionControl;
+  backendReason = '';
+  readonly congestionControlNotes: string[] = [];
+  private link: LinkBackend | undefined;
+  private readonly createdNamespaces: string[] = [];
+  private ownerRecord = false;
+  private tearingDown: Promise<void> | undefined;
+  private readonly unregister: () => void;
+
+  constructor(
+    readonly spec: ShapedSpec,
+    runId: string,
+    private readonly exec: CommandRunner,
+  ) {
+    this.runId = runId;
+    this.namespaces = namespaceNames(runId);
+    this.addressing = planAddressing(spec.paths);
+    this.serverAddress = this.addressing[0]!.serverAddress;
+    this.clientAddresses = Object.fromEntries(this.addressing.map((a) => [a.path, a.clientAddress]));
+    this.mtu = spec.mtu;
+    this.congestionControl = spec.congestionControl;
+    // Registered before anything exists, so a signal in the middle of setup still tears down.
+    this.unregister = registerTeardown({ teardown: () => this.teardown(), teardownSync: () => this.teardownSync() });
+  }
+
+  get backend(): Backend {
+    return this.link?.name === 'userspace' ? 'userspace' : 'kernel';
+  }
+
+  get linkBackend(): LinkBackend['name'] {
+    if (!this.link) throw new BenchError('NETEM_NOT_UP', 'topology has no link backend yet');
+    return this.link.name;
+  }
+
+  async build(link: LinkBackend, reason: string): Promise<void> {
+    this.backendReason = reason;
+    writeOwnerRecord({
+      runId: this.runId,
+      pid: process.pid,
+      namespaces: [this.namespaces.client, this.namespaces.server],
+      createdAt: new Date().toISOString(),
+    });
+    this.ownerRecord = true;
+    await ensureCongestionControl(this.exec, this.spec.congestionControl);
+    for (const ns of [this.namespaces.client, this.namespaces.server]) {
+      this.createdNamespaces.push(ns);
+      await createNamespace(this.exec, ns);
+      const r = await setNamespaceCongestionControl(this.exec, ns, this.spec.congestionControl);
+      this.congestionControlNotes.push(`${ns}: ${r.detail}`);
+    }
+    this.link = link;
+    await link.up({
+      runId: this.runId,
+      clientNs: this.namespaces.client,
+      serverNs: this.namespaces.server,
+      paths: this.spec.paths,
+      mtu: this.spec.mtu,
+      addressing: this.addressing,
+      exec: this.exec,
+    });
+    await configurePathAddresses(
+      this.exec,
+      { clientNs: this.namespaces.client, serverNs: this.namespaces.server, mtu: this.spec.mtu, congestionControl: this.spec.congestionControl },
+      this.addressing,
+    );
+  }
+
+  commandPrefix(side: Side): string[] {
+    return inNamespace(side === 'client' ? this.namespaces.client : this.namespaces.server);
+  }
+
+  async applyPhase(phase: Phase): Promise<void> {
+    if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'phase applied to a topology that is not up');
+    await this.link.applyPhase(phase);
+  }
+
+  async counters(): Promise<LinkCounters> {
+    return this.link && !this.tearingDown ? this.link.counters() : {};
+  }
+
+  async drops(): Promise<DropEvent[]> {
+    return this.link && !this.tearingDown ? this.link.drops() : [];
+  }
+
+  teardown(): Promise<void> {
+    this.tearingDown ??= this.doTeardown();
+    return this.tearingDown;
+  }
+
+  private async doTeardown(): Promise<void> {
+    const errors: unknown[] = [];
+    try {
+      await this.link?.down();
+    } catch (e) {
+      errors.push(e);
+    }
+    // Deleting a namespace kills what still runs inside it and removes its devices.
+    for (const ns of [...this.createdNamespaces].reverse()) {
+      try {
+        await deleteNamespace(this.exec, ns);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (this.ownerRecord) removeOwnerRecord(this.runId);
+    this.unregister();
+    if (errors.length > 0) {
+      throw new BenchError('NETEM_TEARDOWN', `teardown of run ${this.runId} was incomplete (run \`bench doctor --cleanup\`): ${errors.map(String).join('; ')}`);
+    }
+  }
+
+  /** Process 'exit': no await possible. Link processes die with their parent's IPC channel. */
+  private teardownSync(): void {
+    for (const ns of this.createdNamespaces) deleteNamespaceSync(ns);
+    if (this.ownerRecord) removeOwnerRecord(this.runId);
+  }
+}
+
+/**
+ * Builds the network a scenario asks for. `network: none` gives loopback; a shaped network needs
+ * root and leaves nothing behind if setup fails part way.
+ */
+export async function createTopology(spec: NetworkSpec, opts: TopologyOptions): Promise<Topology & Partial<ShapedTopology>> {
+  if (spec.kind === 'none') return loopbackTopology();
+  const where = opts.scenario ?? 'the scenario';
+  if (!isRoot()) throw needsRootError(opts.scenario);
+  validate(spec, where);
+  const exec = opts.exec ?? getRunner();
+  const runId = sanitizeRunId(opts.runId);
+  const topo = new NamespaceTopology(spec, runId, exec);
+  try {
+    const { backend, reason } = opts.linkBackend
+      ? { backend: opts.linkBackend, reason: `given: ${opts.linkBackend.name}` }
+      : await selectBackend(spec, exec, opts.scenario);
+    await topo.build(backend, reason);
+  } catch (e) {
+    await topo.teardown().catch(() => undefined);
+    throw e;
+  }
+  return topo;
+}
+
+/** Same as createTopology for a shaped spec, typed with the extras (namespaces, addressing ...). */
+export async function createShapedTopology(spec: ShapedSpec, opts: TopologyOptions): Promise<ShapedTopology> {
+  return (await createTopology(spec, opts)) as ShapedTopology;
+}
