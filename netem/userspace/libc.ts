@@ -1,0 +1,183 @@
+/**
+ * The few libc calls the userspace link needs, through koffi (no native build step): open/close,
+ * the TUNSETIFF ioctl, read/write on TUN fds, ppoll with nanosecond timeouts, setns to create a device
+ * inside a namespace, and prctl for timer slack and parent-death signal. Linux x86-64/arm64 only.
+ */
+import koffi from 'koffi';
+
+const O_RDONLY = 0;
+const O_RDWR = 2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const CLONE_NEWNET = 0x40000000;
+/** _IOW('T', 202, int) */
+const TUNSETIFF = 0x400454ca;
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+const IFNAMSIZ = 16;
+/** sizeof(struct ifreq) on 64-bit Linux. */
+const IFREQ_SIZE = 40;
+const PR_SET_PDEATHSIG = 1;
+const PR_SET_TIMERSLACK = 29;
+export const POLLIN = 0x001;
+export const EAGAIN = 11;
+const EINTR = 4;
+
+export class OsError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+  ) {
+    super(`${call} failed: errno ${errno}${ERRNO_NAMES[errno] ? ` (${ERRNO_NAMES[errno]})` : ''}`);
+    this.name = 'OsError';
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM',
+  2: 'ENOENT',
+  9: 'EBADF',
+  13: 'EACCES',
+  16: 'EBUSY',
+  19: 'ENODEV',
+  22: 'EINVAL',
+  [EAGAIN]: 'EAGAIN',
+  [EINTR]: 'EINTR',
+};
+
+interface Libc {
+  open: (path: string, flags: number) => number;
+  close: (fd: number) => number;
+  ioctl: (fd: number, req: number, arg: Buffer) => number;
+  read: (fd: number, buf: Uint8Array, n: number) => number;
+  write: (fd: number, buf: Uint8Array, n: number) => number;
+  ppoll: (fds: Buffer, n: number, ts: Buffer | null, sigmask: null) => number;
+  setns: (fd: number, nstype: number) => number;
+  prctl: (op: number, a: number, b: number, c: number, d: number) => number;
+  errnoLocation: () => unknown;
+}
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc) return libc;
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    open: lib.func('int open(const char *path, int flags)'),
+    close: lib.func('int close(int fd)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long req, void *arg)'),
+    read: lib.func('long read(int fd, void *buf, size_t n)'),
+    write: lib.func('long write(int fd, const void *buf, size_t n)'),
+    ppoll: lib.func('int ppoll(void *fds, unsigned long n, void *ts, void *sigmask)'),
+    setns: lib.func('int setns(int fd, int nstype)'),
+    prctl: lib.func('int prctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
+    errnoLocation: lib.func('int *__errno_location()'),
+  };
+  return libc;
+}
+
+export function errno(): number {
+  const l = load();
+  return koffi.decode(l.errnoLocation(), 'int') as number;
+}
+
+function check(call: string, r: number): number {
+  if (r < 0) throw new OsError(call, errno());
+  return r;
+}
+
+/**
+ * Creates a TUN device (IFF_TUN | IFF_NO_PI: one raw IP packet per read/write) named `name` inside
+ * network namespace `ns` (a name under /run/netns), by switching this thread into it for the two calls.
+ * The device never appears in the host namespace; it lives as long as the returned fd (non-persistent),
+ * so it disappears when this process dies.
+ */
+export function openTunInNamespace(ns: string, name: string): number {
+  if (Buffer.byteLength(name) >= IFNAMSIZ) throw new RangeError(`device name ${name} is longer than ${IFNAMSIZ - 1} bytes`);
+  const l = load();
+  const home = check('open /proc/thread-self/ns/net', l.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC));
+  let target = -1;
+  try {
+    target = check(`open /run/netns/${ns}`, l.open(`/run/netns/${ns}`, O_RDONLY | O_CLOEXEC));
+    check(`setns ${ns}`, l.setns(target, CLONE_NEWNET));
+    try {
+      const fd = check('open /dev/net/tun', l.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC));
+      const ifr = Buffer.alloc(IFREQ_SIZE);
+      ifr.write(name, 0, 'latin1');
+      ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ);
+      if (l.ioctl(fd, TUNSETIFF, ifr) < 0) {
+        const e = errno();
+        l.close(fd);
+        throw new OsError(`ioctl TUNSETIFF ${name}`, e);
+      }
+      return fd;
+    } finally {
+      // Back home before anything else runs on this thread.
+      if (l.setns(home, CLONE_NEWNET) < 0) throw new OsError('setns back to the original namespace', errno());
+    }
+  } finally {
+    if (target >= 0) l.close(target);
+    l.close(home);
+  }
+}
+
+export function closeFd(fd: number): void {
+  load().close(fd);
+}
+
+/** Non-blocking read of one packet into buf: its length, or 0 when none is waiting. */
+export function readPacket(fd: number, buf: Uint8Array): number {
+  const n = load().read(fd, buf, buf.length);
+  if (n >= 0) return n;
+  const e = errno();
+  if (e === EAGAIN || e === EINTR) return 0;
+  throw new OsError('read', e);
+}
+
+/** Writes one packet; false when the kernel refused it (counted by the caller). */
+export function writePacket(fd: number, packet: Uint8Array): boolean {
+  return load().write(fd, packet, packet.length) === packet.length;
+}
+
+/** A reusable pollfd array and timespec for ppoll on a fixed set of fds. */
+export class Poller {
+  private readonly pollfds: Buffer;
+  private readonly timespec = Buffer.alloc(16);
+
+  constructor(private readonly fds: readonly number[]) {
+    this.pollfds = Buffer.alloc(8 * fds.length);
+    fds.forEach((fd, i) => {
+      this.pollfds.writeInt32LE(fd, 8 * i);
+      this.pollfds.writeInt16LE(POLLIN, 8 * i + 4);
+    });
+  }
+
+  /** Waits until a fd is readable or timeoutMs passes (nanosecond resolution); number of ready fds. */
+  wait(timeoutMs: number): number {
+    const ns = Math.max(0, Math.round(timeoutMs * 1e6));
+    this.timespec.writeBigInt64LE(BigInt(Math.floor(ns / 1e9)), 0);
+    this.timespec.writeBigInt64LE(BigInt(ns % 1e9), 8);
+    const r = load().ppoll(this.pollfds, this.fds.length, this.timespec, null);
+    if (r < 0) {
+      const e = errno();
+      if (e === EINTR) return 0;
+      throw new OsError('ppoll', e);
+    }
+    return r;
+  }
+
+  /** Whether fd i was readable in the last wait(). */
+  readable(i: number): boolean {
+    return (this.pollfds.readInt16LE(8 * i + 6) & POLLIN) !== 0;
+  }
+}
+
+/** Timer slack of this thread in ns (default 50 us): 1 makes ppoll wake when asked. */
+export function setTimerSlackNs(ns: number): void {
+  check('prctl PR_SET_TIMERSLACK', load().prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0));
+}
+
+/** Ask the kernel to send `signal` to this process when its parent dies. */
+export function setParentDeathSignal(signal: number): void {
+  check('prctl PR_SET_PDEATHSIG', load().prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0));
+}

@@ -1,0 +1,207 @@
+/**
+ * The userspace link process: runs in the host namespace, owns one TUN device per path end, and moves
+ * every packet between them through the link model. Started by the userspace backend with an IPC
+ * channel; dies with its parent (PR_SET_PDEATHSIG, IPC disconnect, ppid change).
+ *
+ * Event loop: the link runs its own loop in slices of a few ms: drain readable TUN fds, release due
+ * packets, then sleep in ppoll (which wakes on a packet or at the next departure minus a spin margin;
+ * inside the margin it polls without sleeping, since waking from sleep is late by 50 us to several ms on
+ * a busy VM). Between slices it yields to Node's loop so IPC requests are answered.
+ */
+import { readFileSync } from 'node:fs';
+import { build } from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import { monoMs } from '../../src/util/clock.ts';
+import { parseRateTrace } from './model/bottleneck.ts';
+import { LinkEngine, type Release } from './model/engine.ts';
+import { closeFd, openTunInNamespace, Poller, readPacket, setParentDeathSignal, setTimerSlackNs, writePacket } from './libc.ts';
+import type { LatenessStats, LinkProcessConfig, LinkRequest, LinkResponse, LinkStats } from './protocol.ts';
+
+const SIGKILL = 9;
+/** Longest time the link keeps Node's loop waiting (IPC latency bound). */
+const SLICE_MS = 5;
+/** Packets read from one fd before looking at the others and at due departures. */
+const READ_BATCH = 64;
+const SCRATCH_BYTES = 65536;
+
+class Link {
+  private readonly engine: LinkEngine;
+  private readonly fds: number[] = [];
+  private readonly ingressOf: Array<{ path: number; dir: 'up' | 'down' }> = [];
+  private readonly poller: Poller;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private lateness: Histogram = newHistogram();
+  private writeErrors = 0;
+  private running = true;
+  private readonly startedMs = monoMs();
+  private readonly cpuAtStart = process.cpuUsage();
+  private readonly emit = (r: Release) => this.write(r);
+
+  constructor(private readonly config: LinkProcessConfig) {
+    const traces = new Map<string, number[]>();
+    for (const p of config.paths) {
+      for (const d of [p.up, p.down]) {
+        if (d.rateTrace !== undefined && !traces.has(d.rateTrace)) traces.set(d.rateTrace, parseRateTrace(readFileSync(d.rateTrace, 'utf8'), d.rateTrace));
+      }
+    }
+    try {
+      config.devices.forEach((d, i) => {
+        // fd 2i: client side (packets going up), fd 2i+1: server side (packets going down).
+        this.fds.push(openTunInNamespace(d.clientNs, d.clientDevice));
+        this.ingressOf.push({ path: i, dir: 'up' });
+        this.fds.push(openTunInNamespace(d.serverNs, d.serverDevice));
+        this.ingressOf.push({ path: i, dir: 'down' });
+      });
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    this.poller = new Poller(this.fds);
+    this.engine = new LinkEngine({
+      seed: config.seed,
+      paths: config.paths,
+      addresses: config.devices,
+      jitterOrder: config.jitterOrder,
+      startMs: monoMs(),
+      traces,
+      maxDropEvents: config.maxDropEvents,
+    });
+  }
+
+  get model(): LinkEngine {
+    return this.engine;
+  }
+
+  private write(r: Release): void {
+    // up packets leave on the server side of their path, down packets on the client side.
+    const fd = this.fds[2 * r.pathIndex + (r.dir === 'up' ? 1 : 0)]!;
+    // Lateness is taken when the packet is handed to the kernel: a TUN write runs the receiving
+    // stack in this thread, so its duration is the kernel's time, not the scheduler's.
+    const lateUs = (monoMs() - r.dueMs) * 1000;
+    this.lateness.recordValue(lateUs > 0 ? Math.round(lateUs) : 0);
+    if (!writePacket(fd, r.packet)) this.writeErrors++;
+  }
+
+  /** One slice of the link's own loop; reschedules itself through Node's loop. */
+  slice = (): void => {
+    if (!this.running) return;
+    const sliceEnd = monoMs() + SLICE_MS;
+    const margin = this.config.spinMarginMs;
+    for (;;) {
+      let got = 0;
+      for (let i = 0; i < this.fds.length; i++) got += this.drain(i);
+      let now = monoMs();
+      this.engine.release(now, this.emit);
+      now = monoMs();
+      if (now >= sliceEnd) break;
+      if (got > 0) continue;
+      const untilDue = this.engine.nextDueMs() - now;
+      const sleepMs = Math.min(untilDue - margin, sliceEnd - now);
+      this.poller.wait(sleepMs > 0 ? sleepMs : 0);
+    }
+    setImmediate(this.slice);
+  };
+
+  private drain(i: number): number {
+    const fd = this.fds[i]!;
+    const { path, dir } = this.ingressOf[i]!;
+    let n = 0;
+    for (; n < READ_BATCH; n++) {
+      const len = readPacket(fd, this.scratch);
+      if (len <= 0) break;
+      const packet = Buffer.allocUnsafe(len);
+      this.scratch.copy(packet, 0, 0, len);
+      this.engine.ingress(path, dir, packet, monoMs());
+    }
+    return n;
+  }
+
+  stats(reset: boolean): LinkStats {
+    const h = this.lateness;
+    const ms = (us: number) => us / 1000;
+    const lateness: LatenessStats = {
+      count: h.totalCount,
+      meanMs: h.totalCount ? ms(h.mean) : 0,
+      p50Ms: ms(h.getValueAtPercentile(50)),
+      p99Ms: ms(h.getValueAtPercentile(99)),
+      p999Ms: ms(h.getValueAtPercentile(99.9)),
+      maxMs: ms(h.maxValue),
+    };
+    if (reset) this.lateness = newHistogram();
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    return {
+      lateness,
+      writeErrors: this.writeErrors,
+      dropEventsOmitted: this.engine.droppedEventsOmitted,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      uptimeMs: monoMs() - this.startedMs,
+    };
+  }
+
+  close(): void {
+    this.running = false;
+    for (const fd of this.fds.splice(0)) closeFd(fd);
+  }
+}
+
+function newHistogram(): Histogram {
+  // Microseconds, up to 60 s, 3 significant digits.
+  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('the link process is started by the userspace link backend (it needs an IPC channel)\n');
+    process.exit(2);
+  }
+  setParentDeathSignal(SIGKILL);
+  const parent = process.ppid;
+  // The parent may have died before PR_SET_PDEATHSIG took effect.
+  if (parent === 1) process.exit(1);
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(1);
+  }, 500).unref();
+  process.on('disconnect', () => {
+    link?.close();
+    process.exit(0);
+  });
+  setTimerSlackNs(1);
+
+  let link: Link | undefined;
+  const reply = (r: LinkResponse) => process.send!(r);
+  process.on('message', (msg: LinkRequest) => {
+    try {
+      switch (msg.op) {
+        case 'init':
+          if (link) throw new Error('link already initialised');
+          link = new Link(msg.config);
+          setImmediate(link.slice);
+          return reply({ id: msg.id, ok: true });
+        case 'applyPhase':
+          need(link).model.applyPhase(msg.phase, monoMs());
+          return reply({ id: msg.id, ok: true });
+        case 'counters':
+          return reply({ id: msg.id, ok: true, result: need(link).model.counters() });
+        case 'drops':
+          return reply({ id: msg.id, ok: true, result: need(link).model.drops() });
+        case 'stats':
+          return reply({ id: msg.id, ok: true, result: need(link).stats(msg.reset ?? false) });
+        case 'stop':
+          link?.close();
+          link = undefined;
+          reply({ id: msg.id, ok: true });
+          process.disconnect();
+          return;
+      }
+    } catch (e) {
+      reply({ id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}
+
+function need(link: Link | undefined): Link {
+  if (!link) throw new Error('link not initialised');
+  return link;
+}
+
+main();

@@ -1,0 +1,58 @@
+/** Messages between a userspace link backend (in the runner) and its link process, over Node IPC. */
+import type { PathModel, Phase } from '../model.ts';
+import type { DropEvent, LinkCounters } from '../types.ts';
+import type { JitterOrder } from './model/direction.ts';
+
+export interface LinkPathDevices {
+  clientNs: string;
+  clientDevice: string;
+  serverNs: string;
+  serverDevice: string;
+  clientAddress: string;
+  rebindAddress: string;
+}
+
+export interface LinkProcessConfig {
+  seed: string | number;
+  jitterOrder: JitterOrder;
+  paths: PathModel[];
+  /** Same order as paths. */
+  devices: LinkPathDevices[];
+  /** Start spinning (instead of sleeping in ppoll) this long before the next departure. */
+  spinMarginMs: number;
+  maxDropEvents: number;
+}
+
+/** Scheduler lateness (write time - due time), in ms. */
+export interface LatenessStats {
+  count: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+export interface LinkStats {
+  lateness: LatenessStats;
+  /** Writes the kernel refused (TUN device down or its queue full). */
+  writeErrors: number;
+  /** Drop events not kept because the log was full. */
+  dropEventsOmitted: number;
+  /** CPU time of the link process since it started (user + system), ms. */
+  cpuMs: number;
+  /** Wall time since the link started forwarding, ms. */
+  uptimeMs: number;
+}
+
+export type LinkRequest =
+  | { id: number; op: 'init'; config: LinkProcessConfig }
+  | { id: number; op: 'applyPhase'; phase: Phase }
+  | { id: number; op: 'counters' }
+  | { id: number; op: 'drops' }
+  | { id: number; op: 'stats'; reset?: boolean }
+  | { id: number; op: 'stop' };
+
+export type LinkResponse =
+  | { id: number; ok: true; result?: LinkCounters | DropEvent[] | LinkStats }
+  | { id: number; ok: false; error: string };
