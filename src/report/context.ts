@@ -74,7 +74,7 @@ export class ReportContext {
   /** Registers a chart and returns the HTML of its container. */
   chart(spec: VegaLiteSpec, opts: { title: string; caption?: string; source?: string; className?: string }): string {
     const id = `chart-${this.nextId++}`;
-    this.charts.push({ id, spec });
+    this.charts.push({ id, spec: compactData(spec) });
     const parts = [
       opts.caption ? escapeHtml(opts.caption) : '',
       opts.source ? `<span class="source">Source: ${escapeHtml(opts.source)}</span>` : '',
@@ -100,4 +100,30 @@ export class ReportContext {
       .filter(Boolean)
       .join(' \u00b7 ');
   }
+}
+
+/**
+ * Keeps embedded chart data small: numbers to 6 significant digits (beyond what any axis or
+ * tooltip prints), and fields with one value in every row (network, backend ...) moved out of the
+ * rows into calculate transforms, so thousands of points do not repeat them.
+ */
+export function compactData(spec: VegaLiteSpec): VegaLiteSpec {
+  const data = spec.data as { values?: Array<Record<string, unknown>> } | undefined;
+  const rows = data?.values;
+  if (!rows || rows.length < 2) return spec;
+  const constants = Object.keys(rows[0]!).filter((k) => {
+    const v = rows[0]![k];
+    return (typeof v === 'string' || typeof v === 'number') && rows.every((r) => r[k] === v);
+  });
+  const values = rows.map((r) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) {
+      if (constants.includes(k)) continue;
+      out[k] = typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v;
+    }
+    return out;
+  });
+  const calculate = constants.map((k) => ({ calculate: JSON.stringify(rows[0]![k]), as: k }));
+  const transform = [...calculate, ...((spec.transform as unknown[]) ?? [])];
+  return { ...spec, data: { ...data, values }, ...(transform.length ? { transform } : {}) };
 }

@@ -15,7 +15,9 @@ import { embeddedResult, renderEnvironment } from './sections/environment.ts';
 import { renderHeadline } from './sections/headline.ts';
 import { renderLatencyDistribution } from './sections/latency.ts';
 import { workloadSections } from './sections/registry.ts';
+import { renderAcrossNetworks } from './sections/networks.ts';
 import { renderRepetitions } from './sections/repetitions.ts';
+import { renderTimeline } from './sections/timeline.ts';
 import { renderWarnings, warningCounts } from './sections/warnings.ts';
 
 export interface RenderOptions {
@@ -37,11 +39,13 @@ export function renderReport(result: RunResult, opts: RenderOptions = {}): strin
         .filter((html): html is string => Boolean(html))
         .join('');
       const latency = renderLatencyDistribution(ctx, scope);
+      const timeline = renderTimeline(ctx, scope);
       return (
         `<section class="workload" id="net-${i}-${slug(scope.workload)}">` +
         `<h3>Workload <code>${escapeHtml(scope.workload)}</code> <span class="muted">(${escapeHtml(scope.workloadType)})</span></h3>` +
         renderHeadline(ctx, scope) +
         (latency ? `<h4>Latency distribution</h4>${latency}` : '') +
+        (timeline ? `<div class="chart-grid one">${timeline}</div>` : '') +
         `<h4>Repetitions</h4>${renderRepetitions(ctx, scope) ?? ''}` +
         extra +
         `</section>`
@@ -57,8 +61,10 @@ export function renderReport(result: RunResult, opts: RenderOptions = {}): strin
   });
 
   const counts = warningCounts(result);
+  const across = renderAcrossNetworks(ctx);
   const body =
     renderHeader(ctx, networks.length) +
+    (across ? `<section id="across"><h2>Across networks</h2>${across}</section>` : '') +
     networkBlocks.join('') +
     `<section id="warnings"><h2>Warnings</h2>${renderWarnings(result)}</section>` +
     `<section id="environment"><h2>Environment</h2>${renderEnvironment(result, opts.rawLog)}</section>` +
@@ -111,6 +117,7 @@ function renderHeader(ctx: ReportContext, networkCount: number): string {
       : '';
   const runError = result.run.error ? `<div class="banner error"><strong>Run ${escapeHtml(result.run.status)}:</strong> ${escapeHtml(result.run.error)}</div>` : '';
   const toc = [
+    ...(networkCount > 1 ? ['<a href="#across">Across networks</a>'] : []),
     ...ctx.networks().map((n, i) => `<a href="#net-${i}">${networkCount > 1 ? 'Network ' : 'Results: '}${escapeHtml(n.label)}</a>`),
     `<a href="#warnings">Warnings (${result.warnings.length})</a>`,
     `<a href="#environment">Environment &amp; scenario</a>`,

@@ -99,6 +99,7 @@ table.kv{font-size:14px}
 table.kv th{text-align:left;color:var(--muted);font-weight:600;padding:3px 16px 3px 0;vertical-align:top;white-space:nowrap}
 table.kv td{padding:3px 0}
 .chart-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:20px;margin:10px 0}
+.chart-grid.one{grid-template-columns:1fr}
 .chart-grid.three{grid-template-columns:repeat(auto-fit,minmax(300px,1fr))}
 figure.chart{margin:0;min-width:0;border:1px solid var(--line);border-radius:8px;padding:12px 14px 10px}
 .chart-title{font-weight:700;font-size:14px;margin-bottom:4px}

@@ -11,7 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { writeReport } from '../../src/report/write.ts';
 import type { RunResult } from '../../src/report/model.ts';
 import { CHROMIUM_PATH, peerMissing } from '../support/peers.ts';
-import { fixtureResult } from './fixture.ts';
+import { fixtureResult, fixtureRun } from './fixture.ts';
 
 const skip = peerMissing(CHROMIUM_PATH !== undefined, 'chromium (apt-get install -y chromium)');
 const SCREENSHOT = path.join(os.tmpdir(), 'bench-report-test.png');
@@ -122,5 +122,33 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     const tooltip = page.locator('#vg-tooltip-element');
     await expect.poll(async () => (await tooltip.isVisible()) && (await tooltip.innerText())).toMatch(/percentile[\s\S]*latency \(ms\)/);
     expect(await tooltip.innerText()).toMatch(/network\s+lte/);
+  });
+
+  it('renders the detail views too: several networks and raw.jsonl', async () => {
+    const { result: multi, raw } = fixtureRun({ repetitions: 3, losses: [0, 0.02, 0.05], requestsPerCell: 500 });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-browser-'));
+    writeFileSync(path.join(dir, 'result.json'), JSON.stringify(multi));
+    writeFileSync(path.join(dir, 'raw.jsonl'), raw.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const { reportPath, bytes } = await writeReport(dir);
+    const second = await context.newPage();
+    const errors: string[] = [];
+    second.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    second.on('pageerror', (e) => errors.push(e.message));
+    await second.goto(pathToFileURL(reportPath).href);
+    await second.waitForFunction(
+      `[...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null)`,
+      null,
+      { timeout: 30_000 },
+    );
+    const states = await second.$$eval('[data-chart]', (els) => els.map((el) => el.getAttribute('data-rendered')));
+    // Per network: percentile, CDF, timeline, 3 strips; plus 3 across-network charts.
+    expect(states).toEqual(new Array(3 * 6 + 3).fill('true'));
+    expect(await second.locator('#across svg.marks').count()).toBe(3);
+    expect(errors).toEqual([]);
+    expect(externalRequests).toEqual([]);
+    console.log(`report.html with 3 networks x 3 protocols x 3 repetitions and raw.jsonl: ${bytes} bytes`);
+    await second.close();
   });
 });

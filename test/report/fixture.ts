@@ -7,6 +7,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { Protocol } from '../../src/drivers/types.ts';
 import type { Cell, MetricHistogram, RunResult, Summary } from '../../src/report/model.ts';
 import { SCHEMA_VERSION } from '../../src/report/model.ts';
+import type { RawEvent } from '../../src/report/raw.ts';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -77,27 +78,52 @@ export interface FixtureOptions {
   repetitions?: number;
   requestsPerCell?: number;
   seed?: number;
+  /** Network variants by loss probability; default one variant "lte" with 1% loss. */
+  losses?: number[];
 }
 
 export function fixtureResult(opts: FixtureOptions = {}): RunResult {
+  return fixtureRun(opts).result;
+}
+
+/** A result and the raw.jsonl events of the same samples (request events queued at concurrency 10). */
+export function fixtureRun(opts: FixtureOptions = {}): { result: RunResult; raw: RawEvent[] } {
   const reps = opts.repetitions ?? 2;
   const n = opts.requestsPerCell ?? 2000;
   const rand = mulberry32(opts.seed ?? 7);
   const protocols: Protocol[] = ['h1', 'h2', 'h3'];
+  const losses = opts.losses ?? [0.01];
+  const label = (loss: number) => (losses.length === 1 ? 'lte' : `loss-${loss * 100}%`);
   const cells: Cell[] = [];
+  const raw: RawEvent[] = [];
   let order = 0;
+  let clock = 1000;
+  for (const loss of losses)
   for (let rep = 0; rep < reps; rep++) {
     // Interleaved order, as the runner does: h1 h2 h3, h3 h1 h2, ...
     const rotated = protocols.map((_, i) => protocols[(i - rep + protocols.length * 10) % protocols.length]!);
     for (const protocol of rotated) {
       const p = PROFILE[protocol];
-      const latency = metricHistogram(syntheticLatencies(rand, n, p.medianMs * (1 + 0.05 * rep), p.tailShare, p.tailMs));
+      const tailShare = p.tailShare * (loss / 0.01);
+      const samples = syntheticLatencies(rand, n, p.medianMs * (1 + 0.05 * rep), tailShare, p.tailMs);
+      const latency = metricHistogram(samples);
+      const key = { network: label(loss), protocol, workload: 'small-objects', repetition: rep };
+      raw.push({ type: 'cell-start', t: clock, ...key });
+      // Closed loop at concurrency 10: each slot queues its next request when the previous one is done.
+      const slots = new Array<number>(10).fill(clock);
+      samples.forEach((ms, i) => {
+        const slot = i % slots.length;
+        const queued = slots[slot]!;
+        slots[slot] = queued + ms;
+        raw.push({ type: 'request', ...key, id: `${protocol}-${rep}-${i}`, path: '/bytes/10240', queued, done: queued + ms, bytes: 10_240, status: 200 });
+      });
+      clock = Math.max(...slots) + 100;
       const ttfb = metricHistogram(syntheticLatencies(rand, n, p.medianMs * 0.8, p.tailShare, p.tailMs));
       const durationMs = 4000 + rand() * 400;
       const failed = protocol === 'h2' && rep === 1 ? 3 : 0;
       const bytes = (n - failed) * 10_240;
       cells.push({
-        network: 'lte',
+        network: label(loss),
         protocol,
         workload: 'small-objects',
         workloadType: 'requests',
@@ -115,10 +141,11 @@ export function fixtureResult(opts: FixtureOptions = {}): RunResult {
     }
   }
   const summaries: Summary[] = [];
+  for (const loss of losses)
   for (const protocol of protocols) {
-    const own = cells.filter((c) => c.protocol === protocol);
+    const own = cells.filter((c) => c.protocol === protocol && c.network === label(loss));
     const add = (metric: string, unit: string, values: number[]) =>
-      summaries.push({ network: 'lte', protocol, workload: 'small-objects', metric, unit, values, ...summarise(values) });
+      summaries.push({ network: label(loss), protocol, workload: 'small-objects', metric, unit, values, ...summarise(values) });
     add('requestsPerSec', 'req/s', own.map((c) => c.requestsPerSec));
     add('goodputBps', 'bit/s', own.map((c) => c.goodputBps));
     add('serverCpuMs', 'ms', own.map((c) => c.serverCpuMs!));
@@ -128,7 +155,7 @@ export function fixtureResult(opts: FixtureOptions = {}): RunResult {
       }
     }
   }
-  return {
+  const result: RunResult = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'bench', version: '0.1.0', dependencies: { undici: '7.30.2', 'hdr-histogram-js': '3.0.1' } },
     run: {
@@ -170,10 +197,9 @@ export function fixtureResult(opts: FixtureOptions = {}): RunResult {
       protocols,
       repetitions: reps,
     },
-    networks: [
-      {
-        label: 'lte',
-        backend: 'userspace',
+    networks: losses.map((loss) => ({
+        label: label(loss),
+        backend: 'userspace' as const,
         spec: {
           kind: 'shaped',
           backend: 'userspace',
@@ -184,13 +210,12 @@ export function fixtureResult(opts: FixtureOptions = {}): RunResult {
           paths: [
             {
               name: 'primary',
-              up: dir(35, 12e6),
-              down: dir(35, 12e6),
+              up: dir(35, 12e6, loss),
+              down: dir(35, 12e6, loss),
             },
           ],
         },
-      },
-    ],
+      })),
     cells,
     summaries,
     warnings: [
@@ -198,15 +223,16 @@ export function fixtureResult(opts: FixtureOptions = {}): RunResult {
       { level: 'info', code: 'FEW_REPETITIONS', message: `${reps} repetition(s): confidence intervals need at least 3 to be informative` },
     ],
   };
+  return { result, raw };
 }
 
-function dir(delayMs: number, rateBps: number) {
+function dir(delayMs: number, rateBps: number, loss: number) {
   return {
     delayMs,
     jitterMs: 0,
     jitterDistribution: 'normal' as const,
     jitterCorrelation: 0,
-    loss: { model: 'random' as const, probability: 0.01, correlation: 0 },
+    loss: { model: 'random' as const, probability: loss, correlation: 0 },
     duplicate: 0,
     reorder: 0,
     reorderCorrelation: 0,

@@ -68,7 +68,7 @@ describe('renderReport', () => {
   it('has one chart per latency view and repetition strip, with the data embedded', () => {
     const charts = JSON.parse(html.match(/<script type="application\/json" id="bench-charts">([\s\S]*?)<\/script>/)![1]!) as Array<{
       id: string;
-      spec: { data?: { values: Array<Record<string, unknown>> }; layer?: unknown[] };
+      spec: { data?: { values: Array<Record<string, unknown>> }; layer?: unknown[]; transform?: Array<{ calculate: string; as: string }> };
     }>;
     // percentile + CDF + 3 strips for the one (network, workload).
     expect(charts).toHaveLength(5);
@@ -79,7 +79,9 @@ describe('renderReport', () => {
     // The merged histogram holds every request of both repetitions.
     const h2 = percentile.filter((r) => r.protocolName === 'HTTP/2');
     const total = result.cells.filter((c) => c.protocol === 'h2').reduce((n, c) => n + c.metrics.latency!.count, 0);
-    expect(h2[0]!.samples).toBe(total);
+    // Equal in every row, "samples" travels as a calculate transform rather than in each row.
+    const constant = charts[0]!.spec.transform?.find((t) => t.as === 'samples')?.calculate;
+    expect(h2[0]!.samples ?? Number(constant)).toBe(total);
     // HdrHistogram keeps 3 significant digits: the merged maximum is the largest cell's, to 0.1%.
     const chartMax = Math.max(...h2.map((r) => r.valueMs as number));
     const cellMax = Math.max(...result.cells.filter((c) => c.protocol === 'h2').map((c) => c.metrics.latency!.max));
@@ -107,5 +109,55 @@ describe('renderReport', () => {
     const page = renderReport(failed);
     expect(page).toContain('(1 failed)');
     expect(page).toContain('failed: server process exited with code 1');
+  });
+});
+
+describe('detail views', () => {
+  const chartsOf = (html: string) =>
+    JSON.parse(html.match(/<script type="application\/json" id="bench-charts">([\s\S]*?)<\/script>/)![1]!) as Array<{
+      id: string;
+      spec: { data?: { values: Array<Record<string, unknown>> }; transform?: Array<{ calculate: string; as: string }> };
+    }>;
+
+  it('plots request latency over time from raw.jsonl, one median repetition per protocol', async () => {
+    const { fixtureRun } = await import('./fixture.ts');
+    const { result, raw } = fixtureRun({ repetitions: 3, requestsPerCell: 500 });
+    const without = renderReport(result);
+    const html = renderReport(result, { raw });
+    expect(without).not.toContain('Request latency over time');
+    expect(html).toContain('Request latency over time');
+    const timeline = chartsOf(html).find((c) => c.spec.data?.values.some((r) => 'startMs' in r))!;
+    expect(timeline.spec.data!.values).toHaveLength(3 * 500);
+    // The repetition shown per protocol has the median p50 of that protocol's repetitions.
+    for (const protocol of ['h1', 'h2', 'h3'] as const) {
+      const cells = result.cells.filter((c) => c.protocol === protocol).sort((a, b) => a.metrics.latency!.p50 - b.metrics.latency!.p50);
+      expect(html).toContain(`${{ h1: 'HTTP/1.1', h2: 'HTTP/2', h3: 'HTTP/3' }[protocol]} repetition ${cells[1]!.repetition + 1} (500 requests)`);
+    }
+    const latencies = timeline.spec.data!.values.map((r) => r.latencyMs as number);
+    const requests = raw.filter((e) => e.type === 'request') as Array<{ queued: number; done: number }>;
+    expect(Math.max(...latencies)).toBeLessThanOrEqual(Math.max(...requests.map((e) => e.done - e.queued)) * 1.000001);
+  });
+
+  it('compares networks when a workload ran on several, medians with their intervals', () => {
+    const result = fixtureResult({ losses: [0, 0.02, 0.05], repetitions: 3, requestsPerCell: 400 });
+    const html = renderReport(result);
+    expect(html).toContain('across 3 networks');
+    const p99 = chartsOf(html).find((c) => c.spec.data?.values.some((r) => 'networkDescription' in r) && html.includes(c.id))!;
+    const rows = p99.spec.data!.values;
+    expect(rows).toHaveLength(9);
+    for (const row of rows) {
+      const protocol = ({ 'HTTP/1.1': 'h1', 'HTTP/2': 'h2', 'HTTP/3': 'h3' } as const)[row.protocolName as 'HTTP/2'];
+      const s = result.summaries.find((x) => x.network === row.network && x.protocol === protocol && x.metric === 'latency.p50')!;
+      expect(row.median).toBeCloseTo(s.median, 2);
+    }
+    expect(fixtureResult().networks).toHaveLength(1);
+    expect(renderReport(fixtureResult())).not.toContain('Across networks');
+  });
+
+  it('moves fields that are the same in every row out of the embedded data', () => {
+    const charts = chartsOf(renderReport(fixtureResult()));
+    const percentile = charts[0]!;
+    expect(percentile.spec.data!.values[0]).not.toHaveProperty('network');
+    expect(percentile.spec.transform).toContainEqual({ calculate: '"lte"', as: 'network' });
   });
 });

@@ -1,0 +1,100 @@
+/**
+ * Across network variants (e.g. loss 0, 1, 2, 5%): how each protocol's median latency and its
+ * 95% CI move as the network changes. Rendered only when a workload ran on two or more variants.
+ */
+import type { Protocol } from '../../drivers/types.ts';
+import { protocolColor } from '../charts.ts';
+import type { ReportContext, VegaLiteSpec } from '../context.ts';
+import { PROTOCOL_NAMES } from '../context.ts';
+import { estimate, METRICS, type MetricDef } from '../estimates.ts';
+import { describeNetwork } from '../network.ts';
+import { escapeHtml } from '../escape.ts';
+
+interface Row {
+  network: string;
+  networkDescription: string;
+  protocolName: string;
+  median: number;
+  lo: number;
+  hi: number;
+  interval: string;
+  repetitions: number;
+}
+
+const VIEWS: Array<{ metric: MetricDef; title: string }> = [
+  { metric: METRICS.p50, title: 'Latency p50 (ms)' },
+  { metric: METRICS.p99, title: 'Latency p99 (ms)' },
+  { metric: METRICS.requestsPerSec, title: 'Requests per second' },
+];
+
+export function renderAcrossNetworks(ctx: ReportContext): string | undefined {
+  const networks = ctx.networks();
+  if (networks.length < 2) return undefined;
+  const workloads = [...new Set(ctx.result.cells.map((c) => c.workload))];
+  const blocks: string[] = [];
+  for (const workload of workloads) {
+    const variants = networks.filter((n) => ctx.result.cells.some((c) => c.workload === workload && c.network === n.label));
+    if (variants.length < 2) continue;
+    const protocols = ctx.protocols(ctx.result.cells.filter((c) => c.workload === workload));
+    const charts = VIEWS.map((view) => {
+      const rows: Row[] = [];
+      for (const network of variants) {
+        for (const protocol of protocols) {
+          const est = estimate(ctx.result, { network: network.label, protocol, workload }, view.metric);
+          if (!est) continue;
+          rows.push({
+            network: network.label,
+            networkDescription: describeNetwork(network).summary,
+            protocolName: PROTOCOL_NAMES[protocol],
+            median: est.median,
+            lo: est.ci95?.[0] ?? est.median,
+            hi: est.ci95?.[1] ?? est.median,
+            interval: est.ci95 ? (est.intervalKind === 'ci' ? '95% CI' : 'range of repetitions') : 'one repetition',
+            repetitions: est.n,
+          });
+        }
+      }
+      if (rows.length === 0) return '';
+      return ctx.chart(acrossChart(rows, protocols, variants.map((n) => n.label)), {
+        title: view.title,
+        className: 'small',
+      });
+    }).join('');
+    blocks.push(
+      `<h3>Workload <code>${escapeHtml(workload)}</code> across ${variants.length} networks</h3>` +
+        `<p class="section-note">Median of the repetitions per network; bars are the 95% confidence interval (or the range of the repetitions where result.json has no interval). Networks in scenario order.</p>` +
+        `<div class="chart-grid three">${charts}</div>`,
+    );
+  }
+  return blocks.length ? blocks.join('') : undefined;
+}
+
+function acrossChart(rows: Row[], protocols: Protocol[], order: string[]): VegaLiteSpec {
+  const x = { field: 'network', type: 'ordinal', sort: order, title: null, axis: { labelAngle: 0 } };
+  const tooltip = [
+    { field: 'protocolName', title: 'protocol' },
+    { field: 'network', title: 'network' },
+    { field: 'networkDescription', title: 'link' },
+    { field: 'median', title: 'median', format: ',.3~f' },
+    { field: 'lo', title: 'interval low', format: ',.3~f' },
+    { field: 'hi', title: 'interval high', format: ',.3~f' },
+    { field: 'interval', title: 'interval' },
+    { field: 'repetitions', title: 'repetitions' },
+  ];
+  return {
+    width: 'container',
+    height: 220,
+    data: { values: rows },
+    encoding: { x, xOffset: { field: 'protocolName', sort: protocols.map((p) => PROTOCOL_NAMES[p]) }, color: protocolColor(protocols) },
+    layer: [
+      {
+        mark: { type: 'rule', strokeWidth: 2 },
+        encoding: { y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, tooltip },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 60 },
+        encoding: { y: { field: 'median', type: 'quantitative', title: null }, tooltip },
+      },
+    ],
+  };
+}
