@@ -36,7 +36,10 @@ function mapping<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
 }
 
 /** A value written with a unit (`50ms`, `1.5%`, `20mbit`, `10KB`), converted by `parse`. */
-function withUnit(parse: (input: unknown) => Parsed<number>, json: { description: string; examples: string[]; pattern: string }) {
+function withUnit(
+  parse: (input: unknown) => Parsed<number>,
+  json: { description: string; examples: string[]; pattern: string; bare?: { const: 0 } | { type: 'integer'; minimum: 0 } },
+) {
   return z
     .unknown()
     .transform((input, ctx) => {
@@ -49,7 +52,10 @@ function withUnit(parse: (input: unknown) => Parsed<number>, json: { description
       }
       return parsed.value;
     })
-    .meta({ type: ['string', 'number'], pattern: json.pattern, description: json.description, examples: json.examples });
+    .meta({
+      ...(json.bare ? { anyOf: [{ type: 'string', pattern: json.pattern }, json.bare] } : { type: 'string', pattern: json.pattern }),
+      description: json.description,
+    });
 }
 
 const duration = (description: string) =>
@@ -57,24 +63,28 @@ const duration = (description: string) =>
     description: `${description} A duration: us, ms, s, m or h (e.g. 50ms, 1.5s, 2m); a bare 0 is allowed.`,
     examples: ['50ms', '1.5s'],
     pattern: '^\\s*(0|(\\d+(\\.\\d+)?|\\.\\d+)\\s*(us|µs|ms|s|m|h))\\s*$',
+    bare: { const: 0 },
   });
 const percent = (description: string) =>
   withUnit(parsePercent, {
     description: `${description} A percentage from 0% to 100% (e.g. 1.5%); a bare 0 is allowed.`,
     examples: ['1%', '0.5%'],
     pattern: '^\\s*(0|(\\d+(\\.\\d+)?|\\.\\d+)\\s*%)\\s*$',
+    bare: { const: 0 },
   });
 const rate = (description: string) =>
   withUnit(parseRate, {
     description: `${description} Bits per second with a unit: bit, kbit, mbit, gbit, Kbps, Mbps, Gbps (k = 1000), or bytes per second: KB/s, MB/s, GB/s.`,
     examples: ['20mbit', '500kbit'],
-    pattern: '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgG]?(bit|bps|b/s|B/s)|[kKmMgG]?BIT|[kKmMgG]?BPS)\\s*$',
+    // Case-insensitive bit/bps units; byte rates only as B/s.
+    pattern: '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgG]?([bB][iI][tT]|bps|BPS|b/s|B/s))\\s*$',
   });
 const size = (description: string) =>
   withUnit(parseSize, {
     description: `${description} Bytes: a whole number, or with a unit B, KB, MB, GB (x1000), KiB, MiB, GiB (x1024).`,
     examples: ['10KB', '2MiB'],
-    pattern: '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgG]i?[bB]|[bB])?\\s*$',
+    pattern: '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([kKmMgG][iI]?[bB]|[bB])?\\s*$',
+    bare: { type: 'integer', minimum: 0 },
   });
 
 function int(opts: { min: number; max?: number; example: number }, description: string) {
@@ -195,20 +205,22 @@ const directionSchema = mapping(
     rateTrace: text('a file path', 'traces/lte.down', 'Mahimahi-style trace file: one line per 1500-byte delivery opportunity (ms since start); userspace backend only.').optional(),
   },
   'a link direction {delay, jitter, loss, rate, ...}',
-).superRefine((d, ctx) => {
-  exclusive(d, 'loss', 'gilbertElliott', ctx, 'one loss model');
-  exclusive(d, 'lossCorrelation', 'gilbertElliott', ctx, 'one loss model (Gilbert-Elliott has no correlation)');
-  if (d.queueBytes !== undefined && d.queueBytes < 1) {
-    ctx.addIssue({ code: 'custom', path: ['queueBytes'], input: d.queueBytes, message: message('a queue of 0 bytes holds nothing', 'at least one packet, e.g. 150KB', 'Leave `queueBytes` out for the default queue.') });
-  }
-});
+)
+  .superRefine((d, ctx) => {
+    exclusive(d, 'loss', 'gilbertElliott', ctx, 'one loss model');
+    exclusive(d, 'lossCorrelation', 'gilbertElliott', ctx, 'one loss model (Gilbert-Elliott has no correlation)');
+    if (d.queueBytes !== undefined && d.queueBytes < 1) {
+      ctx.addIssue({ code: 'custom', path: ['queueBytes'], input: d.queueBytes, message: message('a queue of 0 bytes holds nothing', 'at least one packet, e.g. 150KB', 'Leave `queueBytes` out for the default queue.') });
+    }
+  })
+  .meta({ id: 'LinkValues' });
 
 export type DirectionInput = z.output<typeof directionSchema>;
 
 const directionKeys = (what: string) => ({
-  link: directionSchema.describe(`${what}: values for both directions.`).optional(),
-  up: directionSchema.describe(`${what}: client -> server values (override \`link\`).`).optional(),
-  down: directionSchema.describe(`${what}: server -> client values (override \`link\`).`).optional(),
+  link: directionSchema.optional().describe(`${what}: values for both directions.`),
+  up: directionSchema.optional().describe(`${what}: client -> server values (override \`link\`).`),
+  down: directionSchema.optional().describe(`${what}: server -> client values (override \`link\`).`),
 });
 
 const PATH_NAME = /^[a-z][a-z0-9-]{0,11}$/;
