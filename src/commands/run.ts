@@ -33,7 +33,10 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     } else if (!opts.quiet) {
       process.stdout.write(written.summaryText + '\n');
     }
-    const rel = (p: string) => path.relative(process.cwd(), p) || p;
+    const rel = (p: string) => {
+      const r = path.relative(process.cwd(), p);
+      return r && !r.startsWith('..') ? r : p;
+    };
     process.stderr.write(
       `bench: results in ${rel(dir)}\n  report  ${rel(written.reportPath)}\n  result  ${rel(path.join(dir, 'result.json'))}\n  events  ${rel(path.join(dir, 'raw.jsonl'))}\n`,
     );
