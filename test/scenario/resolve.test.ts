@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
+import { getProfile, PROFILE_NAMES, PROFILES } from '../../netem/profiles.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
+
+const shaped = (yaml: string) => {
+  const s = parseScenario(`${yaml}\nworkloads: [{type: requests}]\n`, 'test.yaml');
+  return s;
+};
+function specOf(yaml: string): Extract<NetworkSpec, { kind: 'shaped' }> {
+  const spec = shaped(yaml).networks[0]!.spec;
+  if (spec.kind !== 'shaped') throw new Error('expected a shaped network');
+  return spec;
+}
+
+describe('network profiles', () => {
+  // RTT and rates (down/up, bits/s) as published by their sources (see the design's table).
+  it.each([
+    ['cable', 28, 5e6, 1e6],
+    ['dsl', 50, 1.5e6, 384e3],
+    ['slow-4g', 150, 1.6e6, 750e3],
+    ['regular-3g', 300, 700e3, 700e3],
+    ['3g', 300, 1.6e6, 768e3],
+    ['lte', 70, 12e6, 12e6],
+    ['interop-runner', 30, 10e6, 10e6],
+    ['satellite', 600, 25e6, 3e6],
+  ] as const)('%s: %d ms RTT, %d / %d bit/s', (name, rtt, down, up) => {
+    const p = getProfile(name)!;
+    expect(baseRttMs({ name: 'primary', up: p.up, down: p.down })).toBe(rtt);
+    expect(p.up.delayMs).toBe(p.down.delayMs);
+    expect(p.down.rateBps).toBe(down);
+    expect(p.up.rateBps).toBe(up);
+  });
+
+  it('interop-runner has a 25-packet queue each way', () => {
+    const p = getProfile('interop-runner')!;
+    expect([p.up.queueLimitPackets, p.down.queueLimitPackets]).toEqual([25, 25]);
+  });
+
+  it('lossy-mobile: Gilbert-Elliott with a 3.5% long-run loss and a pareto-tailed delay', () => {
+    const p = getProfile('lossy-mobile')!;
+    for (const d of [p.up, p.down]) {
+      if (d.loss.model !== 'gilbert-elliott') throw new Error('expected Gilbert-Elliott loss');
+      const stationaryBad = d.loss.p / (d.loss.p + d.loss.r);
+      const loss = stationaryBad * d.loss.oneMinusH + (1 - stationaryBad) * d.loss.oneMinusK;
+      expect(loss).toBeCloseTo(0.035, 6);
+      expect(d.jitterDistribution).toBe('pareto');
+      expect(d.jitterMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('every profile has a source line and can be used by name', () => {
+    for (const name of PROFILE_NAMES) {
+      expect(PROFILES.get(name)!.source.length, name).toBeGreaterThan(20);
+      expect(specOf(`network: {profile: ${name}}`).profile).toBe(name);
+    }
+  });
+
+  it('getProfile returns copies', () => {
+    getProfile('cable')!.up.delayMs = 999;
+    expect(getProfile('cable')!.up.delayMs).toBe(14);
+  });
+});
+
+describe('paths and phases', () => {
+  it('defaults to one path named primary', () => {
+    expect(specOf('network: {link: {delay: 5ms}}').paths.map((p) => p.name)).toEqual(['primary']);
+  });
+
+  it('applies network values, then each path\'s own', () => {
+    const spec = specOf(`
+network:
+  link: {delay: 20ms, rate: 50mbit}
+  paths:
+    - name: wifi
+    - name: lte
+      link: {delay: 40ms}
+      down: {rate: 10mbit}
+`);
+    expect(spec.paths.map((p) => [p.name, p.up.delayMs, p.up.rateBps, p.down.delayMs, p.down.rateBps])).toEqual([
+      ['wifi', 20, 50e6, 20, 50e6],
+      ['lte', 40, 50e6, 40, 10e6],
+    ]);
+  });
+
+  it('turns phases into time-ordered changes relative to the previous state', () => {
+    const spec = specOf(`
+network:
+  backend: userspace
+  link: {delay: 20ms, loss: 1%}
+  paths: [{name: wifi}, {name: lte}]
+  phases:
+    - {at: 20s, path: wifi, link: {blackhole: false, loss: 1%}}
+    - {at: 10s, path: wifi, link: {blackhole: true}, rebind: {port: true}}
+    - {at: 30s, up: {delay: 30ms}}
+`);
+    expect(spec.phases).toEqual([
+      { atMs: 10_000, path: 'wifi', up: { blackhole: true }, down: { blackhole: true }, rebind: { port: true } },
+      { atMs: 20_000, path: 'wifi', up: { blackhole: false }, down: { blackhole: false } },
+      { atMs: 30_000, up: { delayMs: 30 } },
+    ]);
+  });
+
+  it('Gilbert-Elliott values map onto netem gemodel', () => {
+    const spec = specOf('network: {link: {gilbertElliott: {p: 1%, r: 30%, lossInBad: 80%}}}');
+    expect(spec.paths[0]!.down.loss).toEqual({ model: 'gilbert-elliott', p: 0.01, r: 0.3, oneMinusH: 0.8, oneMinusK: 0 });
+  });
+
+  it('a loss override replaces the profile\'s loss model', () => {
+    expect(specOf('network: {profile: lossy-mobile, link: {loss: 0%}}').paths[0]!.up.loss).toEqual({ model: 'none' });
+  });
+});
+
+describe('sweeps', () => {
+  it('rtt sets half the RTT each way on every path and labels each variant', () => {
+    const s = shaped('network: {profile: cable, paths: [{name: a}, {name: b}]}\nsweep: {rtt: [20ms, 0.1s]}');
+    expect(s.sweep).toEqual({ key: 'rtt', unit: 'ms' });
+    expect(s.networks.map((n) => n.label)).toEqual(['rtt=20ms', 'rtt=100ms']);
+    expect(s.networks.map((n) => n.sweepValue)).toEqual([20, 100]);
+    for (const n of s.networks) {
+      if (n.spec.kind !== 'shaped') throw new Error('shaped expected');
+      for (const p of n.spec.paths) expect(baseRttMs(p)).toBe(n.sweepValue);
+      // Everything else stays as the profile says.
+      expect(n.spec.paths[0]!.down.rateBps).toBe(5e6);
+    }
+  });
+
+  it('rate variants are labelled in readable units', () => {
+    const s = shaped('network: {link: {delay: 10ms}}\nsweep: {rate: [500kbit, 1.5Mbit, 10MB/s, 1gbit]}');
+    expect(s.networks.map((n) => n.label)).toEqual(['rate=500kbit', 'rate=1.5mbit', 'rate=80mbit', 'rate=1gbit']);
+  });
+
+  it('loss variants use random loss in both directions', () => {
+    const s = shaped('network: {link: {delay: 50ms}}\nsweep: {loss: [0%, 2%]}');
+    const losses = s.networks.map((n) => (n.spec.kind === 'shaped' ? [n.spec.paths[0]!.up.loss, n.spec.paths[0]!.down.loss] : []));
+    expect(losses).toEqual([
+      [{ model: 'none' }, { model: 'none' }],
+      [
+        { model: 'random', probability: 0.02, correlation: 0 },
+        { model: 'random', probability: 0.02, correlation: 0 },
+      ],
+    ]);
+  });
+});
+
+describe('servers', () => {
+  it('external targets per protocol', () => {
+    const s = parseScenario('protocols: [h2, h3]\nservers: {h2: "https://a.test:8443", h3: "https://a.test:8443/", insecure: true}\nworkloads: [{type: requests}]', 'x.yaml');
+    expect(s.servers).toEqual({
+      kind: 'external',
+      targets: { h2: { url: 'https://a.test:8443', insecure: true }, h3: { url: 'https://a.test:8443/', insecure: true } },
+    });
+  });
+});
