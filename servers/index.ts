@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../src/drivers/types.ts';
-import { BenchError } from '../src/util/errors.ts';
+import { UserError } from '../src/util/errors.ts';
 import { startH1Listener } from './h1.ts';
 import { startH2Listener } from './h2.ts';
 import { createHandler } from './handler.ts';
@@ -97,7 +97,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
 
 async function startH3(opts: H3ListenerOptions): Promise<H3Listener> {
   if (!h3Available()) {
-    throw new BenchError('E_H3_UNAVAILABLE', 'this build has no HTTP/3 server (servers/h3.ts is missing); drop h3 from the protocols');
+    throw new UserError('E_H3_UNAVAILABLE', 'this build has no HTTP/3 server (servers/h3.ts is missing); drop h3 from the protocols');
   }
   // A variable specifier keeps the type checker from requiring the module while it does not exist.
   const specifier = './h3.ts';

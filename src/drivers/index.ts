@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BenchError } from '../util/errors.ts';
+import { BenchError, UserError } from '../util/errors.ts';
 import type { Driver, Protocol } from './types.ts';
 
 const loaders: Record<Protocol, () => Promise<Driver>> = {
@@ -12,12 +12,12 @@ const loaders: Record<Protocol, () => Promise<Driver>> = {
   h2: async () => (await import('./h2.ts')).h2Driver,
   h3: async () => {
     if (!existsSync(fileURLToPath(new URL('./h3.ts', import.meta.url)))) {
-      throw new BenchError('E_H3_UNAVAILABLE', 'this build has no HTTP/3 driver (src/drivers/h3.ts is missing); drop h3 from the protocols');
+      throw new UserError('E_H3_UNAVAILABLE', 'this build has no HTTP/3 driver (src/drivers/h3.ts is missing); drop h3 from the protocols');
     }
     // A variable specifier keeps the type checker from requiring the module before it exists.
     const specifier = './h3.ts';
-    const mod = (await import(specifier)) as { h3Driver?: Driver; default?: Driver };
-    const driver = mod.h3Driver ?? mod.default;
+    const mod = (await import(specifier)) as Record<string, unknown> & { h3Driver?: Driver; default?: Driver };
+    const driver = mod.h3Driver ?? mod.default ?? (Object.values(mod).find(isH3Driver) as Driver | undefined);
     if (!driver) throw new BenchError('E_H3_UNAVAILABLE', 'src/drivers/h3.ts does not export h3Driver');
     return driver;
   },
@@ -35,4 +35,9 @@ export function getDriver(protocol: Protocol): Promise<Driver> {
     cache.set(protocol, driver);
   }
   return driver;
+}
+
+function isH3Driver(value: unknown): boolean {
+  const v = value as Partial<Driver> | undefined;
+  return v?.protocol === 'h3' && typeof v.connect === 'function';
 }
