@@ -204,11 +204,10 @@ export function findLinkProcesses(): { pid: number; runId: string; argv: string[
  * Removes namespaces, host devices, link processes and owner records with our prefix whose owning
  * process is gone (a killed runner's leftovers). Names without our prefix are never touched.
  */
-export async function cleanupLeftovers(
-  opts: { exec?: CommandRunner; ownerDir?: string } = {},
-): Promise<CleanupReport> {
+export async function cleanupLeftovers(opts: { exec?: CommandRunner } = {}): Promise<CleanupReport> {
   const exec = opts.exec ?? getRunner();
-  const ownerDir = opts.ownerDir ?? OWNER_DIR;
+  // Always the real record directory: judging liveness from any other would remove live runs.
+  const ownerDir = OWNER_DIR;
   const report: CleanupReport = { namespaces: [], devices: [], processes: [], ownerRecords: [], skippedLiveRuns: [] };
   const records = readOwnerRecords(ownerDir);
   const liveRuns = new Set(records.filter((r) => pidAlive(r.pid)).map((r) => r.runId));
