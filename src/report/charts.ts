@@ -18,11 +18,11 @@ export function protocolColor(protocols: readonly Protocol[]): Record<string, un
 
 /**
  * Ticks of a percentile axis on a log scale of 1/(1-p): 0%, 90%, 99%, 99.9%, 99.99% and on, up to
- * the first that covers `maxInverseTail` (the last tick is the end of the axis).
+ * the first that covers `maxInverseTail` (the last tick ends the axis), at least 99.9%.
  */
 export function percentileTicks(maxInverseTail: number): number[] {
   const ticks = [1];
-  while (ticks[ticks.length - 1]! < Math.max(maxInverseTail, 10_000)) ticks.push(ticks[ticks.length - 1]! * 10);
+  while (ticks[ticks.length - 1]! < Math.max(maxInverseTail, 1000)) ticks.push(ticks[ticks.length - 1]! * 10);
   return ticks;
 }
 

@@ -9,6 +9,7 @@ import { type Estimate, METRICS, type MetricDef, estimate } from './estimates.ts
 import { formatEstimate } from './format.ts';
 import type { RunResult } from './model.ts';
 import { describeNetwork } from './network.ts';
+import { CI_METHOD_TEXT } from './sections/headline.ts';
 
 const SUMMARY_METRICS: Array<{ key: 'requestsPerSec' | 'latencyP50Ms' | 'latencyP99Ms'; metric: MetricDef; header: string }> = [
   { key: 'requestsPerSec', metric: METRICS.requestsPerSec, header: 'requests/s' },
@@ -117,6 +118,13 @@ function blocks(result: RunResult): Block[] {
   return out;
 }
 
+/** Which intervals the numbers carry, from the summaries' ciMethod. */
+function intervalText(result: RunResult): string {
+  const methods = [...new Set(result.summaries.map((s) => s.ciMethod).filter((m) => m !== 'none'))];
+  if (methods.length === 0) return 'CI: none in result.json';
+  return methods.map((m) => CI_METHOD_TEXT[m] ?? m).join(' or ');
+}
+
 function warningLine(result: RunResult): string | undefined {
   const w = summaryJson(result).warnings;
   if (w.error + w.warn + w.info === 0) return undefined;
@@ -126,7 +134,7 @@ function warningLine(result: RunResult): string | undefined {
 /** Aligned plain-text tables for the terminal. */
 export function renderSummaryText(result: RunResult): string {
   const lines: string[] = [];
-  lines.push(`${result.scenario.name}: ${result.run.status}; medians across repetitions (95% CI)`);
+  lines.push(`${result.scenario.name}: ${result.run.status}; medians across repetitions, ${intervalText(result)}`);
   for (const b of blocks(result)) {
     lines.push('', `${b.heading}: ${b.note}`);
     const widths = b.header.map((h, i) => Math.max(h.length, ...b.rows.map((r) => r[i]!.length)));
@@ -145,7 +153,7 @@ export function renderSummaryMarkdown(result: RunResult): string {
   const lines = [
     `# ${esc(result.scenario.name)}`,
     '',
-    `Run ${result.run.id} (${result.run.startedAt}), status **${result.run.status}**. Medians across repetitions with 95% confidence intervals ("range" where result.json has no interval).`,
+    `Run ${result.run.id} (${result.run.startedAt}), status **${result.run.status}**. Medians across repetitions; ${intervalText(result)} ("range" where result.json has no interval).`,
   ];
   for (const b of blocks(result)) {
     lines.push('', `## ${esc(b.heading)}`, '', esc(b.note), '');

@@ -68,7 +68,11 @@ export function renderEnvironment(result: RunResult, raw?: RawLogSummary): strin
     row('Run id / seed', `${escapeHtml(result.run.id)} / ${formatNumber(result.run.seed, 0).replace(/,/g, '')}`) +
     row('raw.jsonl', escapeHtml(rawLine)) +
     `</tbody></table>`;
-  const fidelity = renderFidelity(result) ?? `<p class="section-note">No emulator fidelity measurement in this result.</p>`;
+  const fidelity =
+    renderFidelity(result) ??
+    `<p class="section-note">${
+      env.emulator.shaped ? 'No emulator fidelity measurement in this result.' : 'Emulator fidelity: not applicable (network not shaped).'
+    }</p>`;
   const scenario =
     `<details class="scenario"><summary>Resolved scenario (units converted, profiles expanded): ${escapeHtml(result.scenario.file)}</summary>` +
     `<pre><code>${escapeHtml(JSON.stringify(result.scenario, null, 2))}</code></pre></details>`;

@@ -6,6 +6,12 @@ import { escapeHtml } from '../escape.ts';
 import { type Estimate, type MetricDef, METRICS, estimate } from '../estimates.ts';
 import { formatEstimate, formatNumber } from '../format.ts';
 
+/** What a Summary's interval is, by its ciMethod (src/metrics/stats.ts). */
+export const CI_METHOD_TEXT: Record<string, string> = {
+  t: "95% confidence interval of the mean (Student's t)",
+  bootstrap: '95% bootstrap confidence interval',
+};
+
 interface Column {
   metric: MetricDef;
   /** Header text; the unit goes in the header so cells stay short. */
@@ -61,10 +67,15 @@ export function renderHeadline(ctx: ReportContext, scope: WorkloadScope): string
     }
     i += span;
   }
-  const fromSummaries = ctx.result.summaries.some((s) => s.network === scope.network.label && s.workload === scope.workload);
-  const what = fromSummaries
-    ? 'Medians across repetitions, 95% confidence interval below'
-    : 'Medians across repetitions, range of the repetitions below (result.json has no confidence intervals)';
+  const methods = new Set(
+    ctx.result.summaries
+      .filter((x) => x.network === scope.network.label && x.workload === scope.workload && x.ciMethod !== 'none')
+      .map((x) => x.ciMethod),
+  );
+  const what =
+    methods.size === 0
+      ? 'Medians across repetitions, range of the repetitions below (result.json has no confidence intervals)'
+      : `Medians across repetitions; below, the ${[...methods].map((m) => CI_METHOD_TEXT[m]).join(' or ')}`;
   const note = `${what}. Hover a value for every repetition and its source.`;
   return (
     `<div class="table-wrap"><table class="headline">` +
@@ -123,7 +134,7 @@ function renderCell(
   }
   const title =
     `${lines.join('\n')}\n${ctx.provenance(scope, protocol, est.n)}\n` +
-    `source: result.json ${est.source === 'summary' ? `summaries (${est.ciMethod} interval)` : 'cells (median and range of repetitions)'}, metric ${col.metric.id}`;
+    `source: result.json ${est.source === 'summary' ? `summaries (interval: ${CI_METHOD_TEXT[est.ciMethod ?? ''] ?? 'none'})` : 'cells (median and range of repetitions)'}, metric ${col.metric.id}`;
   return (
     `<td class="num" data-metric="${escapeHtml(col.metric.id)}" title="${escapeHtml(title)}">` +
     `<span class="value">${escapeHtml(shown)}</span>` +

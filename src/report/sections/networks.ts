@@ -9,6 +9,7 @@ import { PROTOCOL_NAMES } from '../context.ts';
 import { estimate, METRICS, type MetricDef } from '../estimates.ts';
 import { describeNetwork } from '../network.ts';
 import { escapeHtml } from '../escape.ts';
+import { CI_METHOD_TEXT } from './headline.ts';
 
 interface Row {
   network: string;
@@ -49,7 +50,11 @@ export function renderAcrossNetworks(ctx: ReportContext): string | undefined {
             median: est.median,
             lo: est.ci95?.[0] ?? est.median,
             hi: est.ci95?.[1] ?? est.median,
-            interval: est.ci95 ? (est.intervalKind === 'ci' ? '95% CI' : 'range of repetitions') : 'one repetition',
+            interval: est.ci95
+              ? est.intervalKind === 'ci'
+                ? (CI_METHOD_TEXT[est.ciMethod ?? ''] ?? '95% CI')
+                : 'range of repetitions'
+              : 'one repetition',
             repetitions: est.n,
           });
         }
@@ -62,7 +67,7 @@ export function renderAcrossNetworks(ctx: ReportContext): string | undefined {
     }).join('');
     blocks.push(
       `<h3>Workload <code>${escapeHtml(workload)}</code> across ${variants.length} networks</h3>` +
-        `<p class="section-note">Median of the repetitions per network; bars are the 95% confidence interval (or the range of the repetitions where result.json has no interval). Networks in scenario order.</p>` +
+        `<p class="section-note">Median of the repetitions per network; bars are the interval result.json gives (hover for its kind), or the range of the repetitions where it gives none. Networks in scenario order.</p>` +
         `<div class="chart-grid three">${charts}</div>`,
     );
   }
