@@ -57,7 +57,26 @@ export interface QuicConnectionEvents {
 const PACING_HORIZON_MS = 1;
 /** Packets sent in one go before yielding to the event loop (lets ACKs in on fast links). */
 const MAX_BURST_PER_TURN = 128;
-const SEND_BUFFER_SIZE = 1500 * 2;
+/** Room for one packet: quiche never writes more than the max UDP payload we configured. */
+const SEND_BUFFER_SIZE = 65536;
+
+/**
+ * Packet buffers for every connection of the process, carved from shared slabs: a send may still
+ * be queued in the socket, so each packet gets fresh bytes, but without one allocation per packet.
+ */
+let slab = Buffer.allocUnsafe(0);
+let slabOffset = 0;
+function packetBuffer(): Buffer {
+  if (slabOffset + SEND_BUFFER_SIZE > slab.length) {
+    slab = Buffer.allocUnsafe(SEND_BUFFER_SIZE * 16);
+    slabOffset = 0;
+  }
+  return slab.subarray(slabOffset, slabOffset + SEND_BUFFER_SIZE);
+}
+/** Keeps the bytes the last packetBuffer() packet used. */
+function commitPacketBuffer(len: number): void {
+  slabOffset += (len + 15) & ~15;
+}
 
 export class QuicStreamError extends Error {
   constructor(
@@ -80,8 +99,14 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private closedEmitted = false;
   private held: { buf: Uint8Array; len: number; to: HostPort; from: HostPort } | undefined;
   private closeWaiters: Array<() => void> = [];
-  /** Counters of what the send loop did (pacing evidence for reports). */
-  readonly sendLoop = { packets: 0, pacedWaits: 0 };
+  /** close() was called: packets are no longer held for pacing. */
+  private closing = false;
+  /**
+   * What the send loop did: turns run, datagrams received and sent, packets held for pacing,
+   * loops ended because quiche had nothing to send (cwnd, flow control or idle) or by the burst cap.
+   */
+  readonly sendLoop = { turns: 0, received: 0, packets: 0, pacedWaits: 0, idleEnds: 0, burstEnds: 0 };
+
 
   constructor(
     readonly native: NativeConnection,
@@ -131,6 +156,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   /** Hands one received datagram to quiche. Returns false when quiche rejected it. */
   receive(datagram: Uint8Array, from: HostPort, to: HostPort): boolean {
     let ok = true;
+    this.sendLoop.received++;
     try {
       this.native.recv(datagram, { from, to });
     } catch {
@@ -170,8 +196,14 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     setImmediate(this.runTurn);
   }
 
+  /** Sends what quiche has right now (the client's first flight, so 0-RTT state is known at once). */
+  flushNow(): void {
+    this.sendPending();
+  }
+
   private readonly runTurn = (): void => {
     this.flushScheduled = false;
+    this.sendLoop.turns++;
     if (!this.closedEmitted) this.emit('activity');
     this.sendPending();
     this.checkClosed();
@@ -180,7 +212,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private sendPending(): void {
     if (this.held) return; // a paced packet waits for its release time; its timer resumes us
     for (let n = 0; n < MAX_BURST_PER_TURN; n++) {
-      const buf = Buffer.allocUnsafe(SEND_BUFFER_SIZE);
+      const buf = packetBuffer();
       let result;
       try {
         result = this.native.send(buf);
@@ -188,14 +220,16 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
         break;
       }
       if (result === null) {
+        this.sendLoop.idleEnds++;
         this.armLossTimer();
         return;
       }
       const [len, info] = result;
+      commitPacketBuffer(len);
       this.sendLoop.packets++;
       const at = releaseTimeMs(info);
       const now = monoMs();
-      if (at !== undefined && at - now > PACING_HORIZON_MS) {
+      if (at !== undefined && at - now > PACING_HORIZON_MS && !this.closing) {
         this.held = { buf, len, to: info.to, from: info.from };
         this.sendLoop.pacedWaits++;
         this.pacingTimer = setTimeout(this.releaseHeld, at - now);
@@ -205,6 +239,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       this.write(buf, len, info.to, info.from);
     }
     // Burst budget used: continue next turn so received ACKs are processed in between.
+    this.sendLoop.burstEnds++;
     this.armLossTimer();
     this.scheduleFlush();
   }
@@ -359,6 +394,16 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     return seq;
   }
 
+  /** Makes the next packet ack-eliciting (a PING when there is nothing else to send). */
+  sendPing(): void {
+    try {
+      this.native.sendAckEliciting();
+    } catch {
+      // Closed connection: nothing to elicit.
+    }
+    this.scheduleFlush();
+  }
+
   isPathValidated(local: HostPort, peer: HostPort = this.peer): boolean {
     try {
       return this.native.isPathValidated(local, peer);
@@ -399,6 +444,11 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
    */
   close(opts: { app?: boolean; code?: number; reason?: string; maxWaitMs?: number } = {}): Promise<void> {
     if (!this.native.isClosed()) {
+      // quiche drops an application close that would have to ride in a Handshake packet, so
+      // first let pending handshake bytes (the client's Finished) and paced packets out.
+      this.closing = true;
+      if (this.pacingTimer) clearTimeout(this.pacingTimer);
+      this.releaseHeld();
       try {
         this.native.close(opts.app ?? true, opts.code ?? 0, Buffer.from(opts.reason ?? ''));
       } catch {

@@ -1,0 +1,109 @@
+/** Transport settings of one endpoint, turned into a quiche Config. */
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../util/errors.ts';
+import {
+  DEFAULT_UDP_PAYLOAD,
+  MAX_UDP_PAYLOAD,
+  newNativeConfig,
+  setCongestionControl,
+  type CongestionControl,
+  type NativeConfig,
+} from './binding.ts';
+import { keylogPath } from './keylog.ts';
+
+export interface QuicOptions {
+  /** ALPN protocols, most preferred first (HTTP/3: ['h3']). */
+  alpn: string[];
+  /** Server: PEM certificate chain and key. */
+  certPem?: string;
+  keyPem?: string;
+  /** Client: PEM CA (or the server's self-signed certificate) to verify against. */
+  caPem?: string;
+  /** Client: verify the server certificate (default true when caPem is set). */
+  verifyPeer?: boolean;
+  congestionControl?: CongestionControl;
+  /** Close after this much silence (ms); default 30 s. 0 disables (not recommended). */
+  idleTimeoutMs?: number;
+  /** Largest UDP payload we send and accept; default quiche's 1350. */
+  maxUdpPayload?: number;
+  /** Connection-level flow control window advertised at start. */
+  initialMaxData?: number;
+  /** Per-stream window advertised at start (bidi local and remote, and uni). */
+  initialMaxStreamData?: number;
+  /** Concurrent bidirectional streams the peer may open (HTTP/3: its concurrent requests). */
+  initialMaxStreamsBidi?: number;
+  initialMaxStreamsUni?: number;
+  /** Accept (server) or attempt (client) 0-RTT early data. */
+  earlyData?: boolean;
+  /** Server: session ticket key (48 bytes) so tickets survive a listener restart. */
+  ticketKey?: Uint8Array;
+  /** quiche's packet pacing (default on). */
+  pacing?: boolean;
+  /** Send GREASE values in transport parameters (default on). */
+  grease?: boolean;
+  /** Tell the peer not to migrate (default false: migration is measured). */
+  disableActiveMigration?: boolean;
+  /** How many connection IDs we accept from the peer (>= 2 for migration). */
+  activeConnectionIdLimit?: number;
+}
+
+export const CONGESTION_CONTROLS: readonly CongestionControl[] = ['cubic', 'reno', 'bbr'];
+
+const DEFAULTS = {
+  idleTimeoutMs: 30_000,
+  initialMaxData: 16 * 1024 * 1024,
+  initialMaxStreamData: 4 * 1024 * 1024,
+  initialMaxStreamsBidi: 128,
+  initialMaxStreamsUni: 16,
+} as const;
+
+/** quiche auto-tunes receive windows up to these limits. */
+const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
+const MAX_CONNECTION_WINDOW = 24 * 1024 * 1024;
+
+export function buildNativeConfig(opts: QuicOptions, role: 'client' | 'server'): NativeConfig {
+  if (role === 'server' && (!opts.certPem || !opts.keyPem)) {
+    throw new UserError('QUIC_NO_CERT', 'An HTTP/3 (QUIC) listener needs a certificate and key (certPem, keyPem).');
+  }
+  const cc = opts.congestionControl ?? 'cubic';
+  if (!CONGESTION_CONTROLS.includes(cc)) {
+    throw new UserError(
+      'QUIC_BAD_CC',
+      `Unknown congestion control "${cc}": use one of ${CONGESTION_CONTROLS.join(', ')}.`,
+    );
+  }
+  const payload = opts.maxUdpPayload ?? DEFAULT_UDP_PAYLOAD;
+  if (payload < 1200 || payload > MAX_UDP_PAYLOAD) {
+    throw new UserError('QUIC_BAD_PAYLOAD', `maxUdpPayload must be between 1200 and ${MAX_UDP_PAYLOAD}.`);
+  }
+  const verifyPeer = role === 'client' ? (opts.verifyPeer ?? true) : false;
+  const config = newNativeConfig({
+    certPem: opts.certPem,
+    keyPem: opts.keyPem,
+    caPem: opts.caPem,
+    verifyPeer,
+  });
+  config.setApplicationProtos(opts.alpn);
+  config.setMaxIdleTimeout(opts.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs);
+  config.setMaxRecvUdpPayloadSize(MAX_UDP_PAYLOAD);
+  config.setMaxSendUdpPayloadSize(payload);
+  const streamWindow = opts.initialMaxStreamData ?? DEFAULTS.initialMaxStreamData;
+  config.setInitialMaxData(opts.initialMaxData ?? DEFAULTS.initialMaxData);
+  config.setInitialMaxStreamDataBidiLocal(streamWindow);
+  config.setInitialMaxStreamDataBidiRemote(streamWindow);
+  config.setInitialMaxStreamDataUni(streamWindow);
+  config.setInitialMaxStreamsBidi(opts.initialMaxStreamsBidi ?? DEFAULTS.initialMaxStreamsBidi);
+  config.setInitialMaxStreamsUni(opts.initialMaxStreamsUni ?? DEFAULTS.initialMaxStreamsUni);
+  config.setMaxStreamWindow(Math.max(MAX_STREAM_WINDOW, streamWindow));
+  config.setMaxConnectionWindow(Math.max(MAX_CONNECTION_WINDOW, opts.initialMaxData ?? 0));
+  config.setDisableActiveMigration(opts.disableActiveMigration ?? false);
+  config.setActiveConnectionIdLimit(opts.activeConnectionIdLimit ?? 4);
+  config.grease(opts.grease ?? true);
+  config.enablePacing(opts.pacing ?? true);
+  setCongestionControl(config, cc);
+  if (opts.earlyData ?? true) config.enableEarlyData();
+  // quiche writes secrets only when the TLS context was told to log keys (keylog.ts).
+  if (keylogPath()) config.logKeys();
+  if (role === 'server') config.setTicketKey(opts.ticketKey ?? randomBytes(48));
+  return config;
+}
