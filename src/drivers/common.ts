@@ -36,6 +36,7 @@ export class RequestTimeline {
   constructor(protocol: Protocol, readonly spec: RequestSpec) {
     this.record = { id: newRequestId(protocol), path: spec.path, queued: monoMs(), done: 0, bytes: 0 };
     this.chunks = spec.keepBody ? [] : undefined;
+    if (spec.recordProgress) this.record.progress = [];
   }
 
   get isFinished(): boolean {
@@ -58,6 +59,7 @@ export class RequestTimeline {
     if (chunk.byteLength === 0) return;
     this.record.firstByte ??= monoMs();
     this.record.bytes += chunk.byteLength;
+    this.record.progress?.push([monoMs(), this.record.bytes]);
     this.chunks?.push(chunk);
   }
 
