@@ -47,7 +47,14 @@ export function loadScenario(file: string, overrides: ScenarioOverrides = {}): S
 export function parseScenario(text: string, file: string, overrides: ScenarioOverrides = {}): Scenario {
   checkOverrides(overrides);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    keepSourceTokens: true,
+    uniqueKeys: true,
+    prettyErrors: false,
+    // `<<: *base` merge keys, so scenarios can share link settings between paths and phases.
+    merge: true,
+  });
   const map = new SourceMap(doc, lines);
   const fail = (at: { line: number; col: number }, where: DocPath, text: string): never => {
     const keyPath = formatPath(where);

@@ -1,11 +1,12 @@
 /**
  * Message pieces shared by the schema's error functions. Every message reads
- * `<what is wrong>, expected <what>. <fix>`; `{key}` stands for the offending key's name and is
+ * `<what is wrong>, expected <what>. <fix>`; `KEY` stands for the offending key's name and is
  * filled in by the loader, which also puts `<file>:<line>:<col>: <key path>: ` in front.
  */
 import { describeProblem, show } from './units.ts';
 
-export const KEY = '{key}';
+/** Placeholder for the key name; control characters so it never collides with user text. */
+export const KEY = '\u0001key\u0001';
 
 export function message(wrong: string, expected: string, fix: string): string {
   return describeProblem({ wrong, expected, fix });

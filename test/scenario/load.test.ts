@@ -92,6 +92,24 @@ workloads: [{type: requests}]
     expect(spec.paths[0]!.down).toEqual(profile.down);
   });
 
+  it('accepts YAML merge keys to share link values', () => {
+    const s = parse(`
+network:
+  paths:
+    - name: wifi
+      link: &base {delay: 10ms, loss: 1%}
+    - name: lte
+      link: {<<: *base, delay: 40ms}
+workloads: [{type: requests}]
+`);
+    const spec = s.networks[0]!.spec;
+    if (spec.kind !== 'shaped') throw new Error('shaped expected');
+    expect(spec.paths.map((p) => [p.name, p.up.delayMs, p.up.loss])).toEqual([
+      ['wifi', 10, { model: 'random', probability: 0.01, correlation: 0 }],
+      ['lte', 40, { model: 'random', probability: 0.01, correlation: 0 }],
+    ]);
+  });
+
   it('command-line overrides win over the file', () => {
     const s = parse('repetitions: 5\nseed: 7\nworkloads: [{type: requests}]', { repetitions: 1, protocols: ['h3'], seed: 9 });
     expect(s).toMatchObject({ repetitions: 1, protocols: ['h3'], seed: 9 });
