@@ -8,7 +8,7 @@ import { DIRECTION_DEFAULTS, type DirectionModel, type NetworkSpec, type PathMod
 import { getProfile } from '../../netem/profiles.ts';
 import type { Protocol } from '../drivers/types.ts';
 import { message } from './messages.ts';
-import { lossModelOf, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
+import { lossModelOf, NAME_PATTERN, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
 import { listOf } from './suggest.ts';
 import { SWEEP_KEYS, type NetworkVariant, type Scenario, type SweepKey } from './types.ts';
 import { tidy } from './units.ts';
@@ -217,8 +217,6 @@ export interface ResolveInput {
   repetitions?: number;
   seed?: number;
 }
-
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function resolveScenario(input: ResolveInput): Scenario {
   const { doc } = input;

@@ -11,7 +11,7 @@ import { PROFILE_NAMES } from '../../netem/profiles.ts';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
 import { closest, listOf } from './suggest.ts';
-import { HANDSHAKE_MODES, type HandshakeMode, type ServersSpec } from './types.ts';
+import { HANDSHAKE_MODES, WORKLOAD_TYPES, type HandshakeMode, type ServersSpec } from './types.ts';
 import { parseDuration, parsePercent, parseRate, parseSize, show, type Parsed } from './units.ts';
 
 /* ----------------------------------------------------------------------------------------------
@@ -131,7 +131,8 @@ const bool = (description: string) =>
 const text = (what: string, example: string, description: string) =>
   z.string({ error: (iss) => typeMessage(iss.input, what, example) }).describe(description);
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Scenario and workload names: they appear in report paths. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const identifier = (what: string, example: string, description: string) =>
   text(what, example, description).regex(NAME_PATTERN, {
     error: (iss) =>
@@ -455,20 +456,19 @@ const pageWorkloadSchema = mapping(
 }));
 
 const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema] as const;
-export const WORKLOAD_TYPE_NAMES = ['requests', 'handshake', 'multiplex', 'page'] as const;
 
 const workloadSchema = z.discriminatedUnion('type', WORKLOAD_SCHEMAS, {
   error: (iss) => {
     const input = iss.input;
-    const expected = `a workload type: one of ${WORKLOAD_TYPE_NAMES.join(', ')}`;
+    const expected = `a workload type: one of ${WORKLOAD_TYPES.join(', ')}`;
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       return typeMessage(input, 'a workload mapping {type, ...}', '{type: requests}');
     }
     const type = (input as Record<string, unknown>).type;
     if (type === undefined) return message('missing', expected, 'Add `type: requests`.');
     if (typeof type !== 'string') return typeMessage(type, expected, 'requests');
-    const guess = closest(type, WORKLOAD_TYPE_NAMES, { ignoreCase: true });
-    return message(`unknown workload type ${JSON.stringify(type)}`, expected, guess ? `Did you mean \`${guess}\`?` : `Use one of ${listOf(WORKLOAD_TYPE_NAMES)}.`);
+    const guess = closest(type, WORKLOAD_TYPES, { ignoreCase: true });
+    return message(`unknown workload type ${JSON.stringify(type)}`, expected, guess ? `Did you mean \`${guess}\`?` : `Use one of ${listOf(WORKLOAD_TYPES)}.`);
   },
 });
 
