@@ -129,7 +129,6 @@ export interface RepetitionRow {
   repetition: number;
   order: number;
   value: number;
-  median: number;
   network: string;
   backend: string;
   workload: string;

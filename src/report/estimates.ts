@@ -4,6 +4,7 @@
  * range, labelled as a range so it is never mistaken for a confidence interval.
  */
 import type { Protocol } from '../drivers/types.ts';
+import { median } from '../metrics/index.ts';
 import type { Cell, RunResult, Summary } from './model.ts';
 
 export interface CellKey {
@@ -85,7 +86,7 @@ export function estimate(result: RunResult, key: CellKey, metric: MetricDef): Es
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   return {
-    median: median(sorted),
+    median: median(values),
     ci95: values.length > 1 ? [sorted[0]!, sorted[sorted.length - 1]!] : undefined,
     intervalKind: 'range',
     n: values.length,
@@ -93,9 +94,4 @@ export function estimate(result: RunResult, key: CellKey, metric: MetricDef): Es
     unit: metric.unit,
     source: 'cells',
   };
-}
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

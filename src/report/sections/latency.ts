@@ -6,33 +6,32 @@ import type { Protocol } from '../../drivers/types.ts';
 import { cdfChart, type CdfRow, percentileChart, type PercentileRow } from '../charts.ts';
 import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
-import { cdfPoints, mergeHistograms, percentileDistribution } from '../distributions.ts';
+import { type CdfPoint, cdfPoints, mergeHistograms, type PercentilePoint, percentileDistribution } from '../../metrics/index.ts';
 
 export interface MergedDistribution {
   protocol: Protocol;
   samples: number;
   repetitions: number;
-  percentiles: ReturnType<typeof percentileDistribution>;
-  cdf: ReturnType<typeof cdfPoints>;
+  percentiles: PercentilePoint[];
+  cdf: CdfPoint[];
 }
 
 /** Per protocol, the merged distribution of `metric` over the scope's successful cells. */
 export function mergedDistributions(scope: WorkloadScope, metric: string): MergedDistribution[] {
   const out: MergedDistribution[] = [];
   for (const protocol of scope.protocols) {
-    const encoded = scope.cells
+    const parts = scope.cells
       .filter((c) => c.protocol === protocol && !c.error && c.metrics[metric]?.encoded)
-      .map((c) => c.metrics[metric]!.encoded);
-    if (encoded.length === 0) continue;
-    const h = mergeHistograms(encoded);
+      .map((c) => c.metrics[metric]!);
+    if (parts.length === 0) continue;
+    const merged = mergeHistograms(...parts);
     out.push({
       protocol,
-      samples: h.totalCount,
-      repetitions: encoded.length,
-      percentiles: percentileDistribution(h),
-      cdf: cdfPoints(h),
+      samples: merged.count,
+      repetitions: parts.length,
+      percentiles: percentileDistribution(merged),
+      cdf: cdfPoints(merged),
     });
-    h.destroy();
   }
   return out.filter((d) => d.samples > 0);
 }
@@ -48,14 +47,23 @@ export function renderLatencyDistribution(ctx: ReportContext, scope: WorkloadSco
   const percentileRows: PercentileRow[] = merged.flatMap((d) =>
     d.percentiles.map((p) => ({
       protocolName: PROTOCOL_NAMES[d.protocol],
-      ...p,
+      percentile: p.percentile,
+      inverseTail: p.inverseTail,
+      valueMs: p.value,
       samples: d.samples,
       repetitions: d.repetitions,
       ...common,
     })),
   );
   const cdfRows: CdfRow[] = merged.flatMap((d) =>
-    d.cdf.map((p) => ({ protocolName: PROTOCOL_NAMES[d.protocol], ...p, samples: d.samples, repetitions: d.repetitions, ...common })),
+    d.cdf.map((p) => ({
+      protocolName: PROTOCOL_NAMES[d.protocol],
+      valueMs: p.value,
+      fraction: p.fraction,
+      samples: d.samples,
+      repetitions: d.repetitions,
+      ...common,
+    })),
   );
   const protocols = merged.map((d) => d.protocol);
   const counts = merged.map((d) => `${PROTOCOL_NAMES[d.protocol]} ${d.samples.toLocaleString('en-US')} requests`).join(', ');

@@ -24,9 +24,6 @@ export function renderRepetitions(ctx: ReportContext, scope: WorkloadScope): str
     for (const protocol of scope.protocols) {
       const own = ok.filter((c) => c.protocol === protocol);
       const values = own.map((c) => s.metric.pick(c));
-      const present = values.filter((v): v is number => v !== undefined);
-      const sorted = [...present].sort((a, b) => a - b);
-      const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : NaN;
       own.forEach((c, i) => {
         const value = values[i];
         if (value === undefined) return;
@@ -35,7 +32,6 @@ export function renderRepetitions(ctx: ReportContext, scope: WorkloadScope): str
           repetition: c.repetition + 1,
           order: c.order + 1,
           value,
-          median,
           network: scope.network.label,
           backend,
           workload: `${scope.workload} (${scope.workloadType})`,
