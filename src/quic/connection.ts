@@ -30,6 +30,12 @@ export interface QuicTimings {
   established?: number;
   /** Client: the connection went into early data (0-RTT keys available). */
   earlyDataStarted?: number;
+  /**
+   * Client that sent 0-RTT: whether the server accepted it. quiche does not expose BoringSSL's
+   * early-data status; a rejection shows as a resumed-or-not handshake whose 0-RTT packets are
+   * declared lost the moment the handshake completes, so accepted = resumed and nothing lost yet.
+   */
+  earlyDataAccepted?: boolean;
   closed?: number;
 }
 
@@ -171,6 +177,9 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private afterInput(): void {
     if (this.timings.established === undefined && this.native.isEstablished()) {
       this.timings.established = monoMs();
+      if (this.timings.earlyDataStarted !== undefined) {
+        this.timings.earlyDataAccepted = this.native.isResumed() && this.native.stats().lost === 0;
+      }
       this.emit('established');
     }
     for (;;) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,7 @@ describe('QUIC endpoint over quiche (raw streams)', () => {
     await second.established();
     expect((await reply).toString()).toBe('echo early');
     expect(second.connection.isResumed).toBe(true);
+    expect(second.connection.timings.earlyDataAccepted).toBe(true);
     await second.close();
   });
 
@@ -163,6 +165,27 @@ describe('QUIC endpoint over quiche (raw streams)', () => {
 });
 
 describe('QUIC endpoint options', () => {
+  it('notices when a server resumes the session but refuses 0-RTT, and the request still completes', async () => {
+    const ticketKey = randomBytes(48);
+    const a = await startRawServer({ ticketKey });
+    const first = await connectRaw(a);
+    await first.established();
+    await rawRequest(first, 0, Buffer.from('echo one'));
+    const session = first.connection.session();
+    await first.close();
+    await a.close();
+    const b = await startRawServer({ ticketKey, earlyData: false });
+    const second = await connectRaw(b, { session });
+    expect(second.connection.isInEarlyData).toBe(true);
+    const reply = rawRequest(second, 0, Buffer.from('echo retried'));
+    await second.established();
+    expect((await reply).toString()).toBe('echo retried');
+    expect(second.connection.isResumed).toBe(true);
+    expect(second.connection.timings.earlyDataAccepted).toBe(false);
+    await second.close();
+    await b.close();
+  });
+
   it('does a stateless retry before accepting when configured', async () => {
     const server = await startRawServer({ retry: true });
     const client = await connectRaw(server);
