@@ -11,3 +11,5 @@ export type { ProbeResult } from './kernel/probe.ts';
 export { ExecaRunner, RecordingRunner, getRunner, setRunner } from './exec.ts';
 export type { CommandRunner, CommandRecord } from './exec.ts';
 export { NETNS_PREFIX, namespaceNames } from './namespaces.ts';
+export { runDoctor, formatDoctorReport } from './doctor.ts';
+export type { DoctorCheck, DoctorReport, DoctorOptions } from './doctor.ts';
