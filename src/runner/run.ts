@@ -11,11 +11,12 @@ import type { Topology } from '../../netem/types.ts';
 import { createTopology } from '../../netem/index.ts';
 import type { Cell, RunResult, Warning } from '../report/model.ts';
 import { SCHEMA_VERSION } from '../report/model.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
 import { monoMs } from '../util/clock.ts';
 import { BenchError } from '../util/errors.ts';
 import { ChildHandle } from './child.ts';
+import { fidelityFor } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
 import type { CellKey } from './events.ts';
 import type { ClientToRunner, LinkOp } from './ipc.ts';
@@ -130,6 +131,9 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
       });
     }
     opts.progress.note(`network ${variant.label}: ${describeTopology(topology)}`);
+    if (topology.backend !== 'none' && !result.environment.emulator.fidelity) {
+      result.environment.emulator.fidelity = await fidelityFor(topology.backend, (line) => opts.progress.note(line));
+    }
 
     server = await startServerProcess({
       prefix: topology.commandPrefix('server'),
@@ -141,6 +145,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     client = new ChildHandle('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
     await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
 
+    await warmUp({ ...ctx, topology, server, client });
     for (const planned of ctx.cells) {
       if (opts.signal.aborted) break;
       const cell = await runCell({ ...ctx, topology, server, client, planned });
@@ -152,6 +157,45 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     await server?.stop().catch(() => {});
     await topology.teardown();
   }
+}
+
+/**
+ * Before the first measured cell, every protocol runs a short unmeasured burst so that JIT
+ * compilation, TLS and QUIC code paths and server buffers are warm: otherwise whichever protocol
+ * runs first pays for the processes' start-up and the first repetition is an outlier.
+ */
+async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
+  ctx.opts.progress.note(`network ${ctx.variant.label}: warming up`);
+  for (const protocol of ctx.scenario.protocols) {
+    if (ctx.opts.signal.aborted) return;
+    const cellId = nextCellId++;
+    ctx.client.send({
+      type: 'run-cell',
+      cellId,
+      protocol,
+      workloadType: 'requests',
+      spec: { type: 'requests', name: 'warm-up', requests: 100, concurrency: 10, connections: 1, sizes: [1000, 50_000], warmup: 0, h1PoolSize: 6 },
+      target: targetFor(ctx, protocol),
+      repetition: -1,
+      seed: ctx.scenario.seed,
+      baseRttMs: 0,
+      clientAddresses: { ...ctx.topology.clientAddresses },
+      requestTimeoutMs: ctx.scenario.timeouts.requestMs,
+      congestionControl: congestionControlOf(ctx.variant.spec),
+    });
+    const done = await ctx.client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
+      (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
+      ctx.scenario.timeouts.cellMs,
+      `warm-up over ${protocol}`,
+    );
+    if (done.type === 'cell-error') {
+      throw new BenchError('E_WARMUP', `warm-up over ${protocol} failed: ${done.error.split('\n')[0]}`);
+    }
+  }
+}
+
+function targetFor(ctx: Omit<CellContext, 'planned'>, protocol: Protocol): Target {
+  return { host: ctx.topology.serverAddress, port: ctx.server.ports[protocol]!, servername: 'localhost', ca: ctx.cert.certPem };
 }
 
 interface CellContext extends VariantContext {
@@ -174,12 +218,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   };
   const cellId = nextCellId++;
   opts.progress.cellStart(planned);
-  const target: Target = {
-    host: topology.serverAddress,
-    port: server.ports[planned.protocol]!,
-    servername: 'localhost',
-    ca: ctx.cert.certPem,
-  };
+  const target = targetFor(ctx, planned.protocol);
   const started = monoMs();
   raw.append({ type: 'cell-start', t: started, ...key });
   const serverCpuBefore = await server.cpuMs();

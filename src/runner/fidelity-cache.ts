@@ -1,0 +1,56 @@
+/**
+ * The link emulator's measured fidelity (bench doctor --measure) is kept on the machine, so every
+ * run's result.json can carry the latest figures for the backend it used, with their date.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FidelityReport } from '../../netem/types.ts';
+
+function cacheDir(): string {
+  return process.env.BENCH_STATE_DIR ?? path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'bench');
+}
+
+function fileFor(backend: string): string {
+  return path.join(cacheDir(), `fidelity-${backend}.json`);
+}
+
+export function saveFidelity(report: FidelityReport): void {
+  mkdirSync(cacheDir(), { recursive: true });
+  const { backend, measuredAt, target, oneWayDelayMeanMs, jitterStdMs, loss, lossInterval95, rateBps, schedulerLatenessP99Ms, pass } = report;
+  const slim: FidelityReport = { backend, measuredAt, target, oneWayDelayMeanMs, jitterStdMs, loss, lossInterval95, rateBps, schedulerLatenessP99Ms, pass };
+  writeFileSync(fileFor(report.backend), JSON.stringify(slim, null, 1));
+}
+
+export function loadFidelity(backend: string): FidelityReport | undefined {
+  try {
+    return JSON.parse(readFileSync(fileFor(backend), 'utf8')) as FidelityReport;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cached figures younger than this are reused; older ones are measured again. */
+export const FIDELITY_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The fidelity of `backend` on this machine: the cached measurement when recent, else a fresh
+ * one (about 10 s, in its own namespaces) that is then cached.
+ */
+export async function fidelityFor(
+  backend: 'kernel' | 'userspace',
+  log: (line: string) => void,
+): Promise<FidelityReport> {
+  const cached = loadFidelity(backend);
+  if (cached && Date.now() - Date.parse(cached.measuredAt) < FIDELITY_MAX_AGE_MS) return cached;
+  log(`measuring the ${backend} link's fidelity once for this machine (cached for 7 days; bench doctor --measure repeats it)`);
+  const { measureFidelity } = await import('../../netem/fidelity.ts');
+  const factory =
+    backend === 'userspace'
+      ? async () => (await import('../../netem/userspace/index.ts')).createUserspaceBackend()
+      : async () => (await import('../../netem/kernel/backend.ts')).createKernelBackend();
+  const instance = await factory();
+  const measured = await measureFidelity(() => instance);
+  saveFidelity(measured);
+  return loadFidelity(backend) ?? measured;
+}
