@@ -32,8 +32,10 @@ export interface QuicTimings {
   earlyDataStarted?: number;
   /**
    * Client that sent 0-RTT: whether the server accepted it. quiche does not expose BoringSSL's
-   * early-data status; a rejection shows as a resumed-or-not handshake whose 0-RTT packets are
-   * declared lost the moment the handshake completes, so accepted = resumed and nothing lost yet.
+   * early-data status, so this is "the session was resumed": a server that cannot resume
+   * (new ticket key, restart) rejects 0-RTT. A server that resumes yet refuses early data is
+   * not told apart (its 0-RTT packets are declared lost a round trip later and quiche resends
+   * the data in 1-RTT, so requests still complete).
    */
   earlyDataAccepted?: boolean;
   closed?: number;
@@ -178,7 +180,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     if (this.timings.established === undefined && this.native.isEstablished()) {
       this.timings.established = monoMs();
       if (this.timings.earlyDataStarted !== undefined) {
-        this.timings.earlyDataAccepted = this.native.isResumed() && this.native.stats().lost === 0;
+        this.timings.earlyDataAccepted = this.native.isResumed();
       }
       this.emit('established');
     }
