@@ -77,17 +77,10 @@ export function needsRootError(scenario?: string): UserError {
 
 type ShapedSpec = Extract<NetworkSpec, { kind: 'shaped' }>;
 
-const USERSPACE_MODULE = './userspace/index.ts';
-
+/** Loaded lazily: kernel and loopback runs never load the TUN/FFI code. */
 async function loadUserspaceBackend(): Promise<LinkBackend> {
-  let mod: { createUserspaceBackend?: () => LinkBackend };
-  try {
-    mod = (await import(USERSPACE_MODULE)) as typeof mod;
-  } catch (e) {
-    throw new BenchError('NETEM_NO_USERSPACE', `the userspace link backend could not be loaded: ${(e as Error).message}`, { cause: e });
-  }
-  if (!mod.createUserspaceBackend) throw new BenchError('NETEM_NO_USERSPACE', `${USERSPACE_MODULE} exports no createUserspaceBackend()`);
-  return mod.createUserspaceBackend();
+  const { createUserspaceBackend } = await import('./userspace/index.ts');
+  return createUserspaceBackend();
 }
 
 /** What only the userspace backend can do; the reason, or undefined when the kernel can run the spec. */

@@ -183,3 +183,40 @@ describeRoot('teardown on every exit path of a process holding a topology', () =
     await expectNothingLeft(h.runId, h.pids);
   });
 });
+
+describeRoot('backend selection', () => {
+  it('auto uses the kernel exactly when the netem probe succeeds, and says why', async () => {
+    const { probeNetem } = await import('../../netem/kernel/probe.ts');
+    const netem = await probeNetem();
+    const topo = await createShapedTopology(shapedSpec(['primary']), { runId: uniqueRunId('auto') });
+    try {
+      expect(topo.backend).toBe(netem.ok ? 'kernel' : 'userspace');
+      expect(topo.backendReason).toBe(netem.ok ? 'auto: tc netem available' : `auto: userspace because ${netem.detail}`);
+      expect(await sh([...topo.commandPrefix('client'), 'ping', '-c', '1', '-W', '5', topo.serverAddress])).toMatch(/1 received/);
+    } finally {
+      await topo.teardown();
+    }
+  });
+
+  it('backend: kernel without netem is a UserError quoting the kernel, and leaves nothing', async () => {
+    const { probeNetem } = await import('../../netem/kernel/probe.ts');
+    const netem = await probeNetem();
+    const runId = uniqueRunId('kern');
+    const attempt = createTopology(shapedSpec(['primary'], { backend: 'kernel' }), { runId, scenario: 'scenarios/k.yaml' });
+    if (netem.ok) {
+      await (await attempt).teardown();
+      return;
+    }
+    const err = await attempt.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe(
+      `network.backend: kernel needs tc netem, which this kernel lacks (${netem.detail}); set network.backend: userspace (or auto) in scenarios/k.yaml, or load sch_netem (modprobe sch_netem)`,
+    );
+    expect((await hostNamespaces()).filter((n) => n.includes(runId))).toEqual([]);
+  });
+
+  it('backend: kernel cannot run rate traces or rebinding: refused before anything is made', async () => {
+    const spec = shapedSpec(['primary'], { backend: 'kernel', phases: [{ atMs: 1000, rebind: { port: true } }] });
+    await expect(createTopology(spec, { runId: uniqueRunId('rb') })).rejects.toThrow(/rebinds the client address\/port; set network.backend: userspace/);
+  });
+});
