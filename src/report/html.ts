@@ -12,6 +12,7 @@ import { describeNetwork, NOT_SHAPED } from './network.ts';
 import { renderPage } from './page.ts';
 import type { RawEvent, RawLogSummary } from './raw.ts';
 import { embeddedResult, renderEnvironment } from './sections/environment.ts';
+import { renderDistributions } from './sections/distributions.ts';
 import { renderHeadline } from './sections/headline.ts';
 import { renderLatencyDistribution } from './sections/latency.ts';
 import { workloadSections } from './sections/registry.ts';
@@ -46,6 +47,7 @@ export function renderReport(result: RunResult, opts: RenderOptions = {}): strin
         renderHeadline(ctx, scope) +
         (latency ? `<h4>Latency distribution</h4>${latency}` : '') +
         (timeline ? `<div class="chart-grid one">${timeline}</div>` : '') +
+        (renderDistributions(ctx, scope) ?? '') +
         `<h4>Repetitions</h4>${renderRepetitions(ctx, scope) ?? ''}` +
         extra +
         `</section>`

@@ -161,3 +161,29 @@ describe('detail views', () => {
     expect(percentile.spec.transform).toContainEqual({ calculate: '"lte"', as: 'network' });
   });
 });
+
+describe('distributions other than latency', () => {
+  it('lists every recorded distribution merged across repetitions', () => {
+    const result = fixtureResult({ repetitions: 2, requestsPerCell: 300 });
+    const html = renderReport(result);
+    expect(html).toContain('All recorded distributions (2: latency, ttfb)');
+    const row = html.match(/<tr data-distribution="ttfb" data-protocol="h3">([\s\S]*?)<\/tr>/)![1]!;
+    const numbers = [...row.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    const cells = result.cells.filter((c) => c.protocol === 'h3');
+    expect(numbers[0]).toBe(cells.reduce((n, c) => n + c.metrics.ttfb!.count, 0));
+    expect(numbers[1]).toBe(2);
+    // The merged maximum is the largest repetition's maximum (printed to 3 significant digits).
+    const max = Math.max(...cells.map((c) => c.metrics.ttfb!.max));
+    expect(Math.abs(numbers[6]! - max) / max).toBeLessThan(0.005);
+  });
+
+  it('charts the first distribution when a workload records no "latency"', () => {
+    const result = fixtureResult({ repetitions: 2, requestsPerCell: 300 });
+    for (const c of result.cells) {
+      c.metrics = { 'cold.connect': c.metrics.latency!, 'cold.tls': c.metrics.ttfb! };
+      c.workloadType = 'handshake';
+    }
+    const html = renderReport(result);
+    expect(html).toContain('cold.connect by percentile');
+  });
+});

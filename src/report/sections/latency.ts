@@ -36,7 +36,18 @@ export function mergedDistributions(scope: WorkloadScope, metric: string): Merge
   return out.filter((d) => d.samples > 0);
 }
 
-export function renderLatencyDistribution(ctx: ReportContext, scope: WorkloadScope, metric = 'latency'): string | undefined {
+/** The distribution a workload's charts show: "latency" when recorded, else the first one. */
+export function primaryMetric(scope: WorkloadScope): string | undefined {
+  const names = [...new Set(scope.cells.flatMap((c) => Object.keys(c.metrics)))];
+  return names.includes('latency') ? 'latency' : names.sort()[0];
+}
+
+export function renderLatencyDistribution(
+  ctx: ReportContext,
+  scope: WorkloadScope,
+  metric = primaryMetric(scope),
+): string | undefined {
+  if (!metric) return undefined;
   const merged = mergedDistributions(scope, metric);
   if (merged.length === 0) return undefined;
   const common = {
@@ -66,17 +77,19 @@ export function renderLatencyDistribution(ctx: ReportContext, scope: WorkloadSco
     })),
   );
   const protocols = merged.map((d) => d.protocol);
+  const label = metric === 'latency' ? 'Latency' : metric;
+  const axis = `${label} (ms)`;
   const counts = merged.map((d) => `${PROTOCOL_NAMES[d.protocol]} ${d.samples.toLocaleString('en-US')} requests`).join(', ');
   const source = `${ctx.provenance(scope)}; histograms of all repetitions merged per protocol (${counts}).`;
   return (
     `<div class="chart-grid">` +
-    ctx.chart(percentileChart(percentileRows, protocols), {
-      title: `Latency by percentile (${metric})`,
+    ctx.chart(percentileChart(percentileRows, protocols, axis), {
+      title: `${label} by percentile`,
       caption: 'How slow the slowest requests were: the further right, the rarer (99% = the slowest 1 request in 100).',
       source,
     }) +
-    ctx.chart(cdfChart(cdfRows, protocols), {
-      title: `Latency CDF (${metric})`,
+    ctx.chart(cdfChart(cdfRows, protocols, axis), {
+      title: `${label} CDF`,
       caption: 'Share of requests completed within a given latency; further left is faster.',
       source,
     }) +
