@@ -98,60 +98,62 @@ export function fixtureRun(opts: FixtureOptions = {}): { result: RunResult; raw:
   const raw: RawEvent[] = [];
   let order = 0;
   let clock = 1000;
-  for (const loss of losses)
-  for (let rep = 0; rep < reps; rep++) {
-    // Interleaved order, as the runner does: h1 h2 h3, h3 h1 h2, ...
-    const rotated = protocols.map((_, i) => protocols[(i - rep + protocols.length * 10) % protocols.length]!);
-    for (const protocol of rotated) {
-      const p = PROFILE[protocol];
-      const tailShare = p.tailShare * (loss / 0.01);
-      const samples = syntheticLatencies(rand, n, p.medianMs * (1 + 0.05 * rep), tailShare, p.tailMs);
-      const latency = metricHistogram(samples);
-      const key = { network: label(loss), protocol, workload: 'small-objects', repetition: rep };
-      raw.push({ type: 'cell-start', t: clock, ...key });
-      // Closed loop at concurrency 10: each slot queues its next request when the previous one is done.
-      const slots = new Array<number>(10).fill(clock);
-      samples.forEach((ms, i) => {
-        const slot = i % slots.length;
-        const queued = slots[slot]!;
-        slots[slot] = queued + ms;
-        raw.push({ type: 'request', ...key, id: `${protocol}-${rep}-${i}`, path: '/bytes/10240', queued, done: queued + ms, bytes: 10_240, status: 200 });
-      });
-      clock = Math.max(...slots) + 100;
-      const ttfb = metricHistogram(syntheticLatencies(rand, n, p.medianMs * 0.8, p.tailShare, p.tailMs));
-      const durationMs = 4000 + rand() * 400;
-      const failed = protocol === 'h2' && rep === 1 ? 3 : 0;
-      const bytes = (n - failed) * 10_240;
-      cells.push({
-        network: label(loss),
-        protocol,
-        workload: 'small-objects',
-        workloadType: 'requests',
-        repetition: rep,
-        order: order++,
-        durationMs,
-        requests: { total: n, ok: n - failed, failed, bytes },
-        requestsPerSec: (n - failed) / (durationMs / 1000),
-        goodputBps: (bytes * 8) / (durationMs / 1000),
-        connections: { opened: protocol === 'h1' ? 6 : 1, resumed: 0, earlyData: 0 },
-        metrics: { latency, ttfb },
-        serverCpuMs: p.cpuMs * (0.9 + rand() * 0.2),
-        clientCpuMs: p.cpuMs * 1.5,
-      });
+  for (const loss of losses) {
+    for (let rep = 0; rep < reps; rep++) {
+      // Interleaved order, as the runner does: h1 h2 h3, h3 h1 h2, ...
+      const rotated = protocols.map((_, i) => protocols[(i - rep + protocols.length * 10) % protocols.length]!);
+      for (const protocol of rotated) {
+        const p = PROFILE[protocol];
+        const tailShare = p.tailShare * (loss / 0.01);
+        const samples = syntheticLatencies(rand, n, p.medianMs * (1 + 0.05 * rep), tailShare, p.tailMs);
+        const latency = metricHistogram(samples);
+        const key = { network: label(loss), protocol, workload: 'small-objects', repetition: rep };
+        raw.push({ type: 'cell-start', t: clock, ...key });
+        // Closed loop at concurrency 10: each slot queues its next request when the previous one is done.
+        const slots = new Array<number>(10).fill(clock);
+        samples.forEach((ms, i) => {
+          const slot = i % slots.length;
+          const queued = slots[slot]!;
+          slots[slot] = queued + ms;
+          raw.push({ type: 'request', ...key, id: `${protocol}-${rep}-${i}`, path: '/bytes/10240', queued, done: queued + ms, bytes: 10_240, status: 200 });
+        });
+        clock = Math.max(...slots) + 100;
+        const ttfb = metricHistogram(syntheticLatencies(rand, n, p.medianMs * 0.8, p.tailShare, p.tailMs));
+        const durationMs = 4000 + rand() * 400;
+        const failed = protocol === 'h2' && rep === 1 ? 3 : 0;
+        const bytes = (n - failed) * 10_240;
+        cells.push({
+          network: label(loss),
+          protocol,
+          workload: 'small-objects',
+          workloadType: 'requests',
+          repetition: rep,
+          order: order++,
+          durationMs,
+          requests: { total: n, ok: n - failed, failed, bytes },
+          requestsPerSec: (n - failed) / (durationMs / 1000),
+          goodputBps: (bytes * 8) / (durationMs / 1000),
+          connections: { opened: protocol === 'h1' ? 6 : 1, resumed: 0, earlyData: 0 },
+          metrics: { latency, ttfb },
+          serverCpuMs: p.cpuMs * (0.9 + rand() * 0.2),
+          clientCpuMs: p.cpuMs * 1.5,
+        });
+      }
     }
   }
   const summaries: Summary[] = [];
-  for (const loss of losses)
-  for (const protocol of protocols) {
-    const own = cells.filter((c) => c.protocol === protocol && c.network === label(loss));
-    const add = (metric: string, unit: string, values: number[]) =>
-      summaries.push({ network: label(loss), protocol, workload: 'small-objects', metric, unit, values, ...summarise(values) });
-    add('requestsPerSec', 'req/s', own.map((c) => c.requestsPerSec));
-    add('goodputBps', 'bit/s', own.map((c) => c.goodputBps));
-    add('serverCpuMs', 'ms', own.map((c) => c.serverCpuMs!));
-    for (const name of ['latency', 'ttfb']) {
-      for (const stat of ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const) {
-        add(`${name}.${stat}`, 'ms', own.map((c) => c.metrics[name]![stat]));
+  for (const loss of losses) {
+    for (const protocol of protocols) {
+      const own = cells.filter((c) => c.protocol === protocol && c.network === label(loss));
+      const add = (metric: string, unit: string, values: number[]) =>
+        summaries.push({ network: label(loss), protocol, workload: 'small-objects', metric, unit, values, ...summarise(values) });
+      add('requestsPerSec', 'req/s', own.map((c) => c.requestsPerSec));
+      add('goodputBps', 'bit/s', own.map((c) => c.goodputBps));
+      add('serverCpuMs', 'ms', own.map((c) => c.serverCpuMs!));
+      for (const name of ['latency', 'ttfb']) {
+        for (const stat of ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const) {
+          add(`${name}.${stat}`, 'ms', own.map((c) => c.metrics[name]![stat]));
+        }
       }
     }
   }
