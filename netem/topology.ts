@@ -19,7 +19,7 @@ import {
   setNamespaceCongestionControl,
   type NamespaceNames,
 } from './namespaces.ts';
-import { deleteNamespaceSync, registerTeardown, removeOwnerRecord, writeOwnerRecord } from './cleanup.ts';
+import { deleteNamespaceSync, findLinkProcesses, registerTeardown, removeOwnerRecord, writeOwnerRecord } from './cleanup.ts';
 import { createKernelBackend } from './kernel/backend.ts';
 import { probeNetem } from './kernel/probe.ts';
 
@@ -254,8 +254,16 @@ class NamespaceTopology implements ShapedTopology {
     }
   }
 
-  /** Process 'exit': no await possible. Link processes die with their parent's IPC channel. */
+  /** Process 'exit': no await possible, so link processes are found by their argv marker and killed. */
   private teardownSync(): void {
+    for (const p of findLinkProcesses()) {
+      if (p.runId !== this.runId) continue;
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     for (const ns of this.createdNamespaces) deleteNamespaceSync(ns);
     if (this.ownerRecord) removeOwnerRecord(this.runId);
   }

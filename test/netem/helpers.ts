@@ -64,6 +64,7 @@ export async function hostSnapshot(): Promise<Record<string, string>> {
     'ip -6 route': await sh(['ip', '-6', 'route', 'show', 'table', 'all']),
     'ip rule': await sh(['ip', 'rule']),
     'tc qdisc show': await sh(['tc', 'qdisc', 'show']),
+    'nft list ruleset': await sh(['nft', 'list', 'ruleset']),
   };
   for (const k of HOST_SYSCTLS) snap[k] = await sh(['sysctl', '-n', k]);
   return snap;
