@@ -105,7 +105,7 @@ function renderHeader(ctx: ReportContext, networkCount: number): string {
     .join('');
   const fidelity = env.emulator.fidelity;
   const fidelityLine = fidelity
-    ? `<p class="section-note">Emulator fidelity (${escapeHtml(fidelity.backend)}): one-way delay ${escapeHtml(formatValue(fidelity.oneWayDelayMeanMs, 'ms'))} ` +
+    ? `<p class="section-note">Emulator fidelity (${escapeHtml(fidelity.backend)} backend, measured ${escapeHtml(formatDate(fidelity.measuredAt))} on a test link): one-way delay ${escapeHtml(formatValue(fidelity.oneWayDelayMeanMs, 'ms'))} ` +
       `(target ${escapeHtml(formatValue(fidelity.target.delayMs, 'ms'))}), jitter ${escapeHtml(formatValue(fidelity.jitterStdMs, 'ms'))}, ` +
       `loss ${escapeHtml((fidelity.loss * 100).toFixed(2))}%, rate ${escapeHtml(formatValue(fidelity.rateBps, 'bit/s'))}, scheduler lateness p99 ${escapeHtml(formatValue(fidelity.schedulerLatenessP99Ms, 'ms'))}: ` +
       `${Object.values(fidelity.pass).every(Boolean) ? '<span class="pass">all checks pass</span>' : '<span class="bad">some checks failed (see Environment)</span>'}.</p>`

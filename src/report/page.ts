@@ -49,7 +49,7 @@ const STYLE = `
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:#fff}
-main{max-width:1240px;margin:0 auto;padding:28px 32px 64px}
+main{max-width:1320px;margin:0 auto;padding:28px 32px 64px}
 header.report{border-bottom:1px solid var(--line);padding-bottom:18px;margin-bottom:8px}
 .eyebrow{font-size:12px;letter-spacing:.06em;text-transform:uppercase;color:var(--muted);font-weight:600}
 h1{font-size:30px;line-height:1.2;margin:4px 0 6px}
@@ -83,7 +83,7 @@ table.headline thead th.group{text-align:center;border-bottom:1px solid var(--li
 table.headline tbody th{text-align:left;white-space:nowrap}
 td.num,th.num{text-align:right}
 td .value{display:block;font-weight:600;white-space:nowrap}
-td .ci{display:block;font-size:11.5px;color:var(--muted);white-space:nowrap}
+td .ci{display:block;font-size:11.5px;color:var(--muted);min-width:7.5em}
 td.missing{color:#8c959f}
 td[title]{cursor:help}
 .bad{color:var(--bad);font-weight:600}

@@ -51,7 +51,7 @@ describe('renderReport', () => {
     expect(header).toContain('2025-01-01 12:00 UTC');
     expect(header).toContain('status-complete');
     expect(header).toContain('userspace backend');
-    expect(header).toContain('Emulator fidelity (userspace)');
+    expect(header).toContain('Emulator fidelity (userspace backend, measured 2025-01-01 11:59 UTC on a test link)');
   });
 
   it('says plainly when the network was not shaped', () => {

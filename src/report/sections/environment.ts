@@ -8,11 +8,23 @@ function row(label: string, value: string): string {
   return `<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`;
 }
 
+/** Fidelity check names (FidelityReport.pass keys) per table row. */
+const CHECK_ALIASES: Record<string, string[]> = {
+  delay: ['delay'],
+  jitter: ['jitter'],
+  loss: ['loss'],
+  rate: ['rate'],
+  scheduler: ['lateness', 'scheduler'],
+};
+
 export function renderFidelity(result: RunResult): string | undefined {
   const f = result.environment.emulator.fidelity;
   if (!f) return undefined;
-  const check = (name: string) =>
-    f.pass[name] === undefined ? '' : f.pass[name] ? ' <span class="pass">pass</span>' : ' <span class="bad">FAIL</span>';
+  const check = (key: string) => {
+    const name = CHECK_ALIASES[key]!.find((k) => f.pass[k] !== undefined);
+    if (name === undefined) return '';
+    return f.pass[name] ? ' <span class="pass">pass</span>' : ' <span class="bad">FAIL</span>';
+  };
   const rows = [
     ['One-way delay', formatValue(f.target.delayMs, 'ms'), formatValue(f.oneWayDelayMeanMs, 'ms') + ' mean', 'delay'],
     ['Jitter', formatValue(f.target.jitterMs, 'ms'), formatValue(f.jitterStdMs, 'ms') + ' std dev', 'jitter'],
@@ -30,8 +42,9 @@ export function renderFidelity(result: RunResult): string | undefined {
         `<tr><th scope="row">${escapeHtml(label!)}</th><td class="num">${escapeHtml(target!)}</td><td class="num">${escapeHtml(measured!)}${check(key!)}</td></tr>`,
     )
     .join('');
+  const shown = Object.values(CHECK_ALIASES).flat();
   const other = Object.entries(f.pass)
-    .filter(([k]) => !['delay', 'jitter', 'loss', 'rate', 'scheduler'].includes(k))
+    .filter(([k]) => !shown.includes(k))
     .map(([k, ok]) => `${escapeHtml(k)}: ${ok ? '<span class="pass">pass</span>' : '<span class="bad">FAIL</span>'}`)
     .join(', ');
   return (
