@@ -258,3 +258,15 @@ export async function cleanupLeftovers(opts: { exec?: CommandRunner } = {}): Pro
   }
   return report;
 }
+
+/** One line per thing removed, for `bench doctor --cleanup`. */
+export function formatCleanupReport(r: CleanupReport): string {
+  const lines = [
+    ...r.processes.map((p) => `  killed link process ${p.pid} (${p.argv.join(' ')})`),
+    ...r.namespaces.map((n) => `  removed namespace ${n}`),
+    ...r.devices.map((d) => `  removed host device ${d}`),
+    ...r.ownerRecords.map((id) => `  removed owner record of run ${id}`),
+    ...r.skippedLiveRuns.map((id) => `  left alone: run ${id} (its runner is still alive)`),
+  ];
+  return lines.length > 0 ? lines.join('\n') : '  nothing to clean up';
+}

@@ -99,13 +99,20 @@ async function checkCongestionControls(exec: CommandRunner): Promise<DoctorCheck
   } catch (e) {
     return [{ name: 'congestion control', ok: false, detail: (e as Error).message, fix: 'apt-get install procps', level: 'required' }];
   }
-  return (['cubic', 'reno', 'bbr'] as const).map((cc) => ({
+  const allowed = await exec.run(['sysctl', '-n', 'net.ipv4.tcp_allowed_congestion_control'], { check: false });
+  const perNamespace: DoctorCheck = {
+    name: 'congestion control per run',
+    ok: true,
+    detail: `set on every path route (congctl), so any available algorithm works; namespace-wide default limited to the host's allowed list: ${allowed.stdout.trim() || 'unknown'}`,
+    level: 'optional',
+  };
+  return [perNamespace, ...(['cubic', 'reno', 'bbr'] as const).map((cc) => ({
     name: `congestion control ${cc}`,
     ok: available.includes(cc),
     detail: available.includes(cc) ? `available (kernel offers: ${available.join(' ')})` : `not loaded (kernel offers: ${available.join(' ')}); loaded on demand with modprobe tcp_${cc}`,
     ...(available.includes(cc) ? {} : { fix: `modprobe tcp_${cc}` }),
     level: cc === 'reno' ? ('required' as const) : ('optional' as const),
-  }));
+  }))];
 }
 
 export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {

@@ -80,3 +80,23 @@ describeRoot('bench doctor --cleanup', () => {
     expect(existsSync(`/run/bench-netem/bnch-${runId}.json`)).toBe(false);
   });
 });
+
+it('the cleanup report says what was removed and what was left alone', async () => {
+  const { formatCleanupReport } = await import('../../netem/cleanup.ts');
+  expect(formatCleanupReport({ namespaces: [], devices: [], processes: [], ownerRecords: [], skippedLiveRuns: [] })).toBe('  nothing to clean up');
+  expect(
+    formatCleanupReport({
+      namespaces: ['bnch-a-c'],
+      devices: ['bnchtun0'],
+      processes: [{ pid: 42, argv: ['node', 'link.ts', '--bench-netem-run=a'] }],
+      ownerRecords: ['a'],
+      skippedLiveRuns: ['b'],
+    }).split('\n'),
+  ).toEqual([
+    '  killed link process 42 (node link.ts --bench-netem-run=a)',
+    '  removed namespace bnch-a-c',
+    '  removed host device bnchtun0',
+    '  removed owner record of run a',
+    '  left alone: run b (its runner is still alive)',
+  ]);
+});
