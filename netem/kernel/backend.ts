@@ -39,6 +39,9 @@ export class KernelLinkBackend implements LinkBackend {
       if (!addressing) throw new BenchError('NETEM_ADDRESSING', `no addressing for path ${p.name}`);
       this.live.set(p.name, { addressing, up: p.up, down: p.down });
     });
+    if (this.shaping && (await ctx.exec.run(['ethtool', '--version'], { check: false })).exitCode !== 0) {
+      throw new UserError('NETEM_NO_ETHTOOL', 'the kernel backend needs ethtool (to turn segmentation offloads off, so loss and rate apply per packet); apt-get install ethtool');
+    }
     for (const { addressing: a, up, down } of this.live.values()) {
       await ctx.exec.run(vethPairCommand(ctx.clientNs, a.clientDevice, ctx.serverNs, a.serverDevice));
       if (!this.shaping) continue;

@@ -75,6 +75,7 @@ describe('kernel backend command sequence (recorded, not run)', () => {
     const exec = new RecordingRunner();
     await createKernelBackend().up(ctx(exec));
     expect(exec.commands).toEqual([
+      ['ethtool', '--version'],
       ['ip', 'link', 'add', 'name', 'p0-primary', 'netns', 'C', 'type', 'veth', 'peer', 'name', 'p0-primary', 'netns', 'S'],
       ['ip', 'netns', 'exec', 'C', 'ethtool', '-K', 'p0-primary', 'tso', 'off', 'gso', 'off', 'gro', 'off'],
       ['ip', 'netns', 'exec', 'S', 'ethtool', '-K', 'p0-primary', 'tso', 'off', 'gso', 'off', 'gro', 'off'],
@@ -96,6 +97,12 @@ describe('kernel backend command sequence (recorded, not run)', () => {
       ['tc', '-n', 'C', 'qdisc', 'change', 'dev', 'p0-primary', 'root', 'handle', '1:', 'netem', 'limit', '100000', 'delay', '15ms', 'loss', 'random', '100%'],
       ['tc', '-n', 'C', 'qdisc', 'change', 'dev', 'p0-primary', 'root', 'handle', '1:', 'netem', 'limit', '100000', 'delay', '50ms'],
     ]);
+  });
+
+  it('without ethtool: a UserError saying what to install, before any device is made', async () => {
+    const exec = new RecordingRunner((argv) => (argv[0] === 'ethtool' ? { exitCode: 127, stderr: 'not found' } : {}));
+    await expect(createKernelBackend().up(ctx(exec))).rejects.toThrow(/apt-get install ethtool/);
+    expect(exec.commands).toEqual([['ethtool', '--version']]);
   });
 
   it('phase naming an unknown path or asking for rebinding fails clearly', async () => {
