@@ -4,8 +4,8 @@
  * that moves the file keeps working.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { packageRoot } from '../util/packages.ts';
 import { BenchError } from '../util/errors.ts';
 
 export interface InlineLibrary {
@@ -46,18 +46,7 @@ function loadLibrary(name: string): InlineLibrary {
 
 /** The package's root directory ("exports" hides package.json from require.resolve). */
 function packageDir(name: string): string {
-  const require = createRequire(import.meta.url);
-  let entry: string;
-  try {
-    entry = require.resolve(name);
-  } catch (cause) {
-    throw new BenchError('REPORT_ASSET', `cannot find the ${name} package: run npm ci`, { cause });
-  }
-  let dir = path.dirname(entry);
-  while (!(path.basename(dir) === name && existsSync(path.join(dir, 'package.json')))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new BenchError('REPORT_ASSET', `cannot find the ${name} package root from ${entry}`);
-    dir = parent;
-  }
+  const dir = packageRoot(name);
+  if (!dir) throw new BenchError('REPORT_ASSET', `cannot find the ${name} package: run npm ci`);
   return dir;
 }

@@ -2,7 +2,7 @@
  * What every section renderer gets: the result, the raw events when available, the run's
  * structure (networks, workloads, protocols in a stable order) and a place to put charts.
  */
-import type { RawEvent } from '../runner/events.ts';
+import type { RawEvent } from './events.ts';
 import type { Protocol } from '../drivers/types.ts';
 import { PROTOCOLS } from '../drivers/types.ts';
 import { escapeHtml } from './escape.ts';

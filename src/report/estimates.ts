@@ -71,7 +71,7 @@ export function estimate(result: RunResult, key: CellKey, metric: MetricDef): Es
     return {
       median: summary.median,
       ci95: summary.ciMethod === 'none' ? undefined : summary.ci95,
-      intervalKind: 'ci',
+      intervalKind: summary.ciMethod === 'range' ? 'range' : 'ci',
       ciMethod: summary.ciMethod,
       n: summary.values.length,
       values: summary.values,

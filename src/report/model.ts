@@ -66,8 +66,12 @@ export interface Summary {
   median: number;
   mean: number;
   ci95: [number, number];
-  /** How the interval was computed. */
-  ciMethod: 't' | 'bootstrap' | 'none';
+  /**
+   * How ci95 was computed: 'bootstrap' = percentile bootstrap of the median (5+ repetitions);
+   * 'range' = min..max of the repetitions (2 to 4: too few for an interval); 't' = Student's t
+   * interval of the mean; 'none' = one repetition.
+   */
+  ciMethod: 't' | 'bootstrap' | 'range' | 'none';
 }
 
 export interface Warning {

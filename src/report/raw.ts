@@ -4,7 +4,7 @@
  * skipped and counted, so one bad line does not cost the rest of the run.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { RawEvent } from '../runner/events.ts';
+import type { RawEvent } from './events.ts';
 
 export type { RawEvent };
 

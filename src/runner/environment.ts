@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { RunResult } from '../report/model.ts';
+import { packageVersion } from '../util/packages.ts';
 
-const require = createRequire(import.meta.url);
 
 /** The versions of this tool and of the libraries whose behaviour shapes the numbers. */
 export function toolVersions(): RunResult['tool'] {
@@ -11,13 +10,8 @@ export function toolVersions(): RunResult['tool'] {
     version: string;
   };
   const dependencies: Record<string, string> = {};
-  for (const name of ['undici', '@infisical/quic', 'hdr-histogram-js', 'vega', 'vega-lite', 'koffi']) {
-    try {
-      const pkgPath = require.resolve(`${name}/package.json`);
-      dependencies[name] = (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-    } catch {
-      dependencies[name] = 'unknown';
-    }
+  for (const name of ['undici', '@infisical/quic', 'hdr-histogram-js', 'vega', 'vega-lite', 'vega-embed', 'koffi']) {
+    dependencies[name] = packageVersion(name) ?? 'unknown';
   }
   dependencies.openssl = process.versions.openssl;
   return { name: 'bench', version: own.version, dependencies };

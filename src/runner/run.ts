@@ -18,7 +18,7 @@ import { BenchError } from '../util/errors.ts';
 import { ChildHandle } from './child.ts';
 import { fidelityFor } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
-import type { CellKey } from './events.ts';
+import type { CellKey } from '../report/events.ts';
 import type { ClientToRunner, LinkOp } from './ipc.ts';
 import { planCells, type PlannedCell } from './plan.ts';
 import type { ProgressSink } from './progress.ts';
@@ -115,7 +115,7 @@ interface VariantContext {
 
 async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   const { scenario, variant, raw, result, opts } = ctx;
-  const topology = await createTopology(variant.spec, { runId: ctx.runId });
+  const topology = await createTopology(variant.spec, { runId: ctx.runId, scenario: scenario.file });
   let server: ServerHandle | undefined;
   let client: ChildHandle | undefined;
   try {

@@ -1,5 +1,5 @@
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
-import { summariseSample } from '../metrics/stats.ts';
+import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import type { Cell, RunResult, Summary, Warning } from '../report/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { PlannedCell } from './plan.ts';
@@ -96,8 +96,7 @@ export function summariseCells(cells: Cell[]): Summary[] {
     const { network, protocol, workload } = group[0]!;
     const push = (metric: string, unit: string, values: number[]) => {
       if (values.length === 0) return;
-      const s = summariseSample(values);
-      summaries.push({ network, protocol, workload, metric, unit, values, ...s });
+      summaries.push({ network, protocol, workload, metric, unit, values, ...medianInterval(values) });
     };
     for (const stat of CELL_STATISTICS) {
       push(stat.metric, stat.unit, group.map(stat.pick).filter((v): v is number => v !== undefined));
@@ -114,6 +113,23 @@ export function summariseCells(cells: Cell[]): Summary[] {
     }
   }
   return summaries;
+}
+
+/** Fewest repetitions for which a bootstrap interval of the median is reported (else the range). */
+export const MIN_REPETITIONS_FOR_CI = 5;
+
+/**
+ * The headline figure is the median across repetitions; its interval is a percentile bootstrap of
+ * the median (seeded, so reports are reproducible) once there are enough repetitions, and the plain
+ * min..max range below that: a t interval of the mean beside a median would describe another number.
+ */
+export function medianInterval(values: number[]): Pick<Summary, 'median' | 'mean' | 'ci95' | 'ciMethod'> {
+  const m = median(values);
+  if (values.length === 1) return { median: m, mean: m, ci95: [m, m], ciMethod: 'none' };
+  if (values.length < MIN_REPETITIONS_FOR_CI) {
+    return { median: m, mean: mean(values), ci95: [Math.min(...values), Math.max(...values)], ciMethod: 'range' };
+  }
+  return { median: m, mean: mean(values), ci95: bootstrapCI95(values, median, { seed: 1, resamples: 2000 }), ciMethod: 'bootstrap' };
 }
 
 /** Reasons a number in this run may not mean what it seems to. */
@@ -161,11 +177,11 @@ export function validityWarnings(result: RunResult): Warning[] {
     }
   }
   const reps = new Set(result.cells.map((c) => c.repetition)).size;
-  if (result.cells.length > 0 && reps < 3) {
+  if (result.cells.length > 0 && reps < MIN_REPETITIONS_FOR_CI) {
     warnings.push({
       level: 'info',
       code: 'FEW_REPETITIONS',
-      message: `${reps} repetition(s): confidence intervals need at least 3 to be informative`,
+      message: `${reps} repetition(s): figures show the range across repetitions; ${MIN_REPETITIONS_FOR_CI} or more give a 95% confidence interval of the median`,
     });
   }
   const fidelity = result.environment.emulator.fidelity;

@@ -7,7 +7,7 @@ import type { Driver, Protocol, Target, TransportStats } from '../drivers/types.
 import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
 import type { MetricHistogram } from '../report/model.ts';
-import type { WorkloadEvent } from '../runner/events.ts';
+import type { WorkloadEvent } from '../report/events.ts';
 
 /** Link operations a workload may ask the runner for (the link lives outside the client process). */
 export interface LinkControl {
