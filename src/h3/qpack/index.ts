@@ -21,3 +21,4 @@ export {
   maxEntries,
 } from './field-section-prefix.ts';
 export * from './instructions.ts';
+export { QpackEncoder, DEFAULT_MAX_TABLE_CAPACITY, defaultIsSensitive, type QpackEncoderOptions, type PeerSettings } from './encoder.ts';
