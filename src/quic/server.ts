@@ -123,6 +123,14 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
   private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     this.counters.datagrams++;
     const from = { host: rinfo.address, port: rinfo.port };
+    // Fast path for 1-RTT packets (short header, RFC 9000 section 17.3: first bit 0, then our
+    // fixed-length DCID): no native header parse.
+    if (msg.length > MAX_CONN_ID_LEN && (msg[0]! & 0x80) === 0) {
+      const conn = this.routes.get(msg.toString('hex', 1, 1 + MAX_CONN_ID_LEN));
+      if (conn) conn.receive(msg, from, this.local);
+      else this.counters.unknownConnection++;
+      return;
+    }
     const hdr = parseHeader(msg, MAX_CONN_ID_LEN);
     if (!hdr) {
       this.counters.undecodable++;
