@@ -13,22 +13,33 @@ import { LINK_PROCESS_MARKER, type LinkBackend, type LinkUpContext } from '../ba
 import type { PathModel, Phase } from '../model.ts';
 import type { DropEvent, LinkCounters } from '../types.ts';
 import type { JitterOrder } from './model/direction.ts';
-import type { LinkProcessConfig, LinkRequest, LinkResponse, LinkStats } from './protocol.ts';
+import type { LinkProcessConfig, LinkRequest, LinkResponse, LinkScheduling, LinkStats } from './protocol.ts';
 
 export type { JitterOrder } from './model/direction.ts';
-export type { LatenessStats, LinkStats } from './protocol.ts';
+export type { LatenessStats, LinkScheduling, LinkStats } from './protocol.ts';
 
 export interface UserspaceBackendOptions {
   /** Seed of every random decision; default: the run id, so a run is reproducible from its id. */
   seed?: string | number;
   /** 'reorder' (default, as netem) or 'fifo' (jitter never reorders). */
   jitterOrder?: JitterOrder;
-  /** Spin instead of sleeping this long before a departure (default 1 ms). */
+  /**
+   * Poll without sleeping this long before a departure (default 0 with real-time scheduling, whose
+   * wake-ups are punctual and whose budget a spinning thread would exhaust; 1 ms otherwise).
+   */
   spinMarginMs?: number;
   /** Drop events kept in memory (default 200,000). */
   maxDropEvents?: number;
   /** TUN transmit queue (packets waiting for the link process to read them; default 1000). */
   txQueueLen?: number;
+  /**
+   * Scheduling of the link thread (default 'realtime': SCHED_FIFO, falling back to nice -10). A link
+   * scheduled late delays every packet: on a busy machine a woken ordinary process often waits
+   * several ms for a CPU, a real-time one tens of microseconds.
+   */
+  scheduling?: LinkScheduling;
+  /** Extra Node/V8 flags for the link process (e.g. --cpu-prof); env BENCH_LINK_NODE_FLAGS adds more. */
+  nodeFlags?: string[];
   /** How long up() waits for the link process (default 15 s). */
   startTimeoutMs?: number;
 }
@@ -45,6 +56,8 @@ export interface UserspaceLinkBackend extends LinkBackend {
 type LinkRequestBody = LinkRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 const LINK_PROCESS_PATH = fileURLToPath(new URL('./link-process.ts', import.meta.url));
+/** A larger young generation: fewer scavenges, each as short (few packets live at once). */
+const LINK_V8_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=32'];
 const REQUEST_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
 
@@ -83,6 +96,10 @@ class UserspaceBackend implements UserspaceLinkBackend {
     if (this.child) throw new BenchError('NETEM_LINK_ALREADY_UP', 'the userspace link is already up');
     const paths = resolveTraces(ctx.paths);
     const [cmd, ...args] = nodeTsArgv(LINK_PROCESS_PATH, [`${LINK_PROCESS_MARKER}${ctx.runId}`]);
+    // V8's parallel GC helpers are ordinary threads: on a busy machine the real-time link thread would
+    // wait for them inside every collection. Collect on the link thread alone.
+    const extra = [...(this.opts.nodeFlags ?? []), ...(process.env.BENCH_LINK_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
+    args.unshift(...LINK_V8_FLAGS, ...extra);
     const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     this.child = child;
     this.exitError = undefined;
@@ -120,8 +137,9 @@ class UserspaceBackend implements UserspaceLinkBackend {
         clientAddress: a.clientAddress,
         rebindAddress: a.rebindAddress,
       })),
-      spinMarginMs: this.opts.spinMarginMs ?? 1,
+      spinMarginMs: this.opts.spinMarginMs ?? ((this.opts.scheduling ?? 'realtime') === 'realtime' ? 0 : 1),
       maxDropEvents: this.opts.maxDropEvents ?? 200_000,
+      scheduling: this.opts.scheduling ?? 'realtime',
     };
     try {
       await this.request({ op: 'init', config }, this.opts.startTimeoutMs ?? 15_000);

@@ -54,6 +54,7 @@ interface Libc {
   ppoll: (fds: Buffer, n: number, ts: Buffer | null, sigmask: null) => number;
   setns: (fd: number, nstype: number) => number;
   prctl: (op: number, a: number, b: number, c: number, d: number) => number;
+  schedSetscheduler: (pid: number, policy: number, param: Buffer) => number;
   errnoLocation: () => unknown;
 }
 
@@ -71,6 +72,7 @@ function load(): Libc {
     ppoll: lib.func('int ppoll(void *fds, unsigned long n, void *ts, void *sigmask)'),
     setns: lib.func('int setns(int fd, int nstype)'),
     prctl: lib.func('int prctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
+    schedSetscheduler: lib.func('int sched_setscheduler(int pid, int policy, const void *param)'),
     errnoLocation: lib.func('int *__errno_location()'),
   };
   return libc;
@@ -177,7 +179,103 @@ export function setTimerSlackNs(ns: number): void {
   check('prctl PR_SET_TIMERSLACK', load().prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0));
 }
 
+const SCHED_FIFO = 1;
+
+/**
+ * Real-time FIFO scheduling for the calling thread at `priority` (1..99): it runs as soon as it is
+ * runnable, ahead of every ordinary process. The kernel's RT throttling (sched_rt_runtime_us, 95% by
+ * default) still leaves time to the rest of the machine if it spins.
+ */
+export function setRealtimeFifo(priority: number): void {
+  const param = Buffer.alloc(4);
+  param.writeInt32LE(priority, 0);
+  check('sched_setscheduler SCHED_FIFO', load().schedSetscheduler(0, SCHED_FIFO, param));
+}
+
 /** Ask the kernel to send `signal` to this process when its parent dies. */
 export function setParentDeathSignal(signal: number): void {
   check('prctl PR_SET_PDEATHSIG', load().prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0));
+}
+
+// ---- UDP sockets, for the measurement agent (probe/udp-agent.ts) ----
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_SNDBUF = 7;
+
+interface SocketCalls {
+  socket: (domain: number, type: number, proto: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  send: (fd: number, buf: Uint8Array, n: number, flags: number) => number;
+  sendto: (fd: number, buf: Uint8Array, n: number, flags: number, addr: Buffer, len: number) => number;
+  recvfrom: (fd: number, buf: Uint8Array, n: number, flags: number, addr: Buffer, len: Buffer) => number;
+  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
+}
+
+let sockets: SocketCalls | undefined;
+
+function loadSockets(): SocketCalls {
+  if (sockets) return sockets;
+  const lib = koffi.load('libc.so.6');
+  sockets = {
+    socket: lib.func('int socket(int domain, int type, int proto)'),
+    bind: lib.func('int bind(int fd, const void *addr, unsigned int len)'),
+    connect: lib.func('int connect(int fd, const void *addr, unsigned int len)'),
+    send: lib.func('long send(int fd, const void *buf, size_t n, int flags)'),
+    sendto: lib.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, unsigned int len)'),
+    recvfrom: lib.func('long recvfrom(int fd, void *buf, size_t n, int flags, void *addr, void *len)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, unsigned int len)'),
+  };
+  return sockets;
+}
+
+/** struct sockaddr_in for an IPv4 address and port. */
+export function sockaddrIn(address: string, port: number): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(AF_INET, 0);
+  b.writeUInt16BE(port, 2);
+  address.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
+  return b;
+}
+
+/** A non-blocking UDP socket bound to address:port (port 0 = any), with large buffers. */
+export function udpSocket(address: string, port: number, bufferBytes = 8 << 20): number {
+  const s = loadSockets();
+  const fd = check('socket', s.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(bufferBytes, 0);
+  s.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, v, 4);
+  s.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, v, 4);
+  check(`bind ${address}:${port}`, s.bind(fd, sockaddrIn(address, port), 16));
+  return fd;
+}
+
+export function udpConnect(fd: number, address: string, port: number): void {
+  check(`connect ${address}:${port}`, loadSockets().connect(fd, sockaddrIn(address, port), 16));
+}
+
+/** Sends on a connected socket; false when the socket buffer is full (EAGAIN). */
+export function udpSend(fd: number, buf: Uint8Array, n: number): boolean {
+  if (loadSockets().send(fd, buf, n, 0) >= 0) return true;
+  const e = errno();
+  if (e === EAGAIN || e === 105 /* ENOBUFS */) return false;
+  throw new OsError('send', e);
+}
+
+export function udpSendTo(fd: number, buf: Uint8Array, n: number, addr: Buffer): boolean {
+  return loadSockets().sendto(fd, buf, n, 0, addr, 16) >= 0;
+}
+
+/** Receives one datagram (non-blocking): its length, or 0 when none waits; `from` gets the sender. */
+export function udpRecv(fd: number, buf: Uint8Array, from: Buffer, fromLen: Buffer): number {
+  fromLen.writeUInt32LE(16, 0);
+  const n = loadSockets().recvfrom(fd, buf, buf.length, 0, from, fromLen);
+  if (n >= 0) return n;
+  const e = errno();
+  if (e === EAGAIN || e === EINTR) return 0;
+  throw new OsError('recvfrom', e);
 }

@@ -9,13 +9,14 @@
  * a busy VM). Between slices it yields to Node's loop so IPC requests are answered.
  */
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { build } from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import { monoMs } from '../../src/util/clock.ts';
 import { parseRateTrace } from './model/bottleneck.ts';
 import { LinkEngine, type Release } from './model/engine.ts';
-import { closeFd, openTunInNamespace, Poller, readPacket, setParentDeathSignal, setTimerSlackNs, writePacket } from './libc.ts';
-import type { LatenessStats, LinkProcessConfig, LinkRequest, LinkResponse, LinkStats } from './protocol.ts';
+import { closeFd, openTunInNamespace, Poller, readPacket, setParentDeathSignal, setRealtimeFifo, setTimerSlackNs, writePacket } from './libc.ts';
+import type { AppliedScheduling, LatenessStats, LinkProcessConfig, LinkRequest, LinkResponse, LinkScheduling, LinkStats } from './protocol.ts';
 
 const SIGKILL = 9;
 /** Longest time the link keeps Node's loop waiting (IPC latency bound). */
@@ -31,6 +32,10 @@ class Link {
   private readonly poller: Poller;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private lateness: Histogram = newHistogram();
+  /** How late ppoll returns after a timeout, and how long Node's loop keeps the link between slices. */
+  private wakeLate: Histogram = newHistogram();
+  private yieldGap: Histogram = newHistogram();
+  private yieldedAt = 0;
   private writeErrors = 0;
   private running = true;
   private readonly startedMs = monoMs();
@@ -85,11 +90,17 @@ class Link {
   /** One slice of the link's own loop; reschedules itself through Node's loop. */
   slice = (): void => {
     if (!this.running) return;
-    const sliceEnd = monoMs() + SLICE_MS;
+    const start = monoMs();
+    if (this.yieldedAt > 0) this.yieldGap.recordValue(Math.round((start - this.yieldedAt) * 1000));
+    const sliceEnd = start + SLICE_MS;
     const margin = this.config.spinMarginMs;
+    // After a wait, only the fds ppoll reported readable are read (a read that finds nothing costs a
+    // syscall like one that finds a packet); after a busy round, all of them.
+    let polled = false;
     for (;;) {
       let got = 0;
-      for (let i = 0; i < this.fds.length; i++) got += this.drain(i);
+      for (let i = 0; i < this.fds.length; i++) if (!polled || this.poller.readable(i)) got += this.drain(i);
+      polled = false;
       let now = monoMs();
       this.engine.release(now, this.emit);
       now = monoMs();
@@ -97,8 +108,17 @@ class Link {
       if (got > 0) continue;
       const untilDue = this.engine.nextDueMs() - now;
       const sleepMs = Math.min(untilDue - margin, sliceEnd - now);
-      this.poller.wait(sleepMs > 0 ? sleepMs : 0);
+      if (sleepMs > 0) {
+        if (this.poller.wait(sleepMs) === 0) {
+          const late = monoMs() - (now + sleepMs);
+          this.wakeLate.recordValue(late > 0 ? Math.round(late * 1000) : 0);
+        }
+      } else {
+        this.poller.wait(0);
+      }
+      polled = true;
     }
+    this.yieldedAt = monoMs();
     setImmediate(this.slice);
   };
 
@@ -116,7 +136,7 @@ class Link {
     return n;
   }
 
-  stats(reset: boolean): LinkStats {
+  stats(reset: boolean): Omit<LinkStats, 'scheduling'> {
     const h = this.lateness;
     const ms = (us: number) => us / 1000;
     const lateness: LatenessStats = {
@@ -127,7 +147,13 @@ class Link {
       p999Ms: ms(h.getValueAtPercentile(99.9)),
       maxMs: ms(h.maxValue),
     };
-    if (reset) this.lateness = newHistogram();
+    const wakeLateP99Ms = ms(this.wakeLate.getValueAtPercentile(99));
+    const yieldMaxMs = ms(this.yieldGap.maxValue);
+    if (reset) {
+      this.lateness = newHistogram();
+      this.wakeLate = newHistogram();
+      this.yieldGap = newHistogram();
+    }
     const cpu = process.cpuUsage(this.cpuAtStart);
     return {
       lateness,
@@ -135,6 +161,8 @@ class Link {
       dropEventsOmitted: this.engine.droppedEventsOmitted,
       cpuMs: (cpu.user + cpu.system) / 1000,
       uptimeMs: monoMs() - this.startedMs,
+      wakeLateP99Ms,
+      yieldMaxMs,
     };
   }
 
@@ -168,12 +196,14 @@ function main(): void {
   setTimerSlackNs(1);
 
   let link: Link | undefined;
+  let scheduling: AppliedScheduling = 'normal';
   const reply = (r: LinkResponse) => process.send!(r);
   process.on('message', (msg: LinkRequest) => {
     try {
       switch (msg.op) {
         case 'init':
           if (link) throw new Error('link already initialised');
+          scheduling = applyScheduling(msg.config.scheduling);
           link = new Link(msg.config);
           setImmediate(link.slice);
           return reply({ id: msg.id, ok: true });
@@ -185,7 +215,7 @@ function main(): void {
         case 'drops':
           return reply({ id: msg.id, ok: true, result: need(link).model.drops() });
         case 'stats':
-          return reply({ id: msg.id, ok: true, result: need(link).stats(msg.reset ?? false) });
+          return reply({ id: msg.id, ok: true, result: { ...need(link).stats(msg.reset ?? false), scheduling } });
         case 'stop':
           link?.close();
           link = undefined;
@@ -197,6 +227,29 @@ function main(): void {
       reply({ id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
     }
   });
+}
+
+const REALTIME_PRIORITY = 10;
+const NICE_HIGH = -10;
+
+function applyScheduling(wanted: LinkScheduling): AppliedScheduling {
+  if (wanted === 'realtime') {
+    try {
+      setRealtimeFifo(REALTIME_PRIORITY);
+      return 'realtime';
+    } catch {
+      // not permitted (no CAP_SYS_NICE, or RT time not granted to this cgroup): try nice
+    }
+  }
+  if (wanted !== 'normal') {
+    try {
+      setPriority(0, NICE_HIGH);
+      return 'nice';
+    } catch {
+      // not permitted
+    }
+  }
+  return 'normal';
 }
 
 function need(link: Link | undefined): Link {

@@ -21,7 +21,17 @@ export interface LinkProcessConfig {
   /** Start spinning (instead of sleeping in ppoll) this long before the next departure. */
   spinMarginMs: number;
   maxDropEvents: number;
+  scheduling: LinkScheduling;
 }
+
+/**
+ * How the link's thread is scheduled: 'realtime' = SCHED_FIFO priority 10 (falls back to 'nice' when
+ * not permitted), 'nice' = nice -10, 'normal' = as started.
+ */
+export type LinkScheduling = 'realtime' | 'nice' | 'normal';
+
+/** What the link process got (reported in stats). */
+export type AppliedScheduling = LinkScheduling;
 
 /** Scheduler lateness (write time - due time), in ms. */
 export interface LatenessStats {
@@ -43,6 +53,12 @@ export interface LinkStats {
   cpuMs: number;
   /** Wall time since the link started forwarding, ms. */
   uptimeMs: number;
+  /** How late the link's thread woke from a timed sleep (p99): the machine's share of lateness. */
+  wakeLateP99Ms: number;
+  /** Longest time Node's own loop (IPC) held the link between slices. */
+  yieldMaxMs: number;
+  /** The scheduling the link thread actually runs with. */
+  scheduling: AppliedScheduling;
 }
 
 export type LinkRequest =
