@@ -109,6 +109,8 @@ export class QpackEncoder {
   private readonly nameIndex = new Map<string, number>();
   /** Sections with dynamic references awaiting a Section Acknowledgment, per stream, oldest first. */
   private readonly outstanding = new Map<number, OutstandingSection[]>();
+  /** Fields seen recently, oldest first (see encodeFieldSection for why). */
+  private readonly recentFields = new Set<string>();
   private encoderStreamOut: number[] = [];
   private decoderBuffer: Uint8Array = new Uint8Array(0);
 
@@ -181,8 +183,15 @@ export class QpackEncoder {
       }
       const valueBytes = stringToBytes(value);
       if (!neverIndex) {
-        let absoluteIndex = this.exactIndex.get(`${name}\0${value}`);
-        if (absoluteIndex === undefined && this.worthIndexing(name, value)) absoluteIndex = this.insert(name, valueBytes);
+        const key = `${name}\0${value}`;
+        let absoluteIndex = this.exactIndex.get(key);
+        if (absoluteIndex === undefined && this.worthIndexing(name, value)) {
+          // Inserting a new field costs about what the literal would, so it is done at once when
+          // this section may reference it and nothing needs evicting; otherwise only for a field
+          // seen before, as one-off values (paths, ids) would evict entries that do repeat.
+          const seen = this.seenBefore(key);
+          if (seen || (mayBlock && this.fitsWithoutEviction(name, valueBytes))) absoluteIndex = this.insert(name, valueBytes);
+        }
         if (absoluteIndex !== undefined && canReference(absoluteIndex)) {
           reference(absoluteIndex);
           lines.push({ kind: 'dynamic', absoluteIndex });
@@ -282,6 +291,20 @@ export class QpackEncoder {
 
   private streamIsBlocking(streamId: number): boolean {
     return this.outstanding.get(streamId)?.some((section) => section.requiredInsertCount > this.knownReceivedCount) ?? false;
+  }
+
+  /** Records a sighting of `key`; true if it was among the recent ones. */
+  private seenBefore(key: string): boolean {
+    if (this.recentFields.delete(key)) return true;
+    this.recentFields.add(key);
+    // Remember about as many fields as twice what the table can hold.
+    const limit = 2 * Math.max(16, Math.floor(this.table.capacity / 32));
+    if (this.recentFields.size > limit) this.recentFields.delete(this.recentFields.values().next().value!);
+    return false;
+  }
+
+  private fitsWithoutEviction(name: string, valueBytes: Uint8Array): boolean {
+    return this.table.size + entrySize(name, '') + valueBytes.length <= this.table.capacity;
   }
 
   private worthIndexing(name: string, value: string): boolean {

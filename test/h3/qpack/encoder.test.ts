@@ -100,14 +100,22 @@ describe('QpackEncoder: table use', () => {
     const encoder = new QpackEncoder();
     const decoder = new QpackDecoder({ maxTableCapacity: 4096, maxBlockedStreams: 0 });
     encoder.applyPeerSettings({ maxTableCapacity: 4096, maxBlockedStreams: 0 });
+    decoder.onEncoderStreamData(encoder.takeEncoderStreamData()); // Set Dynamic Table Capacity
+    // First sighting: literals only, nothing inserted.
     const first = encoder.encodeFieldSection(0, request('/a'));
-    expect(first[0]).toBe(0); // inserted, but nothing referenced yet
-    decoder.onEncoderStreamData(encoder.takeEncoderStreamData());
+    expect(first[0]).toBe(0);
+    expect(encoder.takeEncoderStreamData()).toHaveLength(0);
     expect(decoder.decodeFieldSection(0, first)).toMatchObject({ headers: request('/a') });
-    encoder.onDecoderStreamData(decoder.takeDecoderStreamData()); // Insert Count Increment
+    // Second: inserted, but the section cannot reference unacknowledged entries.
     const second = encoder.encodeFieldSection(4, request('/a'));
-    expect(second.length).toBeLessThan(first.length / 3);
+    expect(second[0]).toBe(0);
+    expect(encoder.insertCount).toBe(3); // :authority, :path, user-agent (the others are static entries)
+    decoder.onEncoderStreamData(encoder.takeEncoderStreamData());
     expect(decoder.decodeFieldSection(4, second)).toMatchObject({ headers: request('/a') });
+    encoder.onDecoderStreamData(decoder.takeDecoderStreamData()); // Insert Count Increment
+    const third = encoder.encodeFieldSection(8, request('/a'));
+    expect(third.length).toBeLessThan(first.length / 3);
+    expect(decoder.decodeFieldSection(8, third)).toMatchObject({ headers: request('/a') });
   });
 
   it('keeps sensitive fields out of the table and marks them never-index', () => {
@@ -138,8 +146,10 @@ describe('QpackEncoder: table use', () => {
     expect(encoder.insertCount).toBe(3);
     for (const [streamId, section, headers] of sections) expect(decoder.decodeFieldSection(streamId, section)).toMatchObject({ headers });
     encoder.onDecoderStreamData(decoder.takeDecoderStreamData());
-    // Acknowledged: now old entries can be evicted for new ones.
-    encoder.encodeFieldSection(100, [['x-field', 'another-value-that-needs-room-in-the-table-xxxxxxxxxx']]);
+    // Acknowledged: now old entries can be evicted for a new one (inserted on its second sighting).
+    const another: HeaderList = [['x-field', 'another-value-that-needs-room-in-the-table-xxxxxxxxxx']];
+    encoder.encodeFieldSection(100, another);
+    encoder.encodeFieldSection(104, another);
     expect(encoder.insertCount).toBe(4);
   });
 

@@ -69,8 +69,22 @@ export interface EncodedFile {
 export function listEncodedFiles(): EncodedFile[] {
   const root = path.join(INTEROP_DIR, 'encoded', 'qpack-05');
   const files: EncodedFile[] = [];
-  for (const implementation of readdirSync(root, { withFileTypes: true })) {
-    if (!implementation.isDirectory()) continue;
+  for (const implementation of readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!implementation.isDirectory()) {
+      // draft-examples.out: the examples of an earlier draft of the specification; its name
+      // carries no parameters, so it is replayed with the examples' 220-byte table.
+      const match = /^(.+)\.out$/.exec(implementation.name);
+      if (!match) throw new Error(`unexpected file in the interop corpus: ${implementation.name}`);
+      files.push({
+        implementation: match[1]!,
+        qif: match[1]!,
+        file: path.join(root, implementation.name),
+        tableCapacity: 220,
+        blockedStreams: 100,
+        immediateAck: false,
+      });
+      continue;
+    }
     for (const name of readdirSync(path.join(root, implementation.name)).sort()) {
       const match = /^(.+)\.out\.(\d+)\.(\d+)\.([01])$/.exec(name);
       if (!match) throw new Error(`unexpected file name in the interop corpus: ${implementation.name}/${name}`);
@@ -101,4 +115,29 @@ export function errorFiles(): string[] {
   return readdirSync(dir)
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((name) => path.join(dir, name));
+}
+
+/**
+ * Connection-specific fields, which HTTP/3 forbids (RFC 9114 Section 4.2). The corpus's
+ * `<name>-hq` inputs are `<name>.qif` without them; only the plain qif is shipped.
+ */
+export const CONNECTION_SPECIFIC_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** RFC 9204 Appendix B field sections (streams 0, 4 and 8), which examples/examples.out.* encodes. */
+export const RFC9204_APPENDIX_B_LISTS: HeaderList[] = [
+  [[':path', '/index.html']],
+  [[':authority', 'www.example.com'], [':path', '/sample/path']],
+  [[':authority', 'www.example.com'], [':path', '/'], ['custom-key', 'custom-value']],
+];
+
+/** The header lists an encoded file must decode to, and where they come from. */
+export function expectedLists(qif: string): { lists: HeaderList[]; source: string } | undefined {
+  if (existsSync(qifPath(qif))) return { lists: parseQif(readLatin1(qifPath(qif))), source: `qifs/${qif}.qif` };
+  const hq = /^(.+)-hq$/.exec(qif);
+  if (hq && existsSync(qifPath(hq[1]!))) {
+    const lists = parseQif(readLatin1(qifPath(hq[1]!))).map((list) => list.filter(([name]) => !CONNECTION_SPECIFIC_FIELDS.has(name)));
+    return { lists, source: `qifs/${hq[1]}.qif without connection-specific fields` };
+  }
+  if (qif === 'examples') return { lists: RFC9204_APPENDIX_B_LISTS, source: 'RFC 9204 Appendix B' };
+  return undefined;
 }
