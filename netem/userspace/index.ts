@@ -56,8 +56,8 @@ export interface UserspaceLinkBackend extends LinkBackend {
 type LinkRequestBody = LinkRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 const LINK_PROCESS_PATH = fileURLToPath(new URL('./link-process.ts', import.meta.url));
-/** A larger young generation: fewer scavenges, each as short (few packets live at once). */
-const LINK_V8_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=32'];
+
+const LINK_V8_FLAGS = ['--single-threaded-gc'];
 const REQUEST_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
 

@@ -14,7 +14,7 @@ import { build } from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import { monoMs } from '../../src/util/clock.ts';
 import { parseRateTrace } from './model/bottleneck.ts';
-import { LinkEngine, type Release } from './model/engine.ts';
+import { LinkEngine } from './model/engine.ts';
 import { closeFd, openTunInNamespace, Poller, readPacket, setParentDeathSignal, setRealtimeFifo, setTimerSlackNs, writePacket } from './libc.ts';
 import type { AppliedScheduling, LatenessStats, LinkProcessConfig, LinkRequest, LinkResponse, LinkScheduling, LinkStats } from './protocol.ts';
 
@@ -24,6 +24,13 @@ const SLICE_MS = 5;
 /** Packets read from one fd before looking at the others and at due departures. */
 const READ_BATCH = 64;
 const SCRATCH_BYTES = 65536;
+
+/**
+ * The link's clock: performance.now() is CLOCK_MONOTONIC like monoMs() but returns a double without
+ * allocating a BigInt (the hot path reads it several times per packet, and garbage means collector
+ * pauses). Drop events are shifted back onto monoMs() by the offset.
+ */
+const clock = (): number => performance.now();
 
 class Link {
   private readonly engine: LinkEngine;
@@ -38,9 +45,9 @@ class Link {
   private yieldedAt = 0;
   private writeErrors = 0;
   private running = true;
-  private readonly startedMs = monoMs();
+  private readonly startedMs = clock();
   private readonly cpuAtStart = process.cpuUsage();
-  private readonly emit = (r: Release) => this.write(r);
+  private readonly emit = (pathIndex: number, dir: 'up' | 'down', packet: Uint8Array, dueMs: number) => this.write(pathIndex, dir, packet, dueMs);
 
   constructor(private readonly config: LinkProcessConfig) {
     const traces = new Map<string, number[]>();
@@ -67,9 +74,10 @@ class Link {
       paths: config.paths,
       addresses: config.devices,
       jitterOrder: config.jitterOrder,
-      startMs: monoMs(),
+      startMs: clock(),
       traces,
       maxDropEvents: config.maxDropEvents,
+      dropClockOffsetMs: monoMs() - clock(),
     });
   }
 
@@ -77,20 +85,20 @@ class Link {
     return this.engine;
   }
 
-  private write(r: Release): void {
+  private write(pathIndex: number, dir: 'up' | 'down', packet: Uint8Array, dueMs: number): void {
     // up packets leave on the server side of their path, down packets on the client side.
-    const fd = this.fds[2 * r.pathIndex + (r.dir === 'up' ? 1 : 0)]!;
+    const fd = this.fds[2 * pathIndex + (dir === 'up' ? 1 : 0)]!;
     // Lateness is taken when the packet is handed to the kernel: a TUN write runs the receiving
     // stack in this thread, so its duration is the kernel's time, not the scheduler's.
-    const lateUs = (monoMs() - r.dueMs) * 1000;
+    const lateUs = (clock() - dueMs) * 1000;
     this.lateness.recordValue(lateUs > 0 ? Math.round(lateUs) : 0);
-    if (!writePacket(fd, r.packet)) this.writeErrors++;
+    if (!writePacket(fd, packet)) this.writeErrors++;
   }
 
   /** One slice of the link's own loop; reschedules itself through Node's loop. */
   slice = (): void => {
     if (!this.running) return;
-    const start = monoMs();
+    const start = clock();
     if (this.yieldedAt > 0) this.yieldGap.recordValue(Math.round((start - this.yieldedAt) * 1000));
     const sliceEnd = start + SLICE_MS;
     const margin = this.config.spinMarginMs;
@@ -101,16 +109,16 @@ class Link {
       let got = 0;
       for (let i = 0; i < this.fds.length; i++) if (!polled || this.poller.readable(i)) got += this.drain(i);
       polled = false;
-      let now = monoMs();
+      let now = clock();
       this.engine.release(now, this.emit);
-      now = monoMs();
+      now = clock();
       if (now >= sliceEnd) break;
       if (got > 0) continue;
       const untilDue = this.engine.nextDueMs() - now;
       const sleepMs = Math.min(untilDue - margin, sliceEnd - now);
       if (sleepMs > 0) {
         if (this.poller.wait(sleepMs) === 0) {
-          const late = monoMs() - (now + sleepMs);
+          const late = clock() - (now + sleepMs);
           this.wakeLate.recordValue(late > 0 ? Math.round(late * 1000) : 0);
         }
       } else {
@@ -118,7 +126,7 @@ class Link {
       }
       polled = true;
     }
-    this.yieldedAt = monoMs();
+    this.yieldedAt = clock();
     setImmediate(this.slice);
   };
 
@@ -131,7 +139,7 @@ class Link {
       if (len <= 0) break;
       const packet = Buffer.allocUnsafe(len);
       this.scratch.copy(packet, 0, 0, len);
-      this.engine.ingress(path, dir, packet, monoMs());
+      this.engine.ingress(path, dir, packet, clock());
     }
     return n;
   }
@@ -160,7 +168,7 @@ class Link {
       writeErrors: this.writeErrors,
       dropEventsOmitted: this.engine.droppedEventsOmitted,
       cpuMs: (cpu.user + cpu.system) / 1000,
-      uptimeMs: monoMs() - this.startedMs,
+      uptimeMs: clock() - this.startedMs,
       wakeLateP99Ms,
       yieldMaxMs,
     };
@@ -208,7 +216,7 @@ function main(): void {
           setImmediate(link.slice);
           return reply({ id: msg.id, ok: true });
         case 'applyPhase':
-          need(link).model.applyPhase(msg.phase, monoMs());
+          need(link).model.applyPhase(msg.phase, clock());
           return reply({ id: msg.id, ok: true });
         case 'counters':
           return reply({ id: msg.id, ok: true, result: need(link).model.counters() });

@@ -19,9 +19,10 @@ import { rngFor, type Rng } from './rng.ts';
  */
 export type JitterOrder = 'reorder' | 'fifo';
 
-export interface Departure {
-  dueMs: number;
-  packet: Uint8Array;
+/** Where a direction's decisions go (one object per direction: nothing allocated per packet). */
+export interface DirectionSink {
+  depart(dueMs: number, packet: Uint8Array): void;
+  drop(packet: Uint8Array, reason: DropReason): void;
 }
 
 export type DropReason = DropEvent['reason'];
@@ -117,31 +118,31 @@ export class LinkDirection {
   }
 
   /**
-   * Decide the fate of one packet arriving at nowMs: departures go to `out`, drops to `drop`
+   * Decide the fate of one packet arriving at nowMs: departures and drops go to `sink`
    * (a duplicated packet can give one of each).
    */
-  offer(packet: Uint8Array, nowMs: number, out: (d: Departure) => void, drop: (p: Uint8Array, reason: DropReason) => void): void {
+  offer(packet: Uint8Array, nowMs: number, sink: DirectionSink): void {
     const m = this.model;
     const c = this.counters;
     c.packetsIn++;
     if (m.blackhole) {
       c.dropped++;
-      return drop(packet, 'blackhole');
+      return sink.drop(packet, 'blackhole');
     }
     if (this.loss.lose()) {
       c.dropped++;
-      return drop(packet, 'loss');
+      return sink.drop(packet, 'loss');
     }
     const twice = m.duplicate > 0 && this.duplicate.draw(m.duplicate, 0);
     if (twice) c.duplicated++;
     // Copy before forwarding: each copy is corrupted (or not) on its own.
     const copy = twice ? Uint8Array.prototype.slice.call(packet) : undefined;
-    if (!this.forward(packet, nowMs, out)) drop(packet, 'queue');
-    if (copy && !this.forward(copy, nowMs, out)) drop(copy, 'queue');
+    if (!this.forward(packet, nowMs, sink)) sink.drop(packet, 'queue');
+    if (copy && !this.forward(copy, nowMs, sink)) sink.drop(copy, 'queue');
   }
 
   /** false = dropped at the queue's tail. */
-  private forward(packet: Uint8Array, nowMs: number, out: (d: Departure) => void): boolean {
+  private forward(packet: Uint8Array, nowMs: number, sink: DirectionSink): boolean {
     const m = this.model;
     const c = this.counters;
     if (m.corrupt > 0 && packet.length > 0 && this.corrupt.draw(m.corrupt, 0)) {
@@ -171,7 +172,7 @@ export class LinkDirection {
       if (this.opts.jitterOrder === 'fifo' && dueMs < this.lastDueMs) dueMs = this.lastDueMs;
       this.lastDueMs = dueMs;
     }
-    out({ dueMs, packet });
+    sink.depart(dueMs, packet);
     return true;
   }
 

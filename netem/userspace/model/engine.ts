@@ -5,7 +5,7 @@
  */
 import type { DirectionModel, PathModel, Phase } from '../../model.ts';
 import type { DropEvent, LinkCounters } from '../../types.ts';
-import { LinkDirection, type Departure, type JitterOrder } from './direction.ts';
+import { LinkDirection, type DirectionSink, type JitterOrder } from './direction.ts';
 import { ipv4ToUint, summarize } from './packet.ts';
 import { Rebinder } from './rebind.ts';
 import { PacketScheduler } from './scheduler.ts';
@@ -28,41 +28,55 @@ export interface EngineOptions {
   traces?: ReadonlyMap<string, readonly number[]>;
   /** Drop events kept (older ones are kept, later ones counted in droppedEventsOmitted). Default 200,000. */
   maxDropEvents?: number;
+  /** Drop events carry t = nowMs + this (nowMs on another monotonic clock than monoMs()). */
+  dropClockOffsetMs?: number;
 }
 
-/** A packet due to leave: where to write it. */
-export interface Release {
-  pathIndex: number;
-  dir: Dir;
-  packet: Uint8Array;
-  dueMs: number;
-}
+/** Receives each packet due to leave: where to write it (primitives: nothing allocated per packet). */
+export type ReleaseSink = (pathIndex: number, dir: Dir, packet: Uint8Array, dueMs: number) => void;
 
 interface PathState {
   name: string;
   up: LinkDirection;
   down: LinkDirection;
+  upSink: DirectionSink;
+  downSink: DirectionSink;
   rebinder?: Rebinder;
 }
 
 export class LinkEngine {
   private readonly paths: PathState[];
-  private readonly scheduler = new PacketScheduler<Release>();
+  /** Tag = 2 * pathIndex + (0 up, 1 down). */
+  private readonly scheduler = new PacketScheduler<Uint8Array>();
   private readonly dropLog: DropEvent[] = [];
   private readonly maxDropEvents: number;
   droppedEventsOmitted = 0;
+  /** Arrival time of the packet being offered (for the drop log). */
+  private ingressNowMs = 0;
+  /** Added to nowMs in drop events: lets the caller run on a cheaper clock than monoMs(). */
+  private readonly dropClockOffsetMs: number;
 
   constructor(opts: EngineOptions) {
     this.maxDropEvents = opts.maxDropEvents ?? 200_000;
+    this.dropClockOffsetMs = opts.dropClockOffsetMs ?? 0;
     const traces = opts.traces ?? new Map();
     const jitterOrder = opts.jitterOrder ?? 'reorder';
     this.paths = opts.paths.map((p, i) => {
       const dirOpts = (dir: Dir) => ({ seed: opts.seed, label: `${p.name}/${dir}`, jitterOrder, startMs: opts.startMs, traces });
       const a = opts.addresses?.[i];
+      const sink = (dir: Dir): DirectionSink => {
+        const tag = 2 * i + (dir === 'up' ? 0 : 1);
+        return {
+          depart: (dueMs, packet) => this.scheduler.push(dueMs, packet, tag),
+          drop: (packet, reason) => this.logDrop(p.name, dir, packet, this.ingressNowMs, reason),
+        };
+      };
       return {
         name: p.name,
         up: new LinkDirection(p.up, dirOpts('up')),
         down: new LinkDirection(p.down, dirOpts('down')),
+        upSink: sink('up'),
+        downSink: sink('down'),
         rebinder: a ? new Rebinder(ipv4ToUint(a.clientAddress), ipv4ToUint(a.rebindAddress)) : undefined,
       };
     });
@@ -79,13 +93,9 @@ export class LinkEngine {
       if (dir === 'up') path.rebinder.translateUp(packet);
       else path.rebinder.translateDown(packet);
     }
-    const direction = dir === 'up' ? path.up : path.down;
-    direction.offer(
-      packet,
-      nowMs,
-      (d: Departure) => this.scheduler.push(d.dueMs, { pathIndex, dir, packet: d.packet, dueMs: d.dueMs }),
-      (p, reason) => this.logDrop(path.name, dir, p, nowMs, reason),
-    );
+    this.ingressNowMs = nowMs;
+    if (dir === 'up') path.up.offer(packet, nowMs, path.upSink);
+    else path.down.offer(packet, nowMs, path.downSink);
   }
 
   private logDrop(path: string, dir: Dir, packet: Uint8Array, t: number, reason: DropEvent['reason']): void {
@@ -94,7 +104,7 @@ export class LinkEngine {
       return;
     }
     const s = summarize(packet);
-    const e: DropEvent = { t, path, dir, proto: s.proto, len: s.len, reason };
+    const e: DropEvent = { t: t + this.dropClockOffsetMs, path, dir, proto: s.proto, len: s.len, reason };
     if (s.srcPort !== undefined) e.srcPort = s.srcPort;
     if (s.dstPort !== undefined) e.dstPort = s.dstPort;
     if (s.tcpSeq !== undefined) e.tcpSeq = s.tcpSeq;
@@ -107,13 +117,17 @@ export class LinkEngine {
   }
 
   /** Hands every packet due by nowMs to `emit`, in due order; returns how many. */
-  release(nowMs: number, emit: (r: Release) => void): number {
+  release(nowMs: number, emit: ReleaseSink): number {
+    const sched = this.scheduler;
     let n = 0;
-    while (this.scheduler.size > 0 && this.scheduler.peekDue() <= nowMs) {
-      const r = this.scheduler.pop();
-      const path = this.paths[r.pathIndex]!;
-      (r.dir === 'up' ? path.up : path.down).counters.packetsOut++;
-      emit(r);
+    while (sched.size > 0 && sched.peekDue() <= nowMs) {
+      const packet = sched.pop();
+      const tag = sched.poppedTag;
+      const pathIndex = tag >> 1;
+      const path = this.paths[pathIndex]!;
+      const dir: Dir = (tag & 1) === 0 ? 'up' : 'down';
+      (dir === 'up' ? path.up : path.down).counters.packetsOut++;
+      emit(pathIndex, dir, packet, sched.poppedDue);
       n++;
     }
     return n;

@@ -6,7 +6,11 @@ export class PacketScheduler<T> {
   private due: number[] = [];
   private seq: number[] = [];
   private items: (T | undefined)[] = [];
+  private tags: number[] = [];
   private nextSeq = 0;
+  /** Tag and due time of the packet the last pop() returned (no object per packet). */
+  poppedTag = 0;
+  poppedDue = 0;
 
   get size(): number {
     return this.due.length;
@@ -17,15 +21,18 @@ export class PacketScheduler<T> {
     return this.due.length > 0 ? this.due[0]! : Infinity;
   }
 
-  push(dueMs: number, item: T): void {
+  /** `tag` is a small number carried with the item (e.g. its route). */
+  push(dueMs: number, item: T, tag = 0): void {
     const due = this.due;
     const seq = this.seq;
     const items = this.items;
+    const tags = this.tags;
     let i = due.length;
     const s = this.nextSeq++;
     due.push(dueMs);
     seq.push(s);
     items.push(item);
+    tags.push(tag);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const pd = due[parent]!;
@@ -33,11 +40,13 @@ export class PacketScheduler<T> {
       due[i] = pd;
       seq[i] = seq[parent]!;
       items[i] = items[parent];
+      tags[i] = tags[parent]!;
       i = parent;
     }
     due[i] = dueMs;
     seq[i] = s;
     items[i] = item;
+    tags[i] = tag;
   }
 
   /** Removes and returns the earliest packet; call only when size > 0. */
@@ -45,10 +54,14 @@ export class PacketScheduler<T> {
     const due = this.due;
     const seq = this.seq;
     const items = this.items;
+    const tags = this.tags;
     const top = items[0] as T;
+    this.poppedTag = tags[0]!;
+    this.poppedDue = due[0]!;
     const lastDue = due.pop()!;
     const lastSeq = seq.pop()!;
     const lastItem = items.pop();
+    const lastTag = tags.pop()!;
     const n = due.length;
     if (n > 0) {
       let i = 0;
@@ -62,11 +75,13 @@ export class PacketScheduler<T> {
         due[i] = due[c]!;
         seq[i] = seq[c]!;
         items[i] = items[c];
+        tags[i] = tags[c]!;
         i = c;
       }
       due[i] = lastDue;
       seq[i] = lastSeq;
       items[i] = lastItem;
+      tags[i] = lastTag;
     }
     return top;
   }

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { DIRECTION_DEFAULTS, type DirectionModel, type PathModel } from '../../../netem/model.ts';
-import { LinkEngine, type Release } from '../../../netem/userspace/model/engine.ts';
+import { LinkEngine, type Dir } from '../../../netem/userspace/model/engine.ts';
+
+interface Release {
+  pathIndex: number;
+  dir: Dir;
+  packet: Uint8Array;
+  dueMs: number;
+}
+
+/** Collects releases as objects. */
+function collect(out: Release[]) {
+  return (pathIndex: number, dir: Dir, packet: Uint8Array, dueMs: number) => out.push({ pathIndex, dir, packet, dueMs });
+}
 import { summarize } from '../../../netem/userspace/model/packet.ts';
 import { buildPacket, checksumsValid, mean, stdev } from './helpers.ts';
 
@@ -37,7 +49,8 @@ function seqOf(p: Uint8Array): number {
 function run(e: LinkEngine, n: number, intervalMs: number, dir: 'up' | 'down' = 'up', size = 100) {
   const out: Array<Release & { seq: number; sentMs: number }> = [];
   const sent = new Map<number, number>();
-  const emit = (r: Release) => out.push({ ...r, seq: seqOf(r.packet), sentMs: sent.get(seqOf(r.packet))! });
+  const emit = (pathIndex: number, d: Dir, packet: Uint8Array, dueMs: number) =>
+    out.push({ pathIndex, dir: d, packet, dueMs, seq: seqOf(packet), sentMs: sent.get(seqOf(packet))! });
   for (let i = 0; i < n; i++) {
     const t = i * intervalMs;
     e.release(t, emit);
@@ -117,7 +130,7 @@ describe('link engine with a fake clock', () => {
     // 20 back-to-back 1500-byte packets at t=0: 10 fit, 10 are dropped.
     for (let i = 0; i < 20; i++) e.ingress(0, 'up', udp(i, 'up', 1500), 0);
     const out: Release[] = [];
-    e.release(Infinity, (r) => out.push(r));
+    e.release(Infinity, collect(out));
     expect(out.map((r) => r.dueMs)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const c = e.counters().primary!.up;
     expect(c.dropped).toBe(10);
@@ -137,7 +150,7 @@ describe('link engine with a fake clock', () => {
     e.applyPhase({ atMs: 0, path: 'wifi', rebind: { port: true, address: true } }, 0);
     e.ingress(0, 'up', udp(3), 0);
     const out: Release[] = [];
-    e.release(Infinity, (r) => out.push(r));
+    e.release(Infinity, collect(out));
     expect(out.map((r) => [r.pathIndex, r.dueMs])).toEqual([
       [0, 5],
       [1, 30],
@@ -148,10 +161,11 @@ describe('link engine with a fake clock', () => {
     expect(checksumsValid(out[0]!.packet)).toBe(true);
     const reply = buildPacket({ proto: 'udp', src: SERVER, dst: '198.18.1.10', srcPort: 443, dstPort: s.srcPort!, payload: new Uint8Array([0, 0, 0, 9]) });
     e.ingress(0, 'down', reply, 1);
-    e.release(Infinity, (r) => {
-      expect(Array.from(r.packet.subarray(16, 20))).toEqual([198, 18, 0, 10]);
-      expect(summarize(r.packet).dstPort).toBe(40000);
-    });
+    const back: Release[] = [];
+    e.release(Infinity, collect(back));
+    expect(back).toHaveLength(1);
+    expect(Array.from(back[0]!.packet.subarray(16, 20))).toEqual([198, 18, 0, 10]);
+    expect(summarize(back[0]!.packet).dstPort).toBe(40000);
   });
 
   it('is reproducible: the same seed makes the same decisions, another seed others', () => {
@@ -167,7 +181,7 @@ describe('link engine with a fake clock', () => {
     const e = engine([path({ rateTrace: 't' })], { traces: new Map([['t', [2, 4]]]) });
     for (let i = 0; i < 4; i++) e.ingress(0, 'up', udp(i, 'up', 1500), 0);
     const due: number[] = [];
-    e.release(Infinity, (r) => due.push(r.dueMs));
+    e.release(Infinity, (_p, _d, _packet, dueMs) => due.push(dueMs));
     expect(due).toEqual([2, 4, 6, 8]);
   });
 });
