@@ -1,0 +1,29 @@
+/**
+ * `npm run perf`: every benchmark, one after another (never at once: they would measure each
+ * other). Each prints ratios against a peer measured in the same run (veth for the userspace link;
+ * node:http2 and Caddy's HTTP/3 for our HTTP/3). `npm run perf -- link` runs one of them.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { nodeTsArgv } from '../../src/util/node-child.ts';
+
+const BENCHMARKS: Record<string, { file: string; what: string }> = {
+  link: { file: './link.ts', what: 'userspace link capacity (packets/s at p99 lateness < 1 ms) next to a plain veth path' },
+  h3: { file: './h3.ts', what: 'HTTP/3 requests/s and 10 MB goodput next to node:http2 and Caddy HTTP/3' },
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((w) => !(w in BENCHMARKS));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(2);
+}
+let failed = 0;
+for (const [name, bench] of Object.entries(BENCHMARKS)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  console.log(`\n=== ${name}: ${bench.what}`);
+  const [node, ...args] = nodeTsArgv(fileURLToPath(new URL(bench.file, import.meta.url)));
+  const r = spawnSync(node!, args, { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
