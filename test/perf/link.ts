@@ -22,6 +22,8 @@ export interface CapacityStep {
   offeredPps: number;
   sent: number;
   received: number;
+  /** Packets per second the sender achieved (below offered = the generator, not the link, was the limit). */
+  sentPps: number;
   /** Received packets per second of sending time. */
   forwardedPps: number;
   deliveredFraction: number;
@@ -36,10 +38,12 @@ export interface CapacityStep {
 
 export interface CapacityReport {
   steps: CapacityStep[];
-  /** Highest offered rate the userspace link carried (>= 99% delivered) with p99 lateness < 1 ms. */
+  /** Highest rate the userspace link forwarded with >= 99% delivered and p99 lateness < 1 ms. */
   userspaceCapacityPps: number;
-  /** Highest offered rate the veth path carried (>= 99% delivered). */
+  /** Highest rate the veth path forwarded with >= 99% delivered. */
   vethCapacityPps: number;
+  /** Highest rate the traffic generator reached: a capacity near it is a lower bound. */
+  generatorMaxPps: number;
 }
 
 export interface CapacityOptions {
@@ -83,6 +87,7 @@ async function measureBackend(name: 'veth' | 'userspace', opts: Required<Omit<Ca
         backend: name,
         offeredPps: pps,
         sent: s.sent,
+        sentPps: Math.round(s.sent / sendSeconds),
         received: r.received,
         forwardedPps: Math.round(r.received / sendSeconds),
         deliveredFraction: r.received / s.sent,
@@ -115,21 +120,23 @@ export async function measureLinkCapacity(options: CapacityOptions = {}): Promis
   const veth = await measureBackend('veth', opts);
   const userspace = await measureBackend('userspace', opts);
   const ok = (s: CapacityStep) => s.deliveredFraction >= 0.99;
+  const steps = [...veth, ...userspace];
   return {
-    steps: [...veth, ...userspace],
-    vethCapacityPps: Math.max(0, ...veth.filter(ok).map((s) => s.offeredPps)),
-    userspaceCapacityPps: Math.max(0, ...userspace.filter((s) => ok(s) && (s.latenessP99Ms ?? Infinity) < 1).map((s) => s.offeredPps)),
+    steps,
+    vethCapacityPps: Math.max(0, ...veth.filter(ok).map((s) => s.forwardedPps)),
+    userspaceCapacityPps: Math.max(0, ...userspace.filter((s) => ok(s) && (s.latenessP99Ms ?? Infinity) < 1).map((s) => s.forwardedPps)),
+    generatorMaxPps: Math.max(0, ...steps.map((s) => s.sentPps)),
   };
 }
 
 function table(r: CapacityReport): string {
   const rows = r.steps.map((s) =>
-    [s.backend.padEnd(9), String(s.offeredPps).padStart(8), String(s.forwardedPps).padStart(9), (s.deliveredFraction * 100).toFixed(2).padStart(7) + '%',
+    [s.backend.padEnd(9), String(s.offeredPps).padStart(8), String(s.sentPps).padStart(8), String(s.forwardedPps).padStart(9), (s.deliveredFraction * 100).toFixed(2).padStart(7) + '%',
       s.latenessP50Ms?.toFixed(3).padStart(8) ?? '       -', s.latenessP99Ms?.toFixed(3).padStart(8) ?? '       -', s.linkCpuCores?.toFixed(2).padStart(6) ?? '     -'].join('  '));
   return [
-    'backend     offered  forwarded  delivered  p50 late  p99 late   cpu',
+    'backend     offered     sent  forwarded  delivered  p50 late  p99 late   cpu',
     ...rows,
-    `capacity: userspace ${r.userspaceCapacityPps} packets/s (p99 lateness < 1 ms, >= 99% delivered); veth ${r.vethCapacityPps} packets/s`,
+    `capacity: userspace ${r.userspaceCapacityPps} packets/s (p99 lateness < 1 ms, >= 99% delivered); veth ${r.vethCapacityPps} packets/s; generator reached ${r.generatorMaxPps} packets/s`,
   ].join('\n');
 }
 
