@@ -6,63 +6,19 @@
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { Protocol } from '../drivers/types.ts';
 
-export type HandshakeMode = 'cold' | 'resumed' | '0rtt';
+// Workload specs are defined by the workloads that run them (src/workloads/); the scenario layer
+// validates YAML into these shapes.
+import type { HandshakeMode, HandshakeSpec } from '../workloads/handshake.ts';
+import type { MultiplexSpec } from '../workloads/multiplex.ts';
+import type { PageSpec } from '../workloads/page.ts';
+import type { RequestsSpec } from '../workloads/requests.ts';
+
+export type { HandshakeMode };
 export const HANDSHAKE_MODES: readonly HandshakeMode[] = ['cold', 'resumed', '0rtt'];
-
-export interface RequestsWorkloadSpec {
-  type: 'requests';
-  name: string;
-  /** Measured requests. */
-  requests: number;
-  /** Requests in flight at once (closed loop). */
-  concurrency: number;
-  /** h2/h3 connections; h1 uses one pool of up to h1PoolSize connections per "connection". */
-  connections: number;
-  h1PoolSize: number;
-  /** Response sizes in bytes, cycled over the requests. */
-  sizes: number[];
-  /** Requests sent first and not measured. */
-  warmup: number;
-}
-
-export interface HandshakeWorkloadSpec {
-  type: 'handshake';
-  name: string;
-  modes: HandshakeMode[];
-  /** New connections per mode. */
-  connections: number;
-  /** How many at once (1 = one after another). */
-  parallel: number;
-  /** Size of the one object each connection fetches, bytes. */
-  size: number;
-}
-
-export interface MultiplexWorkloadSpec {
-  type: 'multiplex';
-  name: string;
-  /** Concurrent requests per round. */
-  requests: number;
-  /** Response sizes in bytes, cycled over the requests. */
-  sizes: number[];
-  rounds: number;
-  /** Also measure the same requests with loss removed from the link (the HOL baseline). */
-  reference: boolean;
-  h1PoolSize: number;
-}
-
-export interface PageWorkloadSpec {
-  type: 'page';
-  name: string;
-  /** Subresources per document. */
-  resources: number;
-  /** Levels of documents naming further subresources (1 = HTML + its resources). */
-  depth: number;
-  /** Bytes. */
-  sizes: { html: number; resource: number };
-  /** Page loads, each on fresh connections. */
-  loads: number;
-  h1PoolSize: number;
-}
+export type RequestsWorkloadSpec = RequestsSpec;
+export type HandshakeWorkloadSpec = HandshakeSpec;
+export type MultiplexWorkloadSpec = MultiplexSpec;
+export type PageWorkloadSpec = PageSpec;
 
 export type WorkloadSpec = RequestsWorkloadSpec | HandshakeWorkloadSpec | MultiplexWorkloadSpec | PageWorkloadSpec;
 export type WorkloadType = WorkloadSpec['type'];

@@ -18,7 +18,7 @@ export interface MultiplexSpec {
   rounds: number;
   /** Also run the same rounds with the loss removed, to measure each request's excess latency. */
   reference: boolean;
-  h1PoolSize?: number;
+  h1PoolSize: number;
 }
 
 interface RoundResult {

@@ -10,11 +10,11 @@ export interface PageSpec {
   /** Subresources the page names (and each nested stylesheet names, with depth > 1). */
   resources: number;
   depth: number;
-  /** Bytes of each leaf subresource. */
-  resourceSize: number;
+  /** Bytes of the leaf subresources (the document's size follows from its fan-out). */
+  sizes: { html: number; resource: number };
   /** Page loads, each on fresh connections (a cold visit). */
   loads: number;
-  h1PoolSize?: number;
+  h1PoolSize: number;
 }
 
 /** The URLs an HTML document or a stylesheet names, as a browser's preload scanner finds them. */
@@ -77,7 +77,7 @@ async function loadPage(ctx: WorkloadContext<PageSpec>, recorder: CellRecorder):
           for (const url of discoverSubresources(Buffer.from(record.body!).toString('utf8'))) pending.push(fetchOne(url));
         }
       });
-    pending.push(fetchOne(`/page/p${spec.resources}?size=${spec.resourceSize}&depth=${spec.depth}`));
+    pending.push(fetchOne(`/page/p${spec.resources}?size=${spec.sizes.resource}&depth=${spec.depth}`));
     // Subresources are pushed while earlier ones settle: wait until the list stops growing.
     for (let settled = 0; settled < pending.length; settled = pending.length) await Promise.all(pending.slice(settled));
     recorder.sessionConnections(session);

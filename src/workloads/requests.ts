@@ -7,14 +7,17 @@ import type { Workload, WorkloadContext } from './types.ts';
 export interface RequestsSpec {
   type: 'requests';
   name: string;
+  /** Measured requests. */
   requests: number;
+  /** Requests in flight at once (closed loop). */
   concurrency: number;
   /** h2/h3 connections; h1 uses one pool of up to h1PoolSize connections per "connection". */
   connections: number;
+  h1PoolSize: number;
   /** Response sizes in bytes, cycled over the requests. */
   sizes: number[];
+  /** Requests sent first and not measured. */
   warmup: number;
-  h1PoolSize?: number;
 }
 
 /** Opens the cell's client sessions: `connections` of them, requests spread round-robin. */
