@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LINK_PROCESS_MARKER } from '../../../netem/backend.ts';
+import { removeOwnerRecord } from '../../../netem/cleanup.ts';
 import { DIRECTION_DEFAULTS, type DirectionModel, type NetworkSpec } from '../../../netem/model.ts';
 import { createShapedTopology, type ShapedTopology } from '../../../netem/topology.ts';
 import { createUserspaceBackend, type UserspaceLinkBackend } from '../../../netem/userspace/index.ts';
@@ -168,8 +169,9 @@ describe.skipIf(skip)('userspace link between two namespaces', () => {
     } finally {
       parent.kill('SIGKILL');
       await parent.catch(() => undefined);
-      // The killed parent could not tear down its namespaces.
+      // The killed parent could not tear down its namespaces nor remove its owner record.
       for (const suffix of ['-c', '-s']) await execa('ip', ['netns', 'del', `bnch-${runId}${suffix}`], { reject: false });
+      removeOwnerRecord(runId);
     }
   });
 });
