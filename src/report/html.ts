@@ -16,6 +16,7 @@ import { renderDistributions } from './sections/distributions.ts';
 import { renderHeadline } from './sections/headline.ts';
 import { renderLatencyDistribution } from './sections/latency.ts';
 import { workloadSections } from './sections/registry.ts';
+import './sections/workload-sections.ts';
 import { renderAcrossNetworks } from './sections/networks.ts';
 import { renderRepetitions } from './sections/repetitions.ts';
 import { renderTimeline } from './sections/timeline.ts';

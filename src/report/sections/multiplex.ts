@@ -1,0 +1,327 @@
+/**
+ * The multiplex (head-of-line blocking) workload's section: how many in-flight streams one loss
+ * event stalled and for how long, each request's latency beyond the same request on the loss-free
+ * link, the transports' own statistics, and a waterfall of one typical round per protocol.
+ */
+import type { Protocol, TransportStats } from '../../drivers/types.ts';
+import { meanCI95 } from '../../metrics/index.ts';
+import { protocolColor } from '../charts.ts';
+import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
+import { PROTOCOL_COLORS, PROTOCOL_NAMES } from '../context.ts';
+import { escapeHtml } from '../escape.ts';
+import { estimate, type MetricDef } from '../estimates.ts';
+import { formatBytes, formatEstimate, formatNumber } from '../format.ts';
+import type { Cell } from '../model.ts';
+import { buildWaterfall, type Waterfall } from './waterfall.ts';
+import {
+  cellsFor,
+  compareProtocols,
+  detailsOf,
+  distributionCdf,
+  mean,
+  median,
+  protocolPairs,
+  renderHeadlines,
+  representativeCell,
+  sectionStyle,
+} from './workload-figures.ts';
+
+/** What the multiplex workload writes (src/workloads/multiplex.ts), as the report reads it. */
+export interface MultiplexDetails {
+  lossEvents: number;
+  stalledPerLoss: number[];
+  inFlightPerLoss: number[];
+  transportPerConnection: Array<TransportStats & { localPort?: number }>;
+  referenceMedianMs?: number[];
+}
+
+export function multiplexDetails(cell: Cell): MultiplexDetails | undefined {
+  const d = detailsOf<MultiplexDetails>(cell, 'multiplex');
+  return d && Array.isArray(d.stalledPerLoss) ? d : undefined;
+}
+
+const histogramStat = (metric: string, stat: 'p50' | 'p99', label: string): MetricDef => ({
+  id: `${metric}.${stat}`,
+  label,
+  unit: 'ms',
+  pick: (c) => c.metrics[metric]?.[stat],
+});
+
+/** Mean streams stalled per loss event in one repetition (undefined without loss events). */
+export const meanStalled = (c: Cell): number | undefined => {
+  const d = multiplexDetails(c);
+  return d && d.stalledPerLoss.length ? mean(d.stalledPerLoss) : undefined;
+};
+
+export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope): string | undefined {
+  if (!scope.cells.some((c) => multiplexDetails(c))) return undefined;
+  const lossEvents = scope.cells.reduce((s, c) => s + (multiplexDetails(c)?.lossEvents ?? 0), 0);
+  const intro =
+    'Many concurrent requests on one connection (a pool for HTTP/1.1) under loss. On HTTP/2 one lost TCP segment holds back every stream behind it until the retransmission arrives; on HTTP/3 only the stream whose data was lost waits. ' +
+    'Below: how many in-flight streams each loss event stalled, for how long, and what that cost each request against the same request on the loss-free link.';
+  const pairs = protocolPairs(scope.protocols);
+  const headlines = [
+    ...pairs.slice(0, 1).flatMap(([a, b]) => [
+      compareProtocols(scope, a, b, 'p99 request latency', (c) => c.metrics.latency?.p99),
+      compareProtocols(scope, a, b, 'p50 request latency', (c) => c.metrics.latency?.p50),
+      compareProtocols(scope, a, b, 'streams stalled per loss event (mean per repetition)', meanStalled),
+    ]),
+    ...pairs.slice(1).map(([a, b]) => compareProtocols(scope, a, b, 'p99 request latency', (c) => c.metrics.latency?.p99)),
+  ];
+  const stalledLine = stalledSentence(scope);
+  const charts = [
+    lossEvents ? stalledChart(ctx, scope) : undefined,
+    distributionCdf(ctx, scope, 'stallTime', {
+      title: 'Stall time per stalled stream',
+      axis: 'Stall time (ms)',
+      what: 'stalled streams',
+      caption: 'How long each stalled stream waited after a loss event before its next data arrived; further left is better.',
+    }),
+    distributionCdf(ctx, scope, 'excess', {
+      title: 'Excess latency over the loss-free reference',
+      axis: 'Excess latency (ms)',
+      what: 'requests',
+      caption: 'Each request\u2019s latency minus the median latency of the same request on the same link without loss, measured in the same run.',
+    }),
+  ].filter((c): c is string => Boolean(c));
+  const waterfalls = scope.protocols.map((p) => waterfallChart(ctx, scope, p)).filter((c): c is string => Boolean(c));
+  return (
+    sectionStyle(ctx) +
+    `<div class="workload-analysis multiplex-analysis">` +
+    `<h4>Head-of-line blocking</h4>` +
+    `<p class="section-note">${escapeHtml(intro)}</p>` +
+    renderHeadlines(headlines, stalledLine ? [escapeHtml(stalledLine)] : []) +
+    (lossEvents === 0 ? `<p class="section-note">No packet was dropped on these connections: nothing to stall (the loss-free variant, or a backend without a drop log).</p>` : '') +
+    (charts.length ? `<div class="chart-grid three">${charts.join('')}</div>` : '') +
+    renderFiguresTable(ctx, scope) +
+    renderTransportTable(ctx, scope) +
+    (waterfalls.length
+      ? `<h4>Waterfall of one round per protocol</h4><div class="chart-grid${waterfalls.length > 1 ? ' three' : ' one'}">${waterfalls.join('')}</div>`
+      : ctx.raw
+        ? ''
+        : `<p class="section-note">The waterfall needs raw.jsonl next to result.json (bench report &lt;run-dir&gt;).</p>`) +
+    `</div>`
+  );
+}
+
+function stalledSentence(scope: WorkloadScope): string | undefined {
+  const parts = scope.protocols.flatMap((p) => {
+    const ds = cellsFor(scope, p).map(multiplexDetails).filter((d): d is MultiplexDetails => d !== undefined);
+    const stalled = ds.flatMap((d) => d.stalledPerLoss);
+    const inFlight = ds.flatMap((d) => d.inFlightPerLoss);
+    if (stalled.length === 0) return [];
+    return [`${PROTOCOL_NAMES[p]} ${formatNumber(mean(stalled))} of ${formatNumber(mean(inFlight))} in flight (${stalled.length} loss events)`];
+  });
+  return parts.length ? `Streams stalled per loss event, mean: ${parts.join('; ')}.` : undefined;
+}
+
+interface StallRow {
+  protocolName: string;
+  repetition: number;
+  stalled: number;
+  inFlight: number;
+  share: number;
+}
+
+/** At most this many loss events per protocol as dots; beyond, every k-th (the box uses all). */
+const MAX_STALL_POINTS = 1500;
+
+function stalledChart(ctx: ReportContext, scope: WorkloadScope): string | undefined {
+  const rows: StallRow[] = [];
+  const points: StallRow[] = [];
+  for (const protocol of scope.protocols) {
+    const own: StallRow[] = [];
+    for (const c of cellsFor(scope, protocol)) {
+      const d = multiplexDetails(c);
+      d?.stalledPerLoss.forEach((stalled, i) => {
+        const inFlight = d.inFlightPerLoss[i] ?? 0;
+        own.push({ protocolName: PROTOCOL_NAMES[protocol], repetition: c.repetition + 1, stalled, inFlight, share: inFlight ? stalled / inFlight : 0 });
+      });
+    }
+    rows.push(...own);
+    const step = Math.max(1, Math.ceil(own.length / MAX_STALL_POINTS));
+    points.push(...own.filter((_, i) => i % step === 0));
+  }
+  if (rows.length === 0) return undefined;
+  const protocols = scope.protocols.filter((p) => rows.some((r) => r.protocolName === PROTOCOL_NAMES[p]));
+  const y = { field: 'protocolName', type: 'nominal', title: null, sort: protocols.map((p) => PROTOCOL_NAMES[p]), axis: { labelFontWeight: 'bold' } };
+  const spec: VegaLiteSpec = {
+    width: 'container',
+    height: 70 * protocols.length,
+    encoding: { y, color: { ...protocolColor(protocols), legend: null } },
+    layer: [
+      {
+        data: { values: rows.map(({ protocolName, stalled }) => ({ protocolName, stalled })) },
+        mark: { type: 'boxplot', extent: 'min-max', size: 26, opacity: 0.35, median: { color: '#1f2328' } },
+        encoding: { x: { field: 'stalled', type: 'quantitative', title: 'Streams stalled by one loss event', scale: { zero: true } } },
+      },
+      {
+        data: { values: points },
+        transform: [{ calculate: 'random() - 0.5', as: 'jitter' }],
+        mark: { type: 'point', filled: true, size: 18, opacity: 0.55 },
+        encoding: {
+          x: { field: 'stalled', type: 'quantitative' },
+          yOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1.4, 1.4] } },
+          tooltip: [
+            { field: 'protocolName', title: 'protocol' },
+            { field: 'repetition', title: 'repetition' },
+            { field: 'stalled', title: 'streams stalled' },
+            { field: 'inFlight', title: 'streams in flight' },
+            { field: 'share', title: 'share stalled', format: '.1%' },
+          ],
+        },
+      },
+    ],
+  };
+  return ctx.chart(spec, {
+    title: 'Streams stalled per loss event',
+    caption:
+      'Each dot is one loss event (drops within 1 ms merged), placed at how many in-flight streams then waited longer than their usual gap; the box spans the middle half, whiskers the full range.',
+    source: `result.json cells, details.multiplex.stalledPerLoss (the link's drop log joined with per-chunk arrival times); ${ctx.provenance(scope)}`,
+  });
+}
+
+function renderFiguresTable(ctx: ReportContext, scope: WorkloadScope): string {
+  const columns: Array<{ header: string; metric: MetricDef }> = [
+    { header: 'Latency p50', metric: histogramStat('latency', 'p50', 'latency p50') },
+    { header: 'Latency p99', metric: histogramStat('latency', 'p99', 'latency p99') },
+    { header: 'Loss-free p50', metric: histogramStat('reference.latency', 'p50', 'loss-free reference latency p50') },
+    { header: 'Loss-free p99', metric: histogramStat('reference.latency', 'p99', 'loss-free reference latency p99') },
+    { header: 'Excess p50', metric: histogramStat('excess', 'p50', 'excess latency p50') },
+    { header: 'Excess p99', metric: histogramStat('excess', 'p99', 'excess latency p99') },
+    { header: 'Stall time p50', metric: histogramStat('stallTime', 'p50', 'stall time p50') },
+    { header: 'Stall time p99', metric: histogramStat('stallTime', 'p99', 'stall time p99') },
+  ];
+  const rows = scope.protocols.map((protocol) => {
+    const key = { network: scope.network.label, protocol, workload: scope.workload };
+    const tds = columns.map(({ metric }) => {
+      const est = estimate(ctx.result, key, metric);
+      if (!est) return `<td class="num missing">\u2014</td>`;
+      const f = formatEstimate(est, 'ms');
+      const title = `${metric.label}: ${f.text}\nper repetition (ms): ${est.values.map((v) => formatNumber(v)).join(', ')}\n${ctx.provenance(scope, protocol, est.n)}`;
+      return `<td class="num" data-metric="${metric.id}" title="${escapeHtml(title)}"><span class="value">${escapeHtml(f.value.replace(/ ms$/, ''))}</span><span class="ci">${escapeHtml(f.interval.replace(/, \d+ reps?$/, ''))}</span></td>`;
+    });
+    const perRep = cellsFor(scope, protocol).map(meanStalled).filter((v): v is number => v !== undefined);
+    const events = cellsFor(scope, protocol).reduce((s, c) => s + (multiplexDetails(c)?.lossEvents ?? 0), 0);
+    let stalled = '\u2014';
+    let stalledCi = '';
+    if (perRep.length) {
+      stalled = formatNumber(mean(perRep));
+      if (perRep.length > 1) stalledCi = `CI ${meanCI95(perRep).map((v) => formatNumber(Math.max(0, v))).join('\u2013')}`;
+    }
+    return (
+      `<tr data-protocol="${protocol}"><th scope="row"><span class="swatch swatch-${protocol}"></span>${PROTOCOL_NAMES[protocol]}</th>` +
+      tds.join('') +
+      `<td class="num">${events}</td>` +
+      `<td class="num" data-metric="stalledPerLoss" title="${escapeHtml(`mean streams stalled per loss event, per repetition: ${perRep.map((v) => formatNumber(v)).join(', ')}`)}"><span class="value">${stalled}</span>${stalledCi ? `<span class="ci">${stalledCi}</span>` : ''}</td>` +
+      `</tr>`
+    );
+  });
+  return (
+    `<div class="table-wrap"><table class="headline multiplex"><caption>Values in ms: medians across repetitions of each repetition's percentile, with the 95% interval below. ` +
+    `"Loss-free" is the same requests on the same link with the loss removed, measured in the same run; excess = a request's latency minus that reference. ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th>${columns.map((c) => `<th class="num">${c.header}</th>`).join('')}<th class="num">Loss events</th><th class="num">Stalled per loss (mean)</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string {
+  const rows = scope.protocols.flatMap((protocol) => {
+    const stats = cellsFor(scope, protocol).flatMap((c) => multiplexDetails(c)?.transportPerConnection ?? []);
+    if (stats.length === 0) return [];
+    const med = (pick: (s: TransportStats) => number | undefined, f: (v: number) => string) => {
+      const v = stats.map(pick).filter((x): x is number => x !== undefined);
+      return v.length ? f(median(v)) : '\u2014';
+    };
+    const total = (pick: (s: TransportStats) => number | undefined) => {
+      const v = stats.map(pick).filter((x): x is number => x !== undefined);
+      return v.length ? v.reduce((a, b) => a + b, 0).toLocaleString('en-US') : '\u2014';
+    };
+    const source = protocol === 'h3' ? 'quiche path statistics' : '`ss -tin` in the client namespace';
+    return [
+      `<tr data-protocol="${protocol}"><th scope="row"><span class="swatch swatch-${protocol}"></span>${PROTOCOL_NAMES[protocol]}</th>` +
+        `<td>${protocol === 'h3' ? 'QUIC' : 'TCP'} <span class="muted">(${escapeHtml(source)})</span></td>` +
+        `<td class="num">${stats.length}</td>` +
+        `<td class="num">${med((s) => s.rttMs, (v) => formatNumber(v))}</td>` +
+        `<td class="num">${med((s) => s.cwndBytes, (v) => formatBytes(v))}</td>` +
+        `<td class="num">${med((s) => s.sentPackets, (v) => formatNumber(v, 0))}</td>` +
+        `<td class="num">${med((s) => s.lostPackets, (v) => formatNumber(v, 0))} <span class="muted">/ ${total((s) => s.lostPackets)}</span></td>` +
+        `<td class="num">${med((s) => s.retransmittedPackets, (v) => formatNumber(v, 0))} <span class="muted">/ ${total((s) => s.retransmittedPackets)}</span></td>` +
+        `</tr>`,
+    ];
+  });
+  if (rows.length === 0) return '';
+  return (
+    `<div class="table-wrap"><table class="compact transport"><caption>Transport statistics per connection at the end of each round, medians over every connection of every repetition (totals after the slash). ` +
+    `They are the client's view: its own losses and retransmissions (requests, acknowledgements); the server's lost response data shows as the link's drops above. ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th><th>Transport</th><th class="num">Connections</th><th class="num">RTT (ms)</th><th class="num">cwnd</th><th class="num">Packets sent</th>` +
+    `<th class="num">Lost</th><th class="num">Retransmitted</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+function waterfallChart(ctx: ReportContext, scope: WorkloadScope, protocol: Protocol): string | undefined {
+  if (!ctx.raw) return undefined;
+  const cell = representativeCell(scope, protocol, (c) => c.metrics.latency?.p99);
+  if (!cell) return undefined;
+  const w = buildWaterfall(ctx.raw, { network: scope.network.label, protocol, workload: scope.workload, repetition: cell.repetition });
+  if (!w) return undefined;
+  return ctx.chart(waterfallSpec(w, protocol), {
+    title: `${PROTOCOL_NAMES[protocol]}: repetition ${cell.repetition + 1}, round ${w.round} of ${w.rounds}`,
+    caption:
+      `One bar per request from sent to complete, the dark tick its first byte; red rules are packets the link dropped on these connections (${w.drops.length} here). ` +
+      `Under head-of-line blocking, bars that span a drop all end together after it.`,
+    source:
+      `raw.jsonl request and drop events (drops joined ${w.joinedBy === 'port' ? "by the connections' client ports" : 'by time'}); the repetition with the median p99, ` +
+      `the round with the median drop count (drops per round: ${w.dropsPerRound.join(', ')}); ${ctx.provenance(scope, protocol, 1)}`,
+  });
+}
+
+function waterfallSpec(w: Waterfall, protocol: Protocol): VegaLiteSpec {
+  const n = w.bars.length;
+  const x = { field: 'startMs', type: 'quantitative', title: 'Time since the round started (ms)', scale: { zero: true } };
+  const barTooltip = [
+    { field: 'index', title: 'request (by send time)' },
+    { field: 'path', title: 'path' },
+    { field: 'startMs', title: 'sent at (ms)', format: ',.2f' },
+    { field: 'firstByteMs', title: 'first byte at (ms)', format: ',.2f' },
+    { field: 'doneMs', title: 'done at (ms)', format: ',.2f' },
+    { field: 'latencyMs', title: 'latency (ms)', format: ',.2f' },
+    { field: 'bytes', title: 'bytes', format: ',' },
+    { field: 'connection', title: 'connection' },
+    { field: 'status', title: 'status' },
+  ];
+  const y = { field: 'index', type: 'ordinal', title: `${n} requests, in the order sent`, axis: { labels: false, ticks: false, domain: false } };
+  return {
+    width: 'container',
+    height: Math.min(560, Math.max(160, 4 * n)),
+    data: { values: w.bars },
+    layer: [
+      {
+        mark: { type: 'bar', color: PROTOCOL_COLORS[protocol], opacity: 0.75, cornerRadius: 1 },
+        encoding: { x, x2: { field: 'doneMs' }, y, tooltip: barTooltip },
+      },
+      {
+        transform: [{ filter: 'isValid(datum.firstByteMs)' }],
+        mark: { type: 'tick', color: '#1f2328', thickness: 1.5, orient: 'vertical' },
+        encoding: { x: { field: 'firstByteMs', type: 'quantitative' }, y, tooltip: barTooltip },
+      },
+      {
+        data: { values: w.drops.length ? w.drops : [{ tMs: null }] },
+        transform: [{ filter: 'isValid(datum.tMs)' }],
+        mark: { type: 'rule', color: '#cf222e', strokeWidth: 1.5, opacity: 0.8, strokeDash: [4, 2] },
+        encoding: {
+          x: { field: 'tMs', type: 'quantitative' },
+          tooltip: [
+            { field: 'tMs', title: 'dropped at (ms)', format: ',.2f' },
+            { field: 'dir', title: 'direction' },
+            { field: 'len', title: 'IP bytes' },
+            { field: 'srcPort', title: 'source port' },
+            { field: 'dstPort', title: 'destination port' },
+            { field: 'tcpSeq', title: 'TCP sequence' },
+            { field: 'reason', title: 'reason' },
+          ],
+        },
+      },
+    ],
+  };
+}
