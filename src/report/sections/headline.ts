@@ -9,7 +9,8 @@ import { formatEstimate, formatNumber } from '../format.ts';
 /** What a Summary's interval is, by its ciMethod (src/metrics/stats.ts). */
 export const CI_METHOD_TEXT: Record<string, string> = {
   t: "95% confidence interval of the mean (Student's t)",
-  bootstrap: '95% bootstrap confidence interval',
+  bootstrap: '95% bootstrap confidence interval of the median',
+  range: 'range of the repetitions (fewer than 5: too few for a confidence interval)',
 };
 
 interface Column {
