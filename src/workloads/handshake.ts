@@ -1,4 +1,4 @@
-import type { ClientSession, ConnectionRecord, Protocol, RequestRecord } from '../drivers/types.ts';
+import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, TransportStats } from '../drivers/types.ts';
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { monoMs } from '../util/clock.ts';
 import { runClosedLoop } from './pool.ts';
@@ -46,8 +46,10 @@ interface ConnectionSample {
   phasesMs: Partial<Record<HandshakePhase, number>>;
   resumed: boolean;
   earlyData: boolean | 'n/a';
-  /** Packets and bytes on the link during this connection (sequential runs on a shaped link only). */
-  link?: { packets: number; bytes?: number };
+  /** Packets on the link during this connection (sequential runs on a shaped link only). */
+  link?: { packets: number };
+  /** The transport's own counters for the whole connection (handshake + one small request), when it has them (QUIC). */
+  transport?: TransportStats;
   error?: string;
 }
 
@@ -126,6 +128,7 @@ async function measureOne(
   let request: RequestRecord | undefined;
   let connection: ConnectionRecord | undefined;
   let nextTicket: Uint8Array | undefined;
+  let transport: TransportStats | undefined;
   try {
     session = await ctx.driver.connect(ctx.target, {
       maxConnections: 1,
@@ -135,6 +138,7 @@ async function measureOne(
     });
     request = await session.request({ path: `/bytes/${spec.size}` });
     connection = session.connections[0];
+    transport = await session.stats?.().catch(() => undefined);
     if (mode !== 'cold') nextTicket = await waitForTicket(session, 200);
   } catch (error) {
     return { sample: { mode, phasesMs: {}, resumed: false, earlyData: false, error: (error as Error).message } };
@@ -166,6 +170,7 @@ async function measureOne(
       resumed: connection?.resumed ?? false,
       earlyData: connection?.earlyData ?? false,
       link: linkDelta(before, after),
+      transport,
       error: request.error,
     },
     ticket: nextTicket,
@@ -200,6 +205,8 @@ function summariseMode(ctx: WorkloadContext<HandshakeSpec>, mode: HandshakeMode,
     phases[phase] = { medianMs: m, medianRtt: m !== undefined && ctx.baseRttMs > 0 ? m / ctx.baseRttMs : undefined };
   }
   const packets = median(ok.map((s) => s.link?.packets).filter((v): v is number => v !== undefined));
+  const pick = (f: (t: TransportStats) => number | undefined) =>
+    median(ok.map((s) => (s.transport ? f(s.transport) : undefined)).filter((v): v is number => v !== undefined));
   return {
     connections: samples.length,
     failed: samples.length - ok.length,
@@ -208,6 +215,12 @@ function summariseMode(ctx: WorkloadContext<HandshakeSpec>, mode: HandshakeMode,
     expectedFirstByteRtt: expectedFirstByteRtt(ctx.protocol, mode),
     phases,
     medianLinkPackets: packets,
+    medianTransport: {
+      sentBytes: pick((t) => t.sentBytes),
+      recvBytes: pick((t) => t.recvBytes),
+      sentPackets: pick((t) => t.sentPackets),
+      recvPackets: pick((t) => t.recvPackets),
+    },
   };
 }
 
