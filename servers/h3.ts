@@ -1,0 +1,230 @@
+/**
+ * HTTP/3 listener: a QUIC server endpoint (src/quic) whose connections each carry an I/O-free
+ * HTTP/3 connection (src/h3), answering with the same handler as the H1/H2 listeners.
+ *
+ * Misbehaving clients cost only themselves: the HTTP/3 layer resets a malformed request's stream
+ * (H3_MESSAGE_ERROR) and answers an oversized header section with 431, a stream the client
+ * resets is dropped here, an HTTP/3 connection error closes that connection with its code, more
+ * concurrent streams than MAX_STREAMS is a QUIC error for that client alone, garbage datagrams
+ * are counted and dropped by the endpoint. close() sends GOAWAY first.
+ */
+import { H3Connection, type H3Event } from '../src/h3/connection.ts';
+import { H3_NO_ERROR } from '../src/h3/errors.ts';
+import type { HeaderList } from '../src/h3/headers.ts';
+import { QuicServer, type QuicConnection, type QuicServerCounters } from '../src/quic/index.ts';
+import type { H3Listener, H3ListenerOptions, HandlerRequest, HandlerResponse, RequestHandler } from './handler-types.ts';
+
+/** Largest request header section we take (SETTINGS_MAX_FIELD_SECTION_SIZE); larger ones get 431. */
+export const H3_MAX_FIELD_SECTION_SIZE = 64 * 1024;
+
+export interface H3ListenerExtraOptions {
+  /** Stateless retry for every new client (address validation; +1 RTT). */
+  retry?: boolean;
+  /** Concurrent requests one client may have open (QUIC MAX_STREAMS); default 256 as H2. */
+  maxConcurrentStreams?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface RunningH3Listener extends H3Listener {
+  /** What the endpoint dropped or answered statelessly. */
+  counters: QuicServerCounters;
+  /** Connections open now. */
+  connections(): number;
+  /** Requests received and answered, streams the client reset, connections closed for protocol errors. */
+  stats: { received: number; requests: number; streamResets: number; connectionErrors: number };
+}
+
+interface Outgoing {
+  body: Uint8Array;
+  offset: number;
+}
+
+export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraOptions): Promise<RunningH3Listener> {
+  const server = new QuicServer({
+    host: opts.host,
+    port: opts.port,
+    alpn: ['h3'],
+    certPem: opts.cert,
+    keyPem: opts.key,
+    congestionControl: opts.congestionControl,
+    retry: opts.retry,
+    earlyData: true,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    initialMaxStreamsBidi: opts.maxConcurrentStreams,
+  });
+  const stats = { received: 0, requests: 0, streamResets: 0, connectionErrors: 0 };
+  const sessions = new Set<ServedConnection>();
+  server.on('connection', (conn) => {
+    const h3 = new H3Connection(conn, { isServer: true, maxFieldSectionSize: H3_MAX_FIELD_SECTION_SIZE });
+    const served = new ServedConnection(conn, h3, opts.handler, stats);
+    sessions.add(served);
+    conn.once('closed', () => sessions.delete(served));
+  });
+  const address = await server.listen();
+  return {
+    port: address.port,
+    counters: server.counters,
+    stats,
+    connections: () => server.connections.size,
+    async close() {
+      for (const s of sessions) s.goaway();
+      // Give in-flight responses a moment to finish after GOAWAY, then close everything.
+      await Promise.race([
+        Promise.all([...sessions].map((s) => s.idle())),
+        new Promise((r) => setTimeout(r, 1000)),
+      ]);
+      await server.close({ code: H3_NO_ERROR, maxWaitMs: 500 });
+    },
+  };
+}
+
+class ServedConnection {
+  private readonly outgoing = new Map<number, Outgoing>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly scratch = Buffer.allocUnsafe(16 * 1024);
+  private goingAway = false;
+
+  constructor(
+    private readonly conn: QuicConnection,
+    private readonly h3: H3Connection,
+    private readonly handler: RequestHandler,
+    private readonly stats: RunningH3Listener['stats'],
+  ) {
+    conn.on('activity', () => this.drive());
+    conn.once('closed', () => {
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      this.outgoing.clear();
+      this.notifyIdle();
+    });
+  }
+
+  private drive(): void {
+    this.h3.process();
+    for (let ev = this.h3.poll(); ev; ev = this.h3.poll()) this.onEvent(ev);
+    this.writeBodies();
+  }
+
+  private onEvent(ev: H3Event): void {
+    switch (ev.type) {
+      case 'headers':
+        if (!ev.trailers) this.onRequest(ev.streamId, ev.headers);
+        return;
+      case 'data':
+        // No route reads a request body: drain it so flow control never stalls the client.
+        try {
+          while (this.h3.recvBody(ev.streamId, this.scratch) > 0);
+        } catch {
+          // The stream went away meanwhile.
+        }
+        return;
+      case 'reset':
+        this.stats.streamResets++;
+        this.outgoing.delete(ev.streamId);
+        this.notifyIdle();
+        return;
+      case 'writable':
+        this.writeBodies();
+        return;
+      case 'connection-error':
+        // The HTTP/3 layer already closed this connection with the code.
+        this.stats.connectionErrors++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onRequest(streamId: number, fields: HeaderList): void {
+    // The HTTP/3 layer has validated the pseudo-fields (RFC 9114 section 4.3.1).
+    const request = toHandlerRequest(fields);
+    this.stats.received++;
+    let response: HandlerResponse;
+    try {
+      response = this.handler(request, {});
+    } catch (error) {
+      response = { status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`internal error: ${String(error)}\n`) };
+    }
+    const send = () => this.respond(streamId, request, response);
+    if (response.delayMs) {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        send();
+        this.conn.scheduleFlush();
+      }, response.delayMs);
+      this.timers.add(t);
+    } else {
+      send();
+    }
+  }
+
+  private respond(streamId: number, request: HandlerRequest, response: HandlerResponse): void {
+    if (this.conn.isClosed || this.h3.error) return;
+    const headers: Array<[string, string]> = [[':status', String(response.status)]];
+    for (const [k, v] of Object.entries(response.headers)) headers.push([k.toLowerCase(), v]);
+    headers.push(['content-length', String(response.body.byteLength)]);
+    const bodyless = request.method === 'HEAD' || response.body.byteLength === 0;
+    try {
+      this.h3.sendResponse(streamId, headers, bodyless);
+    } catch {
+      // The client reset or stopped the stream: nothing to answer.
+      return;
+    }
+    this.stats.requests++;
+    if (!bodyless) this.outgoing.set(streamId, { body: response.body, offset: 0 });
+    this.writeBodies();
+  }
+
+  private writeBodies(): void {
+    for (const [streamId, out] of this.outgoing) {
+      try {
+        while (out.offset < out.body.byteLength) {
+          const n = this.h3.sendBody(streamId, out.body.subarray(out.offset), true);
+          if (n <= 0) break;
+          out.offset += n;
+        }
+      } catch {
+        // STOP_SENDING or reset from the client: abandon this response only.
+        this.outgoing.delete(streamId);
+        continue;
+      }
+      if (out.offset >= out.body.byteLength) this.outgoing.delete(streamId);
+    }
+    if (this.outgoing.size === 0 && this.timers.size === 0) this.notifyIdle();
+  }
+
+  goaway(): void {
+    if (this.goingAway || this.conn.isClosed || this.h3.error) return;
+    this.goingAway = true;
+    try {
+      // Requests received so far are answered; the client learns later ones were not processed.
+      this.h3.sendGoaway();
+    } catch {
+      // Control stream already gone: the close below still ends the connection.
+    }
+    this.conn.scheduleFlush();
+  }
+
+  idle(): Promise<void> {
+    if (this.outgoing.size === 0 && this.timers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.outgoing.size > 0 && !this.conn.isClosed) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
+
+function toHandlerRequest(fields: HeaderList): HandlerRequest {
+  const headers: Record<string, string> = {};
+  let method = 'GET';
+  let path = '/';
+  for (const [name, value] of fields) {
+    if (name === ':method') method = value;
+    else if (name === ':path') path = value;
+    else if (!name.startsWith(':')) headers[name] = headers[name] ? `${headers[name]}, ${value}` : value;
+  }
+  return { method, path, headers };
+}
