@@ -196,8 +196,9 @@ export class H3Connection {
     });
     this.limits = { ...DEFAULT_FRAME_LIMITS, ...opts.frameLimits };
     if (opts.maxFieldSectionSize !== undefined) {
-      // An encoded section is at most a few times its decoded size (Huffman worst case ~4x).
-      this.limits.maxFieldSectionFrame = Math.min(this.limits.maxFieldSectionFrame, 4 * opts.maxFieldSectionSize + 1024);
+      // A sensible encoder never makes a section longer than its decoded size (which counts 32
+      // bytes per field), so a larger HEADERS frame is refused unread (431 on a server).
+      this.limits.maxFieldSectionFrame = Math.min(this.limits.maxFieldSectionFrame, opts.maxFieldSectionSize);
     }
     this.nextUniId = this.isServer ? 3 : 2;
     const grease = opts.grease ?? true;
@@ -247,6 +248,21 @@ export class H3Connection {
   /** Request streams the connection still tracks (open in at least one direction). */
   get openStreams(): number {
     return this.streams.size;
+  }
+
+  /** QPACK state, for tests and connection statistics. */
+  get qpackStats(): {
+    encoderInsertCount: number;
+    encoderKnownReceived: number;
+    decoderInsertCount: number;
+    decoderBlockedStreams: number;
+  } {
+    return {
+      encoderInsertCount: this.encoder.insertCount,
+      encoderKnownReceived: this.encoder.knownReceived,
+      decoderInsertCount: this.decoder.insertCount,
+      decoderBlockedStreams: this.decoder.blockedStreamCount,
+    };
   }
 
   /** Client: whether sendRequest() can open a stream now. */
@@ -308,25 +324,33 @@ export class H3Connection {
 
   /** Client: opens a request stream with this header section; returns its stream ID. */
   sendRequest(headers: ReadonlyArray<readonly [string, string]>, fin: boolean): number {
-    this.assertUsable();
+    return this.api(() => this.sendRequestNow(headers, fin));
+  }
+
+  private sendRequestNow(headers: ReadonlyArray<readonly [string, string]>, fin: boolean): number {
     if (this.isServer) throw new Error('sendRequest() is for clients');
     if (this.goawayReceived !== undefined && this.nextRequestId >= this.goawayReceived) {
       throw streamError(H3_REQUEST_REJECTED, `the server sent GOAWAY ${this.goawayReceived}: no new requests`);
     }
     if (this.io.peerStreamsLeftBidi() <= 0) throw new H3StreamBlockedError();
+    const list = lowercaseNames(headers);
+    this.checkPeerFieldSectionLimit(list, this.nextRequestId);
     const id = this.nextRequestId;
     this.nextRequestId += 4;
     const s = new RequestStream(id, false, this.limits);
-    s.method = headers.find(([n]) => n === ':method')?.[1];
+    s.method = list.find(([n]) => n === ':method')?.[1];
     this.streams.set(id, s);
-    this.writeHeaders(s, headers, fin);
+    this.writeHeaders(s, list, fin);
     s.send = fin ? SendState.DONE : SendState.BODY;
     return id;
   }
 
   /** Server: sends the response header section (1xx responses may come first: call again). */
   sendResponse(streamId: number, headers: ReadonlyArray<readonly [string, string]>, fin: boolean): void {
-    this.assertUsable();
+    return this.api(() => this.sendResponseNow(streamId, headers, fin));
+  }
+
+  private sendResponseNow(streamId: number, headers: ReadonlyArray<readonly [string, string]>, fin: boolean): void {
     if (!this.isServer) throw new Error('sendResponse() is for servers');
     const s = this.streams.get(streamId);
     if (!s || !s.appKnows) throw new Error(`stream ${streamId} has no request`);
@@ -344,7 +368,10 @@ export class H3Connection {
    * sent only when all of data was taken. Throws H3Error (stream) if the peer stopped the stream.
    */
   sendBody(streamId: number, data: Uint8Array, fin: boolean): number {
-    this.assertUsable();
+    return this.api(() => this.sendBodyNow(streamId, data, fin));
+  }
+
+  private sendBodyNow(streamId: number, data: Uint8Array, fin: boolean): number {
     const s = this.sendableStream(streamId);
     if (!this.flushStream(s) || s.out.pending > 0) {
       s.wantsWritable = true;
@@ -383,7 +410,10 @@ export class H3Connection {
 
   /** Sends a trailer section and ends the stream. */
   sendTrailers(streamId: number, headers: ReadonlyArray<readonly [string, string]>): void {
-    this.assertUsable();
+    return this.api(() => this.sendTrailersNow(streamId, headers));
+  }
+
+  private sendTrailersNow(streamId: number, headers: ReadonlyArray<readonly [string, string]>): void {
     const s = this.sendableStream(streamId);
     if (headers.some(([n]) => n.startsWith(':'))) throw new Error('trailers cannot carry pseudo-fields');
     this.writeHeaders(s, headers, true);
@@ -405,7 +435,10 @@ export class H3Connection {
    * again with a smaller id.
    */
   sendGoaway(id?: number): void {
-    this.assertUsable();
+    return this.api(() => this.sendGoawayNow(id));
+  }
+
+  private sendGoawayNow(id?: number): void {
     const goaway = id ?? (this.isServer ? this.seenPeerBidi.next : 0);
     if (this.isServer && goaway % 4 !== 0) throw new RangeError(`GOAWAY ${goaway} is not a client bidirectional stream ID`);
     if (this.goawaySent !== undefined && goaway > this.goawaySent) {
@@ -436,6 +469,25 @@ export class H3Connection {
       } else {
         throw e;
       }
+    }
+  }
+
+  /**
+   * Runs an application call: a connection error it runs into closes the connection (as in
+   * process()) and is rethrown to the caller; stream errors are rethrown as they are.
+   */
+  private api<T>(fn: () => T): T {
+    this.assertUsable();
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof QpackError) {
+        const error = connectionError(e.code, e.message);
+        this.fail(error);
+        throw error;
+      }
+      if (e instanceof H3Error && e.scope === 'connection') this.fail(e);
+      throw e;
     }
   }
 
@@ -907,14 +959,19 @@ export class H3Connection {
 
   private writeHeaders(s: RequestStream, headers: ReadonlyArray<readonly [string, string]>, fin: boolean): void {
     const list = lowercaseNames(headers);
-    const limit = this.peerSettingsValue?.maxFieldSectionSize;
-    if (limit !== undefined && fieldSectionSize(list) > limit) {
-      throw streamError(H3_EXCESSIVE_LOAD, `header section exceeds the peer's limit of ${limit} bytes`, s.id);
-    }
+    this.checkPeerFieldSectionLimit(list, s.id);
     const section = this.encoder.encodeFieldSection(s.id, list);
     this.flushEncoderStream();
     this.writeStream(s, encodeFrameHeader(FRAME_HEADERS, section.length), false, false);
     this.writeStream(s, section, fin, false);
+  }
+
+  /** Section 4.2.2: a header section larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE would be refused. */
+  private checkPeerFieldSectionLimit(list: HeaderList, streamId: number): void {
+    const limit = this.peerSettingsValue?.maxFieldSectionSize;
+    if (limit !== undefined && fieldSectionSize(list) > limit) {
+      throw streamError(H3_EXCESSIVE_LOAD, `header section exceeds the peer's limit of ${limit} bytes`, streamId);
+    }
   }
 
   private sendableStream(streamId: number): RequestStream {

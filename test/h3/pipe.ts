@@ -18,7 +18,7 @@ export interface PipeOptions {
   maxRead?: number;
 }
 
-type WireItem =
+export type WireItem =
   | { streamId: number; kind: 'data'; bytes: Uint8Array; fin: boolean }
   | { streamId: number; kind: 'reset'; code: number }
   | { streamId: number; kind: 'stop'; code: number };
@@ -267,8 +267,8 @@ export class Pipe {
     this.server.peer = this.client;
   }
 
-  /** Moves everything sent so far to the other side; returns whether anything moved. */
-  deliver(): boolean {
+  /** Moves everything sent so far (or what `only` selects) to the other side; returns whether anything moved. */
+  deliver(only?: (item: WireItem, from: PipeEndpoint) => boolean): boolean {
     let moved = false;
     for (const [from, to] of [
       [this.client, this.server],
@@ -278,7 +278,14 @@ export class Pipe {
         from.outbox.length = 0;
         continue;
       }
-      const items = from.outbox.splice(0);
+      let items: WireItem[];
+      if (only) {
+        items = from.outbox.filter((item) => only(item, from));
+        const kept = from.outbox.filter((item) => !only(item, from));
+        from.outbox.splice(0, from.outbox.length, ...kept);
+      } else {
+        items = from.outbox.splice(0);
+      }
       for (const item of items) to.receive(item);
       if (items.length > 0) moved = true;
     }
