@@ -29,6 +29,8 @@ export async function launchChromiumForQuic(opts: { origin: string; spkiSha256Ba
       '--headless=new',
       `--origin-to-force-quic-on=${opts.origin}`,
       `--ignore-certificate-errors-spki-list=${opts.spkiSha256Base64}`,
+      // Chromium tries ::1 first for localhost; our listeners bind 127.0.0.1.
+      '--host-resolver-rules=MAP localhost 127.0.0.1',
       '--enable-quic',
       '--disable-background-networking',
       '--disable-component-update',
