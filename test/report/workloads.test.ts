@@ -165,6 +165,18 @@ describe('handshake deviation flags', () => {
     expect(resumed[2]).toContain('grows with the RTT');
   });
 
+  it('blames the emulator when its measured delay error explains the excess', () => {
+    const f = result.environment.emulator.fidelity!;
+    // 6 ms late per traversal: up to 36 ms over the 6 traversals before a TCP first byte, more than the 30 ms extra of HTTP/2 resumed at 100 ms.
+    const slow: RunResult = { ...result, environment: { ...result.environment, emulator: { ...result.environment.emulator, fidelity: { ...f, oneWayDelayMeanMs: f.target.delayMs + 6 } } } };
+    const block = networkBlock(renderReport(slow), 'rtt=100ms');
+    const resumed = /<li class="kind-([a-z-]+)" data-flag="h2-resumed">([\s\S]*?)<\/li>/.exec(block)!;
+    expect(resumed[1]).toBe('emulator');
+    expect(resumed[2]).toContain('up to 36.00 ms over the 6 link traversals');
+    // A whole extra round trip stays a protocol effect: the emulator explains only part of it.
+    expect(/<li class="kind-([a-z-]+)" data-flag="h3-cold">/.exec(block)![1]).toBe('protocol');
+  });
+
   it('does not flag on a link that drops packets on purpose', () => {
     const lossy: RunResult = {
       ...result,
@@ -232,7 +244,7 @@ describe('multiplex (head-of-line) section', () => {
       const ports = new Set(
         raw.filter((e) => e.type === 'connection' && e.network === 'loss=2%' && e.protocol === protocol && e.repetition === rep).map((e) => (e as { localPort: number }).localPort),
       );
-      const drops = layers[2]!.data!.values.filter((d) => d.tMs !== null);
+      const drops = layers.find((l) => l.data)!.data!.values.filter((d) => d.tMs !== null);
       expect(drops.length, `${name} drops`).toBeGreaterThan(0);
       for (const d of drops) expect(ports.has(d.dstPort!) || ports.has(d.srcPort!)).toBe(true);
       await expectSpecsRender([chart!]);

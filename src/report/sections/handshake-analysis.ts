@@ -261,13 +261,20 @@ export function explainDeviation(row: ModeRow, baseRtt: number, opts: AnalyseOpt
     };
   }
 
-  const accepted = row.mode === '0rtt' && row.earlyDataAccepted < row.connections - row.failed;
-  const wholeTrips = Math.round(deviationRtt);
-  if (wholeTrips >= 1 && Math.abs(deviationRtt - wholeTrips) <= 0.25) {
+  const ok = row.connections - row.failed;
+  // Early data refused on most connections: those requests waited for the handshake (one more round trip).
+  const mostlyRejected = row.mode === '0rtt' && row.earlyDataAccepted < ok / 2;
+  if (row.mode === '0rtt' && row.earlyDataAccepted < ok) evidence.push(`early data accepted on ${row.earlyDataAccepted} of ${ok} connections`);
+  // What the emulator's measured delay error can account for, over the link traversals before the first byte.
+  const traversals = 2 * expected;
+  const emulatorMs = fidelity ? Math.max(0, fidelity.oneWayDelayMeanMs - fidelity.target.delayMs) * traversals : 0;
+  const residualRtt = (deviationMs - emulatorMs) / baseRtt;
+  const wholeTrips = Math.round(residualRtt);
+  if (wholeTrips >= 1 && Math.abs(residualRtt - wholeTrips) <= 0.25) {
+    if (emulatorMs > 0) evidence.push(`${fmt(residualRtt)} RTT remain after the ${fmt(emulatorMs, 1)} ms the emulator's measured delay error can explain`);
     const trips = `${wholeTrips} extra round trip${wholeTrips === 1 ? '' : 's'}`;
     if (row.medianLinkPackets !== undefined) evidence.push(`median ${fmt(row.medianLinkPackets, 0)} packets crossed the link per connection`);
-    if (accepted) {
-      evidence.push(`early data accepted on ${row.earlyDataAccepted} of ${row.connections - row.failed} connections`);
+    if (mostlyRejected) {
       return {
         ...base,
         kind: 'protocol',
@@ -300,10 +307,7 @@ export function explainDeviation(row: ModeRow, baseRtt: number, opts: AnalyseOpt
   // A fraction of a round trip: time outside the protocol's flights.
   const scaling = acrossNetworks(row, opts);
   if (scaling) evidence.push(scaling.text);
-  const traversals = 2 * expected;
   if (fidelity) {
-    const perTraversal = Math.max(0, fidelity.oneWayDelayMeanMs - fidelity.target.delayMs);
-    const emulatorMs = perTraversal * traversals;
     evidence.push(
       `${fidelityText(fidelity)}: up to ${fmt(emulatorMs, 2)} ms over the ${traversals} link traversals before the first byte, against ${fmt(deviationMs, 2)} ms extra`,
     );

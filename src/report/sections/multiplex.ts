@@ -268,7 +268,7 @@ function waterfallChart(ctx: ReportContext, scope: WorkloadScope, protocol: Prot
   return ctx.chart(waterfallSpec(w, protocol), {
     title: `${PROTOCOL_NAMES[protocol]}: repetition ${cell.repetition + 1}, round ${w.round} of ${w.rounds}`,
     caption:
-      `One bar per request from sent to complete, the dark tick its first byte; red rules are packets the link dropped on these connections (${w.drops.length} here). ` +
+      `One bar per request from sent to complete: light while waiting for the first byte, dark while the body arrives; red rules are packets the link dropped on these connections (${w.drops.length} here). ` +
       `Under head-of-line blocking, bars that span a drop all end together after it.`,
     source:
       `raw.jsonl request and drop events (drops joined ${w.joinedBy === 'port' ? "by the connections' client ports" : 'by time'}); the repetition with the median p99, ` +
@@ -294,16 +294,16 @@ function waterfallSpec(w: Waterfall, protocol: Protocol): VegaLiteSpec {
   return {
     width: 'container',
     height: Math.min(560, Math.max(160, 4 * n)),
-    data: { values: w.bars },
+    data: { values: w.bars.map((b) => ({ ...b, firstByteOrDone: b.firstByteMs ?? b.doneMs })) },
     layer: [
       {
-        mark: { type: 'bar', color: PROTOCOL_COLORS[protocol], opacity: 0.75, cornerRadius: 1 },
-        encoding: { x, x2: { field: 'doneMs' }, y, tooltip: barTooltip },
+        // Waiting for the first byte: light; receiving the body: dark (as browsers' waterfalls draw it).
+        mark: { type: 'bar', color: PROTOCOL_COLORS[protocol], opacity: 0.3 },
+        encoding: { x, x2: { field: 'firstByteOrDone' }, y, tooltip: barTooltip },
       },
       {
-        transform: [{ filter: 'isValid(datum.firstByteMs)' }],
-        mark: { type: 'tick', color: '#1f2328', thickness: 1.5, orient: 'vertical' },
-        encoding: { x: { field: 'firstByteMs', type: 'quantitative' }, y, tooltip: barTooltip },
+        mark: { type: 'bar', color: PROTOCOL_COLORS[protocol], opacity: 0.9 },
+        encoding: { x: { field: 'firstByteOrDone', type: 'quantitative' }, x2: { field: 'doneMs' }, y, tooltip: barTooltip },
       },
       {
         data: { values: w.drops.length ? w.drops : [{ tMs: null }] },

@@ -174,7 +174,7 @@ function repetitionChart(ctx: ReportContext, scope: WorkloadScope): string | und
     width: 'container',
     height: 50 * protocols.length + 20,
     data: { values: rows },
-    encoding: { y, color: protocolColor(protocols) },
+    encoding: { y, color: { ...protocolColor(protocols), legend: null } },
     layer: [
       { mark: { type: 'rule', strokeWidth: 8, opacity: 0.35 }, encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, tooltip: ciTooltip } },
       { mark: { type: 'tick', thickness: 3, size: 26 }, encoding: { x: { field: 'median', type: 'quantitative' }, tooltip: ciTooltip } },
