@@ -112,7 +112,8 @@ function median(values: number[]): number {
 }
 
 export async function runH3Perf(options: H3PerfOptions = {}): Promise<H3PerfRow[]> {
-  const o = { ...DEFAULTS, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...DEFAULTS, ...given } as Required<Omit<H3PerfOptions, 'caddy'>>;
   const cert = await generateCertificate();
   const server = await startServerProcess(cert);
   let caddy: RunningCaddy | undefined;
