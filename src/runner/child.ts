@@ -11,6 +11,8 @@ export class ChildHandle {
   private readonly listeners = new Set<(msg: any) => void>();
   private exitError: Error | undefined;
   private readonly exited: Promise<void>;
+  /** Resolves, with the error saying how, when the process has exited or could not start. */
+  readonly exitedWith: Promise<Error>;
   stderrTail = '';
 
   constructor(
@@ -42,6 +44,7 @@ export class ChildHandle {
         resolve();
       });
     });
+    this.exitedWith = this.exited.then(() => this.exitError!);
   }
 
   get pid(): number | undefined {

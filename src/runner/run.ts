@@ -2,7 +2,7 @@
  * One run: for every network variant, topology up -> servers up -> client up -> cells in the
  * interleaved order -> teardown; results streamed to raw.jsonl, then result.json and the report.
  */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../drivers/types.ts';
@@ -14,7 +14,7 @@ import { SCHEMA_VERSION } from '../report/model.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
 import { monoMs } from '../util/clock.ts';
-import { BenchError } from '../util/errors.ts';
+import { BenchError, UserError } from '../util/errors.ts';
 import { ChildHandle } from './child.ts';
 import { fidelityFor } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
@@ -25,6 +25,7 @@ import type { ProgressSink } from './progress.ts';
 import { RawLog } from './raw-log.ts';
 import { cellFromResult, summariseCells, validityWarnings } from './summarise.ts';
 import { startServerProcess, type ServerHandle } from './server-handle.ts';
+import { PeerWatchdog } from './watchdog.ts';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
 
@@ -48,6 +49,7 @@ export function defaultRunDir(scenario: Scenario, now = new Date()): string {
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
   const dir = opts.outDir ? path.resolve(opts.outDir) : defaultRunDir(scenario);
+  const dirExisted = existsSync(dir);
   mkdirSync(dir, { recursive: true });
   const runId = Math.random().toString(36).slice(2, 8);
   const startedAt = new Date();
@@ -73,6 +75,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   };
   const writeResult = () => writeJsonAtomic(path.join(dir, 'result.json'), result);
   opts.progress.start(plan.length, dir);
+  let discarded = false;
 
   try {
     const cert = await generateCertificate({ extraNames: [] });
@@ -86,20 +89,40 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');
     result.run.status = result.cells.some((c) => c.error) ? 'partial' : 'complete';
   } catch (error) {
+    if (error instanceof UserError && result.cells.length === 0) {
+      // A mistake found while setting up (e.g. a missing trace file): nothing was measured, so
+      // leave nothing behind, as when the scenario itself is rejected.
+      raw.close();
+      opts.progress.stop();
+      discardRunDir(dir, dirExisted);
+      discarded = true;
+      throw error;
+    }
     result.run.status = result.cells.length > 0 ? 'partial' : 'failed';
     result.run.error = error instanceof Error ? error.message : String(error);
     throw Object.assign(error instanceof Error ? error : new Error(String(error)), { runDir: dir });
   } finally {
-    result.run.finishedAt = new Date().toISOString();
-    result.run.durationMs = Date.now() - startedAt.getTime();
-    result.summaries = summariseCells(result.cells);
-    result.warnings.push(...validityWarnings(result));
-    writeResult();
-    raw.append({ type: 'run-end', t: monoMs(), status: result.run.status });
-    raw.close();
-    opts.progress.stop();
+    if (!discarded) {
+      result.run.finishedAt = new Date().toISOString();
+      result.run.durationMs = Date.now() - startedAt.getTime();
+      result.summaries = summariseCells(result.cells);
+      result.warnings.push(...validityWarnings(result));
+      writeResult();
+      raw.append({ type: 'run-end', t: monoMs(), status: result.run.status });
+      raw.close();
+      opts.progress.stop();
+    }
   }
   return { dir, result };
+}
+
+/** Removes what a run wrote into its directory, and the directory if the run made it. */
+function discardRunDir(dir: string, dirExisted: boolean): void {
+  if (!dirExisted) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const file of ['raw.jsonl', 'result.json', 'cert.pem']) rmSync(path.join(dir, file), { force: true });
 }
 
 interface VariantContext {
@@ -118,6 +141,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   const topology = await createTopology(variant.spec, { runId: ctx.runId, scenario: scenario.file });
   let server: ServerHandle | undefined;
   let client: ChildHandle | undefined;
+  let watchdog: PeerWatchdog | undefined;
   try {
     result.networks.push({ label: variant.label, spec: variant.spec, backend: topology.backend });
     result.environment.emulator.backend = topology.backend;
@@ -144,15 +168,17 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     });
     client = new ChildHandle('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
     await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
+    watchdog = new PeerWatchdog(server.exited, topology);
 
-    await warmUp({ ...ctx, topology, server, client });
+    await warmUp({ ...ctx, topology, server, client, watchdog });
     for (const planned of ctx.cells) {
       if (opts.signal.aborted) break;
-      const cell = await runCell({ ...ctx, topology, server, client, planned });
+      const cell = await runCell({ ...ctx, topology, server, client, watchdog, planned });
       result.cells.push(cell);
       opts.progress.cellDone(planned, cell);
     }
   } finally {
+    watchdog?.stop();
     await client?.stop().catch(() => {});
     await server?.stop().catch(() => {});
     await topology.teardown();
@@ -183,10 +209,12 @@ async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
       requestTimeoutMs: ctx.scenario.timeouts.requestMs,
       congestionControl: congestionControlOf(ctx.variant.spec),
     });
-    const done = await ctx.client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
-      (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
-      ctx.scenario.timeouts.cellMs,
-      `warm-up over ${protocol}`,
+    const done = await ctx.watchdog.guard(
+      ctx.client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
+        (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
+        ctx.scenario.timeouts.cellMs,
+        `warm-up over ${protocol}`,
+      ),
     );
     if (done.type === 'cell-error') {
       throw new BenchError('E_WARMUP', `warm-up over ${protocol} failed: ${done.error.split('\n')[0]}`);
@@ -202,13 +230,14 @@ interface CellContext extends VariantContext {
   topology: Topology;
   server: ServerHandle;
   client: ChildHandle;
+  watchdog: PeerWatchdog;
   planned: PlannedCell;
 }
 
 let nextCellId = 1;
 
 async function runCell(ctx: CellContext): Promise<Cell> {
-  const { planned, scenario, variant, topology, server, client, raw, opts } = ctx;
+  const { planned, scenario, variant, topology, server, client, watchdog, raw, opts } = ctx;
   const workload = scenario.workloads.find((w) => w.name === planned.workload)!;
   const key: CellKey = {
     network: planned.network,
@@ -245,10 +274,12 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       requestTimeoutMs: scenario.timeouts.requestMs,
       congestionControl: congestionControlOf(variant.spec),
     });
-    const done = await client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
-      (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
-      scenario.timeouts.cellMs,
-      `result for ${planned.protocol} ${planned.workload} within the cell timeout`,
+    const done = await watchdog.guard(
+      client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
+        (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
+        scenario.timeouts.cellMs,
+        `result for ${planned.protocol} ${planned.workload} within the cell timeout`,
+      ),
     );
     const serverCpuMs = (await server.cpuMs()) - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
@@ -270,7 +301,11 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     raw.append({ type: 'cell-end', t: monoMs(), ...key, error: message });
-    if (!client.alive || opts.signal.aborted) throw error;
+    // A dead peer ends the run (the teardown follows); a cell that merely failed is recorded.
+    if (!client.alive || watchdog.failed || opts.signal.aborted) {
+      abortCell();
+      throw error;
+    }
     return cellFromResult({ planned, workloadType: workload.type, outcome: { error: message }, wallMs: monoMs() - started });
   } finally {
     opts.signal.removeEventListener('abort', abortCell);

@@ -12,6 +12,8 @@ export interface ServerHandle {
   urls: Partial<Record<Protocol, string>>;
   /** CPU time the server process has used so far (user + system); subtract two samples for a cell. */
   cpuMs(): Promise<number>;
+  /** Resolves when the server process exits (after stop(), or because it died), with how it ended. */
+  exited: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startServerProcess(opts: {
       );
       return cpu.totalMs;
     },
+    exited: child.exitedWith,
     stop: () => child.stop(),
   };
 }
