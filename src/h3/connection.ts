@@ -353,7 +353,7 @@ export class H3Connection {
   private sendResponseNow(streamId: number, headers: ReadonlyArray<readonly [string, string]>, fin: boolean): void {
     if (!this.isServer) throw new Error('sendResponse() is for servers');
     const s = this.streams.get(streamId);
-    if (!s || !s.appKnows) throw new Error(`stream ${streamId} has no request`);
+    if (!s || !s.appKnows) throw this.missingStream(streamId);
     if (s.send !== SendState.IDLE) throw new Error(`stream ${streamId}: response already started`);
     this.writeHeaders(s, headers, fin);
     const status = headers.find(([n]) => n === ':status')?.[1];
@@ -966,6 +966,18 @@ export class H3Connection {
     this.writeStream(s, section, fin, false);
   }
 
+  /**
+   * A call for a stream we do not track: one that existed and was reset or finished (a race the
+   * application must expect) is a stream H3Error; a stream that never existed is a usage error.
+   */
+  private missingStream(streamId: number): Error {
+    const existed = this.isServer
+      ? isBidi(streamId) && !isPeerInitiated(streamId, false) && this.seenPeerBidi.has(streamId)
+      : isBidi(streamId) && streamId % 4 === 0 && streamId < this.nextRequestId;
+    if (existed) return streamError(H3_REQUEST_CANCELLED, `stream ${streamId} is closed`, streamId);
+    return new Error(`stream ${streamId} is not an open request stream`);
+  }
+
   /** Section 4.2.2: a header section larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE would be refused. */
   private checkPeerFieldSectionLimit(list: HeaderList, streamId: number): void {
     const limit = this.peerSettingsValue?.maxFieldSectionSize;
@@ -976,7 +988,7 @@ export class H3Connection {
 
   private sendableStream(streamId: number): RequestStream {
     const s = this.streams.get(streamId);
-    if (!s) throw new Error(`stream ${streamId} is not open`);
+    if (!s) throw this.missingStream(streamId);
     if (s.send === SendState.CLOSED) throw streamError(H3_REQUEST_CANCELLED, `stream ${streamId} was reset`, streamId);
     if (s.send !== SendState.BODY) throw new Error(`stream ${streamId}: ${s.send === SendState.IDLE ? 'headers must come first' : 'already finished'}`);
     return s;

@@ -3,6 +3,7 @@
  * the iteration count and rate. Exits non-zero on the first input that breaks a target.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { fuzzFrames } from './frames.ts';
 import { fuzzQpack } from './qpack.ts';
 
 interface TargetResult {
@@ -15,6 +16,10 @@ interface TargetResult {
 const TARGETS: Record<string, (iterations: number, seed: number) => TargetResult> = {
   qpack: (iterations, seed) => {
     const stats = fuzzQpack(iterations, seed);
+    return { iterations: stats.iterations, elapsedMs: stats.elapsedMs, details: { ...stats, iterations: undefined, elapsedMs: undefined } };
+  },
+  frames: (iterations, seed) => {
+    const stats = fuzzFrames(iterations, seed);
     return { iterations: stats.iterations, elapsedMs: stats.elapsedMs, details: { ...stats, iterations: undefined, elapsedMs: undefined } };
   },
 };
