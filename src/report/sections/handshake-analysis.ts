@@ -326,7 +326,7 @@ export function explainDeviation(row: ModeRow, baseRtt: number, opts: AnalyseOpt
     ...base,
     kind: 'processing',
     explanation:
-      `${who}: ${fmt(deviationRtt)} RTT (${fmt(deviationMs, 1)} ms) extra, a fraction of a round trip: time spent in the client or server ` +
+      `${who}: ${fmt(deviationRtt)} RTT (${fmt(deviationMs, 1)} ms) extra, not a whole round trip: time spent in the client or server ` +
       `(handshake cryptography, event-loop scheduling, the server's response) rather than an extra flight${fidelity ? ', which the emulator does not explain' : ''}.`,
     evidence,
   };

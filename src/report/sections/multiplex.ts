@@ -298,7 +298,7 @@ function waterfallSpec(w: Waterfall, protocol: Protocol): VegaLiteSpec {
     layer: [
       {
         // Waiting for the first byte: light; receiving the body: dark (as browsers' waterfalls draw it).
-        mark: { type: 'bar', color: PROTOCOL_COLORS[protocol], opacity: 0.3 },
+        mark: { type: 'bar', color: PROTOCOL_COLORS[protocol], opacity: 0.4 },
         encoding: { x, x2: { field: 'firstByteOrDone' }, y, tooltip: barTooltip },
       },
       {
