@@ -79,7 +79,12 @@ async function loadPage(ctx: WorkloadContext<PageSpec>, recorder: CellRecorder):
       });
     pending.push(fetchOne(`/page/p${spec.resources}?size=${spec.sizes.resource}&depth=${spec.depth}`));
     // Subresources are pushed while earlier ones settle: wait until the list stops growing.
-    for (let settled = 0; settled < pending.length; settled = pending.length) await Promise.all(pending.slice(settled));
+    let settled = 0;
+    while (settled < pending.length) {
+      const batch = pending.slice(settled);
+      settled = pending.length;
+      await Promise.all(batch);
+    }
     recorder.sessionConnections(session);
     return { loadMs: lastDone - start, connections: session.connections.length };
   } finally {

@@ -30,7 +30,8 @@ export function parseSsOutput(text: string): TcpInfo[] {
       remotePort: Number(remote.slice(remote.lastIndexOf(':') + 1)),
       rttMs: num(/\brtt:([\d.]+)\//),
       cwndBytes: cwnd !== undefined ? cwnd * mss : undefined,
-      retransmittedPackets: num(/\bretrans:\d+\/(\d+)/),
+      // ss omits retrans when there were none.
+      retransmittedPackets: num(/\bretrans:\d+\/(\d+)/) ?? 0,
       lostPackets: num(/\blost:(\d+)/) ?? 0,
       sentBytes: num(/\bbytes_sent:(\d+)/),
       recvBytes: num(/\bbytes_received:(\d+)/),

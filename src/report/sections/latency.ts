@@ -39,7 +39,9 @@ export function mergedDistributions(scope: WorkloadScope, metric: string): Merge
 /** The distribution a workload's charts show: "latency" when recorded, else the first one. */
 export function primaryMetric(scope: WorkloadScope): string | undefined {
   const names = [...new Set(scope.cells.flatMap((c) => Object.keys(c.metrics)))];
-  return names.includes('latency') ? 'latency' : names.sort()[0];
+  // The figure a workload is about: request latency, page load, or a cold connection's first byte.
+  const preferred = ['latency', 'pageLoad', 'cold.firstByte', 'resumed.firstByte'].find((m) => names.includes(m));
+  return preferred ?? names.find((n) => n.endsWith('.latency')) ?? names.sort()[0];
 }
 
 export function renderLatencyDistribution(
