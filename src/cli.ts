@@ -24,6 +24,7 @@ function buildProgram(): Command {
     .option('-r, --repetitions <n>', 'override the scenario\'s repetitions', (v) => parsePositiveInt(v, '--repetitions', { max: 1000 }))
     .option('-p, --protocols <list>', 'comma-separated protocols to run, e.g. h2,h3', (v) => parseProtocolList(v))
     .option('--seed <n>', 'override the scenario\'s random seed', (v) => parsePositiveInt(v, '--seed', { min: 0 }))
+    .option('--network <labels>', 'run only these network variants of a sweep, e.g. rtt=100ms (comma-separated)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(

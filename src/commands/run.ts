@@ -5,6 +5,8 @@ import { exitCodeForSignal, watchSignals } from '../runner/lifecycle.ts';
 import { createProgress } from '../runner/progress.ts';
 import { runScenario } from '../runner/run.ts';
 import { loadScenario } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/types.ts';
+import { UserError } from '../util/errors.ts';
 
 export interface RunCommandOptions {
   out?: string;
@@ -13,11 +15,16 @@ export interface RunCommandOptions {
   seed?: number;
   json?: boolean;
   quiet?: boolean;
+  /** Comma-separated network variant labels to keep (a subset of a sweep). */
+  network?: string;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
   // Validate everything the user wrote before starting anything.
-  const scenario = loadScenario(file, { repetitions: opts.repetitions, protocols: opts.protocols, seed: opts.seed });
+  const scenario = selectNetworks(
+    loadScenario(file, { repetitions: opts.repetitions, protocols: opts.protocols, seed: opts.seed }),
+    opts.network,
+  );
   const lifecycle = watchSignals((signal) => process.stderr.write(`\nbench: ${signal} received, tearing down...\n`));
   const progress = createProgress({ quiet: Boolean(opts.quiet), tty: Boolean(process.stderr.isTTY) });
   try {
@@ -53,4 +60,19 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   } finally {
     lifecycle.dispose();
   }
+}
+
+/** `--network rtt=100ms,rtt=300ms`: keep only those variants of the scenario's networks. */
+export function selectNetworks(scenario: Scenario, labels: string | undefined): Scenario {
+  if (!labels) return scenario;
+  const wanted = labels.split(',').map((l) => l.trim()).filter(Boolean);
+  const known = scenario.networks.map((n) => n.label);
+  const unknown = wanted.filter((w) => !known.includes(w));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new UserError(
+      'E_OPTION',
+      `--network: ${unknown.length ? `no network variant "${unknown.join('", "')}" in ${scenario.file}` : 'give at least one label'}; its variants are ${known.join(', ')}`,
+    );
+  }
+  return { ...scenario, networks: scenario.networks.filter((n) => wanted.includes(n.label)) };
 }

@@ -24,3 +24,16 @@ describe('CLI option parsing', () => {
     expect(() => parseHttpsUrl('nonsense')).toThrow('is not a URL');
   });
 });
+
+describe('--network', () => {
+  it('keeps only the named variants of a sweep, and names the variants when one is unknown', async () => {
+    const { selectNetworks } = await import('../../src/commands/run.ts');
+    const { loadScenario } = await import('../../src/scenario/load.ts');
+    const scenario = loadScenario('scenarios/handshake-rtt.yaml');
+    expect(selectNetworks(scenario, 'rtt=100ms').networks.map((n) => n.label)).toEqual(['rtt=100ms']);
+    expect(selectNetworks(scenario, undefined).networks).toHaveLength(3);
+    expect(() => selectNetworks(scenario, 'rtt=10ms')).toThrow(
+      '--network: no network variant "rtt=10ms" in scenarios/handshake-rtt.yaml; its variants are rtt=20ms, rtt=100ms, rtt=300ms',
+    );
+  });
+});
