@@ -23,16 +23,17 @@ export function availableProtocols(): string[] {
 
 /**
  * A short shaped scenario (5 ms each way) whose cells last a few seconds each, so a run can be
- * interrupted after its first cell and before its last.
+ * interrupted after its first cell and before its last. The userspace backend by default: it is the
+ * one with a link process of its own to kill (and the only one on kernels without sch_netem).
  */
-export function shapedScenario(opts: { name: string; requests: number; repetitions: number }): string {
+export function shapedScenario(opts: { name: string; requests: number; repetitions: number; backend?: 'auto' | 'userspace' }): string {
   return [
     `name: ${opts.name}`,
     `protocols: [${availableProtocols().join(', ')}]`,
     `repetitions: ${opts.repetitions}`,
     'seed: 7',
     'network:',
-    '  backend: auto',
+    `  backend: ${opts.backend ?? 'userspace'}`,
     '  link:',
     '    delay: 5ms',
     'workloads:',
@@ -118,20 +119,20 @@ export function rawLines(outDir: string): Array<Record<string, unknown>> {
   return out;
 }
 
-/** Waits until raw.jsonl holds `count` successful cell-end lines; returns the run id. */
-export async function waitForCellEnds(run: BenchRun, count: number, timeoutMs: number): Promise<string> {
+/** Waits until raw.jsonl holds `count` lines of `type` (cell-end: successful ones); returns the run id. */
+export async function waitForCellEnds(run: BenchRun, count: number, timeoutMs: number, type: 'cell-end' | 'cell-start' = 'cell-end'): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | undefined;
   void run.exited.then((c) => (exitCode = c));
   while (Date.now() < deadline) {
     const lines = rawLines(run.outDir);
-    const ended = lines.filter((l) => l.type === 'cell-end' && !l.error).length;
+    const ended = lines.filter((l) => l.type === type && !l.error).length;
     const runId = lines.find((l) => l.type === 'run-start')?.runId as string | undefined;
     if (runId && ended >= count) return runId;
-    if (exitCode !== undefined) throw new Error(`bench exited (${exitCode}) before ${count} cell(s) ended:\n${run.stderr()}`);
+    if (exitCode !== undefined) throw new Error(`bench exited (${exitCode}) before ${count} ${type} line(s):\n${run.stderr()}`);
     await sleep(100);
   }
-  throw new Error(`no ${count} finished cell(s) in raw.jsonl within ${timeoutMs} ms:\n${run.stderr()}`);
+  throw new Error(`no ${count} ${type} line(s) in raw.jsonl within ${timeoutMs} ms:\n${run.stderr()}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ const skip = peerMissing(isRoot(), 'root (shaped runs need network namespaces an
 const FIRST_CELL_MS = 90_000;
 /** From the signal (or the crash) to the runner's exit, teardown included. */
 const EXIT_MS = 30_000;
+const REQUESTS = 1000;
 
 describe.skipIf(skip)('bench run: teardown on every exit path, partial results kept', () => {
   let tmp: string;
@@ -50,9 +51,9 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
 
   beforeAll(() => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-teardown-'));
-    // 3 repetitions of 2,000 requests per protocol: seconds per cell, so the run is still going
+    // 3 repetitions of 1,000 requests per protocol: seconds per cell, so the run is still going
     // when the first cell has ended.
-    longScenario = writeScenario(tmp, 'long.yaml', shapedScenario({ name: 'teardown-long', requests: 2000, repetitions: 3 }));
+    longScenario = writeScenario(tmp, 'long.yaml', shapedScenario({ name: 'teardown-long', requests: REQUESTS, repetitions: 3 }));
     devicesBefore = new Set(hostDevicesWithPrefix());
   });
 
@@ -109,7 +110,7 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     expect(ok.length, 'the run was interrupted before its last cell').toBeLessThan(3 * 2);
     const raw = rawLines(r.outDir);
     expect(raw.at(-1)?.type, 'raw.jsonl ends with run-end').toBe('run-end');
-    expect(raw.filter((l) => l.type === 'request').length).toBeGreaterThanOrEqual(2000 * r.finishedBefore);
+    expect(raw.filter((l) => l.type === 'request').length).toBeGreaterThanOrEqual(REQUESTS * r.finishedBefore);
     const html = readFileSync(path.join(r.outDir, 'report.html'), 'utf8');
     expect(html).toContain('teardown-long');
     return result;
@@ -128,6 +129,36 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     expectNothingLeft(r);
     expectPartialResults(r);
   }, FIRST_CELL_MS + EXIT_MS + 5_000);
+
+  it('SIGINT while the network is being set up: exit 130, nothing left', async () => {
+    const outDir = path.join(tmp, 'sigint-setup');
+    const run = startBench(['run', longScenario], outDir);
+    try {
+      // The owner record is written first thing when the topology is built.
+      const runId = await withTimeout(
+        (async () => {
+          for (;;) {
+            const mine = ownerRecords().find((o) => o.pid === run.pid);
+            if (mine) return mine.runId;
+            await sleep(10);
+          }
+        })(),
+        FIRST_CELL_MS,
+        'owner record of the run',
+      );
+      const procs = runProcesses(run.pid);
+      run.child.kill('SIGINT');
+      const code = await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT during setup');
+      expect(code, run.stderr()).toBe(130);
+      // Whatever started after the signal was torn down too: look for the run's processes by id.
+      expectNothingLeft({ runId, procs });
+      const result = JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
+      expect(result.cells).toEqual([]);
+      expect(result.run.status).toBe('failed');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  }, FIRST_CELL_MS + EXIT_MS);
 
   const crashes: Array<{ role: Role; names: RegExp }> = [
     { role: 'link', names: /link process exited \(SIGKILL\)/ },
@@ -175,7 +206,7 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
 
   it("leaves the host namespace's addresses, routes, rules, qdiscs and sysctls as they were", async () => {
     const before = hostSnapshot();
-    const short = writeScenario(tmp, 'short.yaml', shapedScenario({ name: 'teardown-short', requests: 200, repetitions: 1 }));
+    const short = writeScenario(tmp, 'short.yaml', shapedScenario({ name: 'teardown-short', requests: 200, repetitions: 1, backend: 'auto' }));
     const complete = await runBench(['run', short], path.join(tmp, 'complete'), FIRST_CELL_MS * 2);
     expect(complete.code, complete.stderr).toBe(0);
     expect(hostSnapshot()).toEqual(before);
@@ -183,7 +214,7 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     const outDir = path.join(tmp, 'interrupted');
     const run = startBench(['run', longScenario], outDir);
     try {
-      await waitForCellEnds(run, 1, FIRST_CELL_MS);
+      await waitForCellEnds(run, 1, FIRST_CELL_MS, 'cell-start');
       run.child.kill('SIGINT');
       expect(await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT')).toBe(130);
     } finally {
