@@ -158,6 +158,8 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     if (topology.backend !== 'none' && !result.environment.emulator.fidelity) {
       result.environment.emulator.fidelity = await fidelityFor(topology.backend, (line) => opts.progress.note(line));
     }
+    // Interrupted while setting up: start nothing more, tear down what exists.
+    if (opts.signal.aborted) return;
 
     server = await startServerProcess({
       prefix: topology.commandPrefix('server'),
@@ -169,6 +171,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     client = new ChildHandle('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
     await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
     watchdog = new PeerWatchdog(server.exited, topology);
+    if (opts.signal.aborted) return;
 
     await warmUp({ ...ctx, topology, server, client, watchdog });
     for (const planned of ctx.cells) {
@@ -345,11 +348,15 @@ function serveLinkRequests(
 ): () => void {
   return client.onMessage(async (msg: ClientToRunner) => {
     if (msg.type !== 'link-request') return;
+    // The client may die while the operation runs: nobody to answer then (and a throw here would
+    // be an unhandled rejection that ends the runner without its teardown).
+    const reply = (response: { value?: unknown; error?: string }) => {
+      if (client.alive) client.send({ type: 'link-response', requestId: msg.requestId, ...response });
+    };
     try {
-      const value = await linkOperation(msg.op, msg.arg, topology, spec, cellStart);
-      client.send({ type: 'link-response', requestId: msg.requestId, value });
+      reply({ value: await linkOperation(msg.op, msg.arg, topology, spec, cellStart) });
     } catch (error) {
-      client.send({ type: 'link-response', requestId: msg.requestId, error: String(error) });
+      reply({ error: String(error) });
     }
   });
 }
