@@ -289,6 +289,12 @@ export class QpackDecoder {
     const neverIndexed: number[] = [];
     const limit = this.maxFieldSectionSize;
     let sectionSize = 0;
+    // Too large is the peer's request being refused (431), not a broken connection; acknowledge
+    // anyway: the encoder must learn the section was processed.
+    const tooLarge = (): never => {
+      if (requiredInsertCount > 0) this.acknowledge(streamId, requiredInsertCount);
+      throw new FieldSectionTooLargeError(limit);
+    };
     const dynamicEntry = (absoluteIndex: number): TableEntry => {
       if (absoluteIndex < 0 || absoluteIndex >= requiredInsertCount) {
         reader.fail(`reference to dynamic entry ${absoluteIndex} outside Required Insert Count ${requiredInsertCount}`);
@@ -309,12 +315,12 @@ export class QpackDecoder {
         // 01NTxxxx literal with name reference
         const index = reader.integer(LITERAL_WITH_NAME_REFERENCE_PREFIX);
         name = (first & LITERAL_WITH_NAME_REFERENCE_STATIC) !== 0 ? staticEntry(reader, index)[0] : dynamicEntry(base - 1 - index).name;
-        value = bytesToString(readStringLiteral(reader, VALUE_STRING_PREFIX, limit));
+        value = bytesToString(readStringLiteral(reader, VALUE_STRING_PREFIX, limit, tooLarge));
         if ((first & LITERAL_WITH_NAME_REFERENCE_NEVER_INDEX) !== 0) neverIndexed.push(headers.length);
       } else if ((first & LITERAL_WITH_LITERAL_NAME_MASK) === LITERAL_WITH_LITERAL_NAME) {
         // 001NHxxx literal with literal name
-        name = bytesToString(readStringLiteral(reader, LITERAL_WITH_LITERAL_NAME_PREFIX, limit));
-        value = bytesToString(readStringLiteral(reader, VALUE_STRING_PREFIX, limit));
+        name = bytesToString(readStringLiteral(reader, LITERAL_WITH_LITERAL_NAME_PREFIX, limit, tooLarge));
+        value = bytesToString(readStringLiteral(reader, VALUE_STRING_PREFIX, limit, tooLarge));
         if ((first & LITERAL_WITH_LITERAL_NAME_NEVER_INDEX) !== 0) neverIndexed.push(headers.length);
       } else if ((first & INDEXED_FIELD_LINE_POST_BASE_MASK) === INDEXED_FIELD_LINE_POST_BASE) {
         // 0001xxxx indexed field line with post-base index
@@ -324,15 +330,11 @@ export class QpackDecoder {
         // 0000Nxxx literal with post-base name reference
         const index = reader.integer(LITERAL_WITH_POST_BASE_NAME_REFERENCE_PREFIX);
         name = dynamicEntry(base + index).name;
-        value = bytesToString(readStringLiteral(reader, VALUE_STRING_PREFIX, limit));
+        value = bytesToString(readStringLiteral(reader, VALUE_STRING_PREFIX, limit, tooLarge));
         if ((first & LITERAL_WITH_POST_BASE_NAME_REFERENCE_NEVER_INDEX) !== 0) neverIndexed.push(headers.length);
       }
       sectionSize += entrySize(name, value);
-      if (sectionSize > limit) {
-        // Acknowledge anyway: the encoder must learn the section was processed.
-        if (requiredInsertCount > 0) this.acknowledge(streamId, requiredInsertCount);
-        throw new FieldSectionTooLargeError(limit);
-      }
+      if (sectionSize > limit) tooLarge();
       headers.push([name, value]);
     }
     return { status: 'done', headers, neverIndexed };

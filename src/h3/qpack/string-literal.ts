@@ -25,16 +25,26 @@ export function stringToBytes(text: string): Uint8Array {
  * length, then the octets. `maxLength` bounds the decoded length so that bad input cannot make
  * the reader allocate or wait for more than the caller accepts.
  */
-export function readStringLiteral(reader: Reader, prefixBits: number, maxLength: number): Uint8Array {
+export function readStringLiteral(
+  reader: Reader,
+  prefixBits: number,
+  maxLength: number,
+  /** Called instead of failing the stream when a well-formed string is merely too long (field sections: 431, not a connection error). */
+  onTooLong?: () => never,
+): Uint8Array {
+  const tooLong = (octets: number): never => {
+    if (onTooLong) onTooLong();
+    return reader.fail(`string of ${octets} octets exceeds the limit of ${maxLength}`);
+  };
   const huffman = (reader.peek() & (1 << prefixBits)) !== 0;
   const length = reader.integer(prefixBits);
   // A Huffman string decodes to at least 8/30 of its length: reject early what cannot fit.
   const minDecoded = huffman ? Math.floor((length * 8) / 30) : length;
-  if (minDecoded > maxLength) reader.fail(`string of ${length} octets exceeds the limit of ${maxLength}`);
+  if (minDecoded > maxLength) tooLong(length);
   const raw = reader.take(length);
   if (!huffman) return raw;
   const decoded = huffmanDecode(raw, reader.errorCode);
-  if (decoded.length > maxLength) reader.fail(`string of ${decoded.length} octets exceeds the limit of ${maxLength}`);
+  if (decoded.length > maxLength) tooLong(decoded.length);
   return decoded;
 }
 
