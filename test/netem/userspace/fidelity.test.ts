@@ -30,21 +30,28 @@ describe('fidelity arithmetic', () => {
 const { skip } = requireRoot('userspace link fidelity');
 
 /**
- * What the link itself decides is asserted exactly: the loss rate (inside the 95% binomial
- * interval) and the bottleneck rate (within 3%), and that no packet is delivered early (mean delay
- * not below the target) and jitter is not lost. How late packets are *above* their target depends
- * on the machine being quiet (a busy 2-core VM stalls the link thread for tens of ms): those upper
- * bounds (mean delay within 0.5 ms, jitter within 10%, scheduler p99 lateness under 1 ms) are
- * judged by `bench doctor --measure`, printed here and stored in every result.json, not asserted.
+ * The bounds the product promises: mean one-way delay within 0.5 ms, jitter std within 10%, loss
+ * inside the 95% binomial interval, rate within 3%, scheduler p99 lateness under 1 ms. What the link
+ * itself decides (loss, rate, never early, jitter kept) must hold in every measurement. How late
+ * packets are also depends on the machine (a busy 2-core VM stalls the link thread for tens of ms),
+ * so up to three measurements are taken, every one printed, and all bounds must hold in one of them.
  */
+const ATTEMPTS = 3;
+
 describe.skipIf(skip)('userspace link fidelity (measured)', () => {
-  it('drops and paces exactly as configured, never delivers early, keeps the jitter', async () => {
-    const r = await measureFidelity(() => createUserspaceBackend());
-    const text = `${formatFidelity(r)}\n${JSON.stringify(r.details)}`;
-    console.log(text);
-    expect(r.pass.loss, `loss\n${text}`).toBe(true);
-    expect(r.pass.rate, `rate\n${text}`).toBe(true);
-    expect(r.oneWayDelayMeanMs, `delay\n${text}`).toBeGreaterThanOrEqual(r.target.delayMs - 0.5);
-    expect(r.jitterStdMs, `jitter\n${text}`).toBeGreaterThanOrEqual(0.9 * r.target.jitterMs);
-  }, 120_000);
+  it('meets the delay, jitter, loss, rate and lateness bounds', async () => {
+    const texts: string[] = [];
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const r = await measureFidelity(() => createUserspaceBackend());
+      const text = `attempt ${attempt}/${ATTEMPTS}\n${formatFidelity(r)}\n${JSON.stringify(r.details)}`;
+      console.log(text);
+      texts.push(text);
+      expect(r.pass.loss, `loss\n${text}`).toBe(true);
+      expect(r.pass.rate, `rate\n${text}`).toBe(true);
+      expect(r.oneWayDelayMeanMs, `delivered early\n${text}`).toBeGreaterThanOrEqual(r.target.delayMs - 0.5);
+      expect(r.jitterStdMs, `jitter lost\n${text}`).toBeGreaterThanOrEqual(0.9 * r.target.jitterMs);
+      if (Object.values(r.pass).every(Boolean)) return;
+    }
+    expect.fail(`no measurement met every bound:\n${texts.join('\n\n')}`);
+  }, 360_000);
 });
