@@ -3,7 +3,7 @@
  * leaves on the machine: namespaces, host devices, processes, owner records, host network state.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -275,12 +275,28 @@ export function hostSnapshot(): Record<string, string> {
 }
 
 /** Polls `check` (which returns what is still wrong, or []) until it is empty or time runs out. */
-export async function eventually<T>(check: () => T[], timeoutMs: number): Promise<T[]> {
+export async function eventually<T>(check: () => T[], timeoutMs: number, pollMs = 100): Promise<T[]> {
   const deadline = Date.now() + timeoutMs;
   let left = check();
   while (left.length > 0 && Date.now() < deadline) {
-    await sleep(100);
+    await sleep(pollMs);
     left = check();
   }
   return left;
+}
+
+/**
+ * After a failed check left a runner to be killed: removes that run's namespaces, owner record and
+ * processes (and nothing of any other run), so one failure does not leak into the next tests.
+ */
+export function removeRunLeftovers(runId: string, procs: ProcInfo[]): void {
+  for (const p of [...stillAlive(procs), ...processesOfRun(runId)]) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const ns of namespacesOfRun(runId)) spawnSync('ip', ['netns', 'del', ns]);
+  rmSync(path.join(OWNER_DIR, `bnch-${runId}.json`), { force: true });
 }

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/model.ts';
 import { isRoot, peerMissing } from '../support/peers.ts';
 import {
@@ -23,6 +23,7 @@ import {
   ownerRecords,
   processesOfRun,
   rawLines,
+  removeRunLeftovers,
   runBench,
   runProcesses,
   shapedScenario,
@@ -61,6 +62,28 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
+  // Runs this test started, with the processes seen in them: when a check fails, whatever the run
+  // still holds is removed here so that the next tests start from a clean machine.
+  const started: Array<{ run: BenchRun; procs: ProcInfo[] }> = [];
+  const start = (args: string[], outDir: string): BenchRun => {
+    const run = startBench(args, outDir);
+    started.push({ run, procs: [] });
+    return run;
+  };
+  const remember = (run: BenchRun, procs: Record<Role, ProcInfo[]>) => {
+    started.find((s) => s.run === run)?.procs.push(...procs.server, ...procs.client, ...procs.link);
+  };
+  afterEach(async () => {
+    for (const { run, procs } of started.splice(0)) {
+      if (run.child.exitCode === null && run.child.signalCode === null) {
+        run.child.kill('SIGKILL');
+        await run.exited;
+      }
+      const runId = rawLines(run.outDir).find((l) => l.type === 'run-start')?.runId as string | undefined;
+      if (runId) removeRunLeftovers(runId, procs);
+    }
+  });
+
   interface Interrupted {
     code: number;
     stderr: string;
@@ -75,18 +98,15 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
   /** Starts the long scenario, waits for its first finished cell, does `act`, waits for the exit. */
   async function interruptAfterFirstCell(tag: string, act: (run: BenchRun, procs: Record<Role, ProcInfo[]>) => void): Promise<Interrupted> {
     const outDir = path.join(tmp, tag);
-    const run = startBench(['run', longScenario], outDir);
-    try {
-      const runId = await waitForCellEnds(run, 1, FIRST_CELL_MS);
-      const procs = runProcesses(run.pid);
-      for (const role of ['server', 'client', 'link'] as const) expect(procs[role], `${role} process of run ${runId}`).toHaveLength(1);
-      const finishedBefore = rawLines(outDir).filter((l) => l.type === 'cell-end' && !l.error).length;
-      act(run, procs);
-      const code = await withTimeout(run.exited, EXIT_MS, `runner exit after ${tag}`);
-      return { code, stderr: run.stderr(), runId, outDir, procs, finishedBefore, runnerPid: run.pid };
-    } finally {
-      run.child.kill('SIGKILL'); // only if a check above failed while it still ran
-    }
+    const run = start(['run', longScenario], outDir);
+    const runId = await waitForCellEnds(run, 1, FIRST_CELL_MS);
+    const procs = runProcesses(run.pid);
+    remember(run, procs);
+    for (const role of ['server', 'client', 'link'] as const) expect(procs[role], `${role} process of run ${runId}`).toHaveLength(1);
+    const finishedBefore = rawLines(outDir).filter((l) => l.type === 'cell-end' && !l.error).length;
+    act(run, procs);
+    const code = await withTimeout(run.exited, EXIT_MS, `runner exit after ${tag}`);
+    return { code, stderr: run.stderr(), runId, outDir, procs, finishedBefore, runnerPid: run.pid };
   }
 
   /** Nothing of the run outlives the runner: checked right at its exit, no grace period. */
@@ -132,32 +152,21 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
 
   it('SIGINT while the network is being set up: exit 130, nothing left', async () => {
     const outDir = path.join(tmp, 'sigint-setup');
-    const run = startBench(['run', longScenario], outDir);
-    try {
-      // The owner record is written first thing when the topology is built.
-      const runId = await withTimeout(
-        (async () => {
-          for (;;) {
-            const mine = ownerRecords().find((o) => o.pid === run.pid);
-            if (mine) return mine.runId;
-            await sleep(10);
-          }
-        })(),
-        FIRST_CELL_MS,
-        'owner record of the run',
-      );
-      const procs = runProcesses(run.pid);
-      run.child.kill('SIGINT');
-      const code = await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT during setup');
-      expect(code, run.stderr()).toBe(130);
-      // Whatever started after the signal was torn down too: look for the run's processes by id.
-      expectNothingLeft({ runId, procs });
-      const result = JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
-      expect(result.cells).toEqual([]);
-      expect(result.run.status).toBe('failed');
-    } finally {
-      run.child.kill('SIGKILL');
-    }
+    const run = start(['run', longScenario], outDir);
+    // The owner record is written first thing when the topology is built.
+    const missing = await eventually(() => (ownerRecords().some((o) => o.pid === run.pid) ? [] : ['owner record of the run']), FIRST_CELL_MS, 10);
+    expect(missing, run.stderr()).toEqual([]);
+    const record = ownerRecords().find((o) => o.pid === run.pid);
+    const procs = runProcesses(run.pid);
+    remember(run, procs);
+    run.child.kill('SIGINT');
+    const code = await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT during setup');
+    expect(code, run.stderr()).toBe(130);
+    // Whatever started after the signal was torn down too (processes of the run found by its id).
+    expectNothingLeft({ runId: record!.runId, procs });
+    const result = JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
+    expect(result.cells).toEqual([]);
+    expect(result.run.status).toBe('failed');
   }, FIRST_CELL_MS + EXIT_MS);
 
   const crashes: Array<{ role: Role; names: RegExp }> = [
@@ -212,20 +221,16 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     expect(hostSnapshot()).toEqual(before);
 
     const outDir = path.join(tmp, 'interrupted');
-    const run = startBench(['run', longScenario], outDir);
-    try {
-      await waitForCellEnds(run, 1, FIRST_CELL_MS, 'cell-start');
-      run.child.kill('SIGINT');
-      expect(await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT')).toBe(130);
-    } finally {
-      run.child.kill('SIGKILL');
-    }
+    const run = start(['run', longScenario], outDir);
+    await waitForCellEnds(run, 1, FIRST_CELL_MS, 'cell-start');
+    run.child.kill('SIGINT');
+    expect(await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT')).toBe(130);
     expect(hostSnapshot()).toEqual(before);
   }, FIRST_CELL_MS * 3 + EXIT_MS);
 
   /** Runs bench on `scenario`; returns its exit code, stderr, and the run ids of owner records naming its pid. */
   async function runWatchingOwners(scenario: string, outDir: string): Promise<{ code: number; stderr: string; runIds: Set<string> }> {
-    const run = startBench(['run', scenario], outDir);
+    const run = start(['run', scenario], outDir);
     const runIds = new Set<string>();
     let exited = false;
     void run.exited.then(() => (exited = true));
