@@ -3,7 +3,7 @@
  * leaves on the machine: namespaces, host devices, processes, owner records, host network state.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -231,6 +231,24 @@ export function namespaces(): string[] {
 
 export function namespacesOfRun(runId: string): string[] {
   return namespaces().filter((n) => n.startsWith(`bnch-${runId}-`));
+}
+
+/** The kernel's ids (nsfs inodes) of the run's namespaces, to find processes inside them after their names are gone. */
+export function namespaceInodes(runId: string): number[] {
+  return namespacesOfRun(runId).map((ns) => statSync(path.join('/run/netns', ns)).ino);
+}
+
+/** Processes whose network namespace is one of `inodes` (a namespace lives on while a process holds it). */
+export function processesInNamespaces(inodes: number[]): ProcInfo[] {
+  if (inodes.length === 0) return [];
+  return allProcesses().filter((p) => {
+    try {
+      const m = /net:\[(\d+)\]/.exec(readlinkSync(`/proc/${p.pid}/ns/net`));
+      return m !== null && inodes.includes(Number(m[1]));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Host network devices with our prefix. */

@@ -18,9 +18,11 @@ import {
   hostDevicesWithPrefix,
   hostSnapshot,
   namespaces,
+  namespaceInodes,
   namespacesOfRun,
   ownerRecordOf,
   ownerRecords,
+  processesInNamespaces,
   processesOfRun,
   rawLines,
   removeRunLeftovers,
@@ -91,6 +93,8 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     outDir: string;
     /** The run's server, client and link processes as they were just before the interruption. */
     procs: Record<Role, ProcInfo[]>;
+    /** Kernel ids of the run's namespaces while it ran. */
+    nsInodes: number[];
     finishedBefore: number;
     runnerPid: number;
   }
@@ -102,21 +106,24 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     const runId = await waitForCellEnds(run, 1, FIRST_CELL_MS);
     const procs = runProcesses(run.pid);
     remember(run, procs);
+    const nsInodes = namespaceInodes(runId);
+    expect(nsInodes).toHaveLength(2);
     for (const role of ['server', 'client', 'link'] as const) expect(procs[role], `${role} process of run ${runId}`).toHaveLength(1);
     const finishedBefore = rawLines(outDir).filter((l) => l.type === 'cell-end' && !l.error).length;
     act(run, procs);
     const code = await withTimeout(run.exited, EXIT_MS, `runner exit after ${tag}`);
-    return { code, stderr: run.stderr(), runId, outDir, procs, finishedBefore, runnerPid: run.pid };
+    return { code, stderr: run.stderr(), runId, outDir, procs, nsInodes, finishedBefore, runnerPid: run.pid };
   }
 
   /** Nothing of the run outlives the runner: checked right at its exit, no grace period. */
-  function expectNothingLeft(r: Pick<Interrupted, 'runId' | 'procs'>): void {
+  function expectNothingLeft(r: Pick<Interrupted, 'runId' | 'procs' | 'nsInodes'>): void {
     expect(namespacesOfRun(r.runId), 'namespaces of the run').toEqual([]);
     expect(hostDevicesWithPrefix().filter((d) => !devicesBefore.has(d)), 'new host devices with our prefix').toEqual([]);
     expect(ownerRecordOf(r.runId), 'owner record of the run').toBe(false);
     expect(processesOfRun(r.runId).map((p) => p.argv.join(' ')), 'processes carrying the run id').toEqual([]);
     const all = [...r.procs.server, ...r.procs.client, ...r.procs.link];
     expect(stillAlive(all).map((p) => p.argv.join(' ')), 'server, client or link process still running').toEqual([]);
+    expect(processesInNamespaces(r.nsInodes).map((p) => p.argv.join(' ')), 'processes inside the deleted namespaces').toEqual([]);
   }
 
   /** result.json, raw.jsonl and report.html are on disk, with the cells that finished. */
@@ -159,11 +166,12 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     const record = ownerRecords().find((o) => o.pid === run.pid);
     const procs = runProcesses(run.pid);
     remember(run, procs);
+    const nsInodes = namespaceInodes(record!.runId);
     run.child.kill('SIGINT');
     const code = await withTimeout(run.exited, EXIT_MS, 'runner exit after SIGINT during setup');
     expect(code, run.stderr()).toBe(130);
     // Whatever started after the signal was torn down too (processes of the run found by its id).
-    expectNothingLeft({ runId: record!.runId, procs });
+    expectNothingLeft({ runId: record!.runId, procs, nsInodes });
     const result = JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
     expect(result.cells).toEqual([]);
     expect(result.run.status).toBe('failed');
@@ -200,10 +208,10 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
 
       const cleanup = await runBench(['doctor', '--cleanup'], undefined, EXIT_MS);
       expect(cleanup.code, cleanup.stderr).toBe(0);
-      expectNothingLeft(r);
-      // Processes inside the deleted namespaces die with them, or with their parent's IPC channel.
+      // Processes inside the namespaces die with them, or with their parent's IPC channel.
       const all = [...r.procs.server, ...r.procs.client, ...r.procs.link];
-      expect(await eventually(() => stillAlive(all).map((p) => p.argv.join(' ')), 5_000)).toEqual([]);
+      expect(await eventually(() => [...stillAlive(all), ...processesInNamespaces(r.nsInodes)].map((p) => p.argv.join(' ')), 5_000)).toEqual([]);
+      expectNothingLeft(r);
       expect(namespaces()).toContain(unrelated);
       // What the runner wrote before it died is still readable.
       const raw = rawLines(r.outDir);
