@@ -1,7 +1,13 @@
 /**
  * Turns SIGINT/SIGTERM into an abort of the current run, so teardown happens by ordinary unwinding
- * (finally blocks), and only then exits with the conventional code (130, 143).
+ * (finally blocks), and only then exits with the conventional code (130, 143). An uncaught exception
+ * or unhandled rejection (a bug) aborts the run the same way, so the run still tears down and keeps
+ * its partial results; should unwinding not finish, the network teardowns run directly and the
+ * process exits 3.
  */
+import { runAllTeardowns } from '../../netem/index.ts';
+import { BenchError } from '../util/errors.ts';
+
 export interface RunLifecycle {
   signal: AbortSignal;
   /** The signal that interrupted the run, if any. */
@@ -9,9 +15,15 @@ export interface RunLifecycle {
   dispose(): void;
 }
 
+/** How long unwinding may take after a crash before the teardowns are run directly. */
+const CRASH_UNWIND_MS = 30_000;
+const EXIT_INTERNAL = 3;
+
 export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLifecycle {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
+  let crashed = false;
+  let crashTimer: NodeJS.Timeout | undefined;
   const handler = (signal: NodeJS.Signals) => {
     if (received) {
       // A second signal while tearing down: the user insists; teardown still runs in finally blocks.
@@ -21,16 +33,33 @@ export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLi
     onSignal?.(signal);
     controller.abort(new Error(`interrupted by ${signal}`));
   };
+  const crash = (error: unknown) => {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`internal error (tearing down): ${text}\n`);
+    if (crashed) return;
+    crashed = true;
+    const reason = error instanceof Error ? error : new Error(String(error));
+    if (!controller.signal.aborted) controller.abort(new BenchError('E_CRASH', `${reason.message} (stack printed above)`, { cause: reason }));
+    crashTimer = setTimeout(() => {
+      process.stderr.write('bench: teardown did not finish after an internal error; removing the network directly\n');
+      void runAllTeardowns().finally(() => process.exit(EXIT_INTERNAL));
+    }, CRASH_UNWIND_MS);
+  };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   process.on('SIGHUP', handler);
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   return {
     signal: controller.signal,
     interruptedBy: () => received,
     dispose() {
+      clearTimeout(crashTimer);
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
       process.off('SIGHUP', handler);
+      process.off('uncaughtException', crash);
+      process.off('unhandledRejection', crash);
     },
   };
 }
