@@ -66,8 +66,9 @@ export interface BenchRun {
   exited: Promise<number>;
 }
 
-export function startBench(args: string[], outDir?: string): BenchRun {
-  const argv = [BIN, ...args, ...(outDir ? ['--out', outDir, '--quiet'] : [])];
+/** `nodeArgs` go to the runner's Node itself (e.g. `--import` of a fault-injecting preload). */
+export function startBench(args: string[], outDir?: string, nodeArgs: string[] = []): BenchRun {
+  const argv = [...nodeArgs, BIN, ...args, ...(outDir ? ['--out', outDir, '--quiet'] : [])];
   const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));

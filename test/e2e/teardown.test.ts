@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/model.ts';
@@ -67,8 +68,8 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
   // Runs this test started, with the processes seen in them: when a check fails, whatever the run
   // still holds is removed here so that the next tests start from a clean machine.
   const started: Array<{ run: BenchRun; procs: ProcInfo[] }> = [];
-  const start = (args: string[], outDir: string): BenchRun => {
-    const run = startBench(args, outDir);
+  const start = (args: string[], outDir: string, nodeArgs: string[] = []): BenchRun => {
+    const run = startBench(args, outDir, nodeArgs);
     started.push({ run, procs: [] });
     return run;
   };
@@ -100,9 +101,13 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
   }
 
   /** Starts the long scenario, waits for its first finished cell, does `act`, waits for the exit. */
-  async function interruptAfterFirstCell(tag: string, act: (run: BenchRun, procs: Record<Role, ProcInfo[]>) => void): Promise<Interrupted> {
+  async function interruptAfterFirstCell(
+    tag: string,
+    act: (run: BenchRun, procs: Record<Role, ProcInfo[]>) => void,
+    nodeArgs: string[] = [],
+  ): Promise<Interrupted> {
     const outDir = path.join(tmp, tag);
-    const run = start(['run', longScenario], outDir);
+    const run = start(['run', longScenario], outDir, nodeArgs);
     const runId = await waitForCellEnds(run, 1, FIRST_CELL_MS);
     const procs = runProcesses(run.pid);
     remember(run, procs);
@@ -194,6 +199,17 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
       expect(result.run.error).toMatch(names);
     }, FIRST_CELL_MS + EXIT_MS + 5_000);
   }
+
+  it('an uncaught exception in the runner mid-run: exit 3, nothing left, finished cells kept', async () => {
+    const preload = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/crash-after-first-cell.mjs')).href;
+    // The preload throws as soon as a cell has ended: the run may be a moment past it already.
+    const r = await interruptAfterFirstCell('crash', () => {}, ['--import', preload]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/internal error: fault injected by the teardown test/);
+    expectNothingLeft(r);
+    const result = expectPartialResults(r);
+    expect(result.run.error).toMatch(/fault injected/);
+  }, FIRST_CELL_MS + EXIT_MS + 5_000);
 
   it('SIGKILL of the runner leaves things behind; bench doctor --cleanup removes them and nothing else', async () => {
     const unrelated = 'unrelated-test-ns';
