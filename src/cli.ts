@@ -14,7 +14,11 @@ function buildProgram(): Command {
     .description('Measure how HTTP/1.1, HTTP/2 and HTTP/3 behave on shaped networks.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bench run scenarios/smoke.yaml            # all three protocols on a shaped link, then open the report\n  $ bench report reports/smoke/<timestamp>     # rebuild a report\n  $ bench serve --port 8443                    # matched servers for curl, h2load or a browser\n  $ bench get --protocol h3 -k https://localhost:8444/health\n  $ bench doctor                               # what this machine can do\n\nRun `bench <command> --help` for every option of a command.',
+    );
 
   program
     .command('run')
