@@ -25,6 +25,7 @@ import {
 import { QpackEncoder } from '../../src/h3/qpack/index.ts';
 import { encodeVarint } from '../../src/h3/varint.ts';
 import { Pipe } from '../h3/pipe.ts';
+import { seededRandom } from '../../src/metrics/stats.ts';
 
 export interface FrameFuzzStats {
   iterations: number;
@@ -43,17 +44,7 @@ export interface FrameFuzzStats {
   heapUsedMb: number;
 }
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const LIMITS: FrameReaderLimits = { maxFieldSectionFrame: 4096, maxSettingsFrame: 256 };
 const enc = new TextEncoder();

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { QpackDecoder, QpackEncoder, QpackError, type HeaderList } from '../../src/h3/qpack/index.ts';
 import { interopCorpusPresent, listEncodedFiles, parseInteropFile, type InteropBlock } from '../h3/qpack/interop-corpus.ts';
+import { seededRandom } from '../../src/metrics/stats.ts';
 
 /** A replayable input: decoder settings and the blocks it receives (stream 0 = encoder stream). */
 interface Seed {
@@ -31,17 +32,7 @@ export interface FuzzOptions {
   seeds?: Seed[];
 }
 
-/** Small, fast, seedable PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 let cachedSeeds: Seed[] | undefined;
 

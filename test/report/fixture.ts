@@ -8,17 +8,10 @@ import type { Protocol } from '../../src/drivers/types.ts';
 import type { Cell, MetricHistogram, RunResult, Summary } from '../../src/report/model.ts';
 import { SCHEMA_VERSION } from '../../src/report/model.ts';
 import type { RawEvent } from '../../src/report/raw.ts';
+import { seededRandom } from '../../src/metrics/stats.ts';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the statistics use (mulberry32). */
+export const mulberry32 = seededRandom;
 
 /** Latencies (ms) of one synthetic cell. */
 export function syntheticLatencies(rand: () => number, n: number, medianMs: number, tailShare: number, tailMs: number): number[] {
