@@ -19,7 +19,7 @@ import { ChildHandle } from './child.ts';
 import { fidelityFor } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
 import type { CellKey } from '../report/events.ts';
-import type { ClientToRunner, LinkOp } from './ipc.ts';
+import type { ClientToRunner, LinkOp, RunCellMessage } from './ipc.ts';
 import { planCells, type PlannedCell } from './plan.ts';
 import type { ProgressSink } from './progress.ts';
 import { RawLog } from './raw-log.ts';
@@ -197,32 +197,44 @@ async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
   ctx.opts.progress.note(`network ${ctx.variant.label}: warming up`);
   for (const protocol of ctx.scenario.protocols) {
     if (ctx.opts.signal.aborted) return;
-    const cellId = nextCellId++;
-    ctx.client.send({
-      type: 'run-cell',
-      cellId,
+    const done = await dispatchCell(ctx, {
+      cellId: nextCellId++,
       protocol,
       workloadType: 'requests',
       spec: { type: 'requests', name: 'warm-up', requests: 100, concurrency: 10, connections: 1, sizes: [1000, 50_000], warmup: 0, h1PoolSize: 6 },
-      target: targetFor(ctx, protocol),
       repetition: -1,
       seed: ctx.scenario.seed,
       baseRttMs: 0,
-      clientAddresses: { ...ctx.topology.clientAddresses },
-      requestTimeoutMs: ctx.scenario.timeouts.requestMs,
-      congestionControl: congestionControlOf(ctx.variant.spec),
-    });
-    const done = await ctx.watchdog.guard(
-      ctx.client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
-        (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
-        ctx.scenario.timeouts.cellMs,
-        `warm-up over ${protocol}`,
-      ),
-    );
+    }, `warm-up over ${protocol}`);
     if (done.type === 'cell-error') {
       throw new BenchError('E_WARMUP', `warm-up over ${protocol} failed: ${done.error.split('\n')[0]}`);
     }
   }
+}
+
+type CellOutcome = Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>;
+
+/** Hands one cell to the client process and waits for its outcome (or a dead peer, or the cell timeout). */
+function dispatchCell(
+  ctx: Omit<CellContext, 'planned'>,
+  cell: Pick<RunCellMessage, 'cellId' | 'protocol' | 'workloadType' | 'spec' | 'repetition' | 'seed' | 'baseRttMs'>,
+  what: string,
+): Promise<CellOutcome> {
+  ctx.client.send({
+    type: 'run-cell',
+    ...cell,
+    target: targetFor(ctx, cell.protocol),
+    clientAddresses: { ...ctx.topology.clientAddresses },
+    requestTimeoutMs: ctx.scenario.timeouts.requestMs,
+    congestionControl: congestionControlOf(ctx.variant.spec),
+  });
+  return ctx.watchdog.guard(
+    ctx.client.waitFor<CellOutcome>(
+      (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cell.cellId,
+      ctx.scenario.timeouts.cellMs,
+      what,
+    ),
+  );
 }
 
 function targetFor(ctx: Omit<CellContext, 'planned'>, protocol: Protocol): Target {
@@ -250,7 +262,6 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   };
   const cellId = nextCellId++;
   opts.progress.cellStart(planned);
-  const target = targetFor(ctx, planned.protocol);
   const started = monoMs();
   raw.append({ type: 'cell-start', t: started, ...key });
   const serverCpuBefore = await server.cpuMs();
@@ -263,27 +274,15 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const abortCell = () => client.alive && client.send({ type: 'abort-cell', cellId });
   opts.signal.addEventListener('abort', abortCell);
   try {
-    client.send({
-      type: 'run-cell',
+    const done = await dispatchCell(ctx, {
       cellId,
       protocol: planned.protocol,
       workloadType: workload.type,
       spec: workload,
-      target,
       repetition: planned.repetition,
       seed: scenario.seed * 1000 + planned.order,
       baseRttMs: variant.spec.kind === 'shaped' ? baseRttMs(variant.spec.paths[0]!) : 0,
-      clientAddresses: { ...topology.clientAddresses },
-      requestTimeoutMs: scenario.timeouts.requestMs,
-      congestionControl: congestionControlOf(variant.spec),
-    });
-    const done = await watchdog.guard(
-      client.waitFor<Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>>(
-        (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cellId,
-        scenario.timeouts.cellMs,
-        `result for ${planned.protocol} ${planned.workload} within the cell timeout`,
-      ),
-    );
+    }, `result for ${planned.protocol} ${planned.workload} within the cell timeout`);
     const serverCpuMs = (await server.cpuMs()) - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
     // The link's drop log goes next to the requests, so analyses and waterfalls can join them.
