@@ -1,5 +1,6 @@
 import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, TransportStats } from '../drivers/types.ts';
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
+import { median } from '../metrics/stats.ts';
 import { monoMs } from '../util/clock.ts';
 import { runClosedLoop } from './pool.ts';
 import { CellRecorder } from './recorder.ts';
@@ -198,23 +199,21 @@ function linkDelta(before?: LinkCounters, after?: LinkCounters): ConnectionSampl
   return { packets };
 }
 
-function median(values: number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+/** The median, or undefined when nothing was measured (JSON has no NaN). */
+function medianOf(values: number[]): number | undefined {
+  return values.length === 0 ? undefined : median(values);
 }
 
 function summariseMode(ctx: WorkloadContext<HandshakeSpec>, mode: HandshakeMode, samples: ConnectionSample[]) {
   const ok = samples.filter((s) => !s.error);
   const phases: Record<string, { medianMs?: number; medianRtt?: number }> = {};
   for (const phase of HANDSHAKE_PHASES) {
-    const m = median(ok.map((s) => s.phasesMs[phase]).filter((v): v is number => v !== undefined));
+    const m = medianOf(ok.map((s) => s.phasesMs[phase]).filter((v): v is number => v !== undefined));
     phases[phase] = { medianMs: m, medianRtt: m !== undefined && ctx.baseRttMs > 0 ? m / ctx.baseRttMs : undefined };
   }
-  const packets = median(ok.map((s) => s.link?.packets).filter((v): v is number => v !== undefined));
+  const packets = medianOf(ok.map((s) => s.link?.packets).filter((v): v is number => v !== undefined));
   const pick = (f: (t: TransportStats) => number | undefined) =>
-    median(ok.map((s) => (s.transport ? f(s.transport) : undefined)).filter((v): v is number => v !== undefined));
+    medianOf(ok.map((s) => (s.transport ? f(s.transport) : undefined)).filter((v): v is number => v !== undefined));
   return {
     connections: samples.length,
     failed: samples.length - ok.length,

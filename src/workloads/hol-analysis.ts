@@ -9,6 +9,7 @@
  */
 import type { RequestRecord } from '../drivers/types.ts';
 import type { DropEvent } from '../../netem/types.ts';
+import { median } from '../metrics/stats.ts';
 
 export interface LossEventStall {
   /** When the drop happened at the link (monoMs). */
@@ -33,9 +34,7 @@ export interface HolAnalysisInput {
 function typicalGap(progress: Array<[number, number]>): number {
   const gaps: number[] = [];
   for (let i = 1; i < progress.length; i++) gaps.push(progress[i]![0] - progress[i - 1]![0]);
-  if (gaps.length === 0) return 0;
-  gaps.sort((a, b) => a - b);
-  return gaps[gaps.length >> 1]!;
+  return gaps.length === 0 ? 0 : median(gaps);
 }
 
 /** The time from `t` to the stream's next data arrival (or its completion), if it was in flight at t. */

@@ -1,5 +1,6 @@
 import type { ClientSession, RequestRecord, TransportStats } from '../drivers/types.ts';
 import type { DropEvent } from '../../netem/types.ts';
+import { median } from '../metrics/stats.ts';
 import { monoMs } from '../util/clock.ts';
 import { analyseHeadOfLine, dropsForPorts, type LossEventStall } from './hol-analysis.ts';
 import { CellRecorder } from './recorder.ts';
@@ -129,12 +130,7 @@ function medianLatencyByIndex(rounds: RoundResult[]): Map<number, number> {
       if (!r.error) byIndex.set(i, [...(byIndex.get(i) ?? []), r.done - r.queued]);
     });
   }
-  const out = new Map<number, number>();
-  for (const [i, values] of byIndex) {
-    values.sort((a, b) => a - b);
-    out.set(i, values[values.length >> 1]!);
-  }
-  return out;
+  return new Map([...byIndex].map(([i, values]) => [i, median(values)]));
 }
 
 registerWorkload(multiplexWorkload);
