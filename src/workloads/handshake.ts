@@ -1,13 +1,15 @@
 import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, TransportStats } from '../drivers/types.ts';
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
+import { HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../report/handshake-theory.ts';
 import { monoMs } from '../util/clock.ts';
 import { runClosedLoop } from './pool.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
 import type { Workload, WorkloadContext } from './types.ts';
 
-export type HandshakeMode = 'cold' | 'resumed' | '0rtt';
+export type { HandshakeMode };
+export { HANDSHAKE_PHASES };
 
 export interface HandshakeSpec {
   type: 'handshake';
@@ -21,18 +23,9 @@ export interface HandshakeSpec {
   size: number;
 }
 
-/** Phases of one connection, in ms from its start. */
-export const HANDSHAKE_PHASES = ['transportReady', 'tlsReady', 'sent', 'firstByte', 'done'] as const;
-export type HandshakePhase = (typeof HANDSHAKE_PHASES)[number];
-
-/**
- * First response byte in round trips from the client's first packet, per protocol and mode
- * (TCP 1 + TLS 1.3 1 + request 1; QUIC+TLS 1 + request 1; 0-RTT: request in the first flight).
- * TLS 1.3 resumption without early data saves no round trip, only the certificate.
- */
+/** First response byte in base RTTs from the client's first packet (undefined: no such mode). */
 export function expectedFirstByteRtt(protocol: Protocol, mode: HandshakeMode): number | undefined {
-  if (protocol === 'h3') return mode === '0rtt' ? 1 : 2;
-  return mode === '0rtt' ? undefined : 3;
+  return expectedPhaseRtt(protocol, mode)?.firstByte;
 }
 
 export function notApplicableReason(protocol: Protocol, mode: HandshakeMode): string | undefined {
