@@ -387,7 +387,7 @@ const handshakeWorkloadSchema = mapping(
   {
     type: z.literal('handshake').describe('New connections, one object each: cold, resumed and 0-RTT setup cost.'),
     name: workloadName,
-    modes: list(oneOf(HANDSHAKE_MODES as [HandshakeMode, ...HandshakeMode[]], 'handshake mode', 'cold, resumed (session ticket) or 0rtt (early data).'), 'mode', '[cold, resumed, 0rtt]', 'Handshake modes to measure.').default([...HANDSHAKE_MODES]),
+    modes: list(oneOf([...HANDSHAKE_MODES] as [HandshakeMode, ...HandshakeMode[]], 'handshake mode', 'cold, resumed (session ticket) or 0rtt (early data).'), 'mode', '[cold, resumed, 0rtt]', 'Handshake modes to measure.').default([...HANDSHAKE_MODES]),
     connections: int({ min: 1, max: 100_000, example: 20 }, 'New connections per mode.').default(20),
     parallel: int({ min: 1, max: 1000, example: 1 }, 'Connections at once (1 = one after another).').default(1),
     size: size('Size of the object each connection fetches.').prefault('1KB'),
