@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseHttpsUrl } from '../cli/options.ts';
+import { waitForSessionTicket } from '../drivers/common.ts';
 import { getDriver } from '../drivers/index.ts';
 import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, Target } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
@@ -41,9 +42,7 @@ export async function getCommand(url: string, opts: GetOptions): Promise<number>
     try {
       const request = await client.request({ path: parsed.path, keepBody: true });
       attempts.push({ connection: client.connections[0], request });
-      // Let the server's session ticket arrive before asking for it.
-      await new Promise((r) => setTimeout(r, 50));
-      return client.session();
+      return opts.resume ? await waitForSessionTicket(client) : undefined;
     } finally {
       await client.close();
     }

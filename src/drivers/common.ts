@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monoMs } from '../util/clock.ts';
-import type { Protocol, RequestRecord, RequestSpec, Target } from './types.ts';
+import type { ClientSession, Protocol, RequestRecord, RequestSpec, Target } from './types.ts';
 
 // Ids are unique across processes and runs (raw.jsonl joins on them), and short.
 const PROCESS_TAG = randomBytes(3).toString('hex');
@@ -90,4 +90,15 @@ export function errorText(error: unknown): string {
     return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
+}
+
+/** Session tickets arrive after the handshake (TLS 1.3 NewSessionTicket): give them a moment. */
+export async function waitForSessionTicket(session: ClientSession, timeoutMs = 500): Promise<Uint8Array | undefined> {
+  const deadline = monoMs() + timeoutMs;
+  while (monoMs() < deadline) {
+    const ticket = session.session();
+    if (ticket) return ticket;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return session.session();
 }

@@ -3,6 +3,7 @@ import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
 import { HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../report/handshake-theory.ts';
 import { monoMs } from '../util/clock.ts';
+import { waitForSessionTicket } from '../drivers/common.ts';
 import { runClosedLoop } from './pool.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
@@ -94,22 +95,12 @@ async function prime(ctx: WorkloadContext<HandshakeSpec>, spec: HandshakeSpec): 
   const session = await ctx.driver.connect(ctx.target, { maxConnections: 1, congestionControl: ctx.congestionControl });
   try {
     await session.request({ path: `/bytes/${spec.size}` });
-    return await waitForTicket(session);
+    return await waitForSessionTicket(session);
   } finally {
     await session.close();
   }
 }
 
-/** Session tickets arrive after the handshake (TLS 1.3 NewSessionTicket): give them a moment. */
-async function waitForTicket(session: ClientSession, timeoutMs = 500): Promise<Uint8Array | undefined> {
-  const deadline = monoMs() + timeoutMs;
-  while (monoMs() < deadline) {
-    const ticket = session.session();
-    if (ticket) return ticket;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return session.session();
-}
 
 async function measureOne(
   ctx: WorkloadContext<HandshakeSpec>,
@@ -139,7 +130,7 @@ async function measureOne(
     connection = session.connections[0];
     transport = await session.stats?.().catch(() => undefined);
     after = sequential ? await ctx.link.counters().catch(() => undefined) : undefined;
-    if (mode !== 'cold') nextTicket = await waitForTicket(session, 200);
+    if (mode !== 'cold') nextTicket = await waitForSessionTicket(session, 200);
   } catch (error) {
     return { sample: { mode, phasesMs: {}, resumed: false, earlyData: false, error: (error as Error).message } };
   } finally {
