@@ -6,10 +6,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/model.ts';
-import { launchChromium, type Chromium } from '../support/browser.ts';
+import { launchChromium, openReport, type Chromium } from '../support/browser.ts';
 import { CHROMIUM_PATH, isRoot, peerMissing } from '../support/peers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,16 +67,7 @@ describe.skipIf(skip)('bench run scenarios/smoke.yaml, end to end', () => {
   });
 
   it('report.html renders its charts with no console errors and shows result.json numbers', async () => {
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(pathToFileURL(path.join(out, 'report.html')).href);
-    await page.waitForFunction(
-      `[...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null)`,
-      null,
-      { timeout: 30_000 },
-    );
+    const { page, errors } = await openReport(browser.context, path.join(out, 'report.html'));
     const svgCount = await page.locator('[data-chart] svg').count();
     expect(svgCount).toBeGreaterThanOrEqual(2);
     expect(errors).toEqual([]);

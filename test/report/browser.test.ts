@@ -2,14 +2,14 @@
  * report.html opened from disk in Debian's chromium (playwright-core): charts drawn, no console
  * errors, no network requests, and the headline table showing the numbers of result.json.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { writeReport } from '../../src/report/write.ts';
 import type { RunResult } from '../../src/report/model.ts';
+import { launchChromium, openReport, type Chromium } from '../support/browser.ts';
 import { CHROMIUM_PATH, peerMissing } from '../support/peers.ts';
 import { fixtureResult, fixtureRun } from './fixture.ts';
 
@@ -20,47 +20,29 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let result: RunResult;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
   const externalRequests: string[] = [];
-  let profileDir: string;
+  let browser: Chromium;
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
     result = fixtureResult({ repetitions: 3, description: 'Small objects; a </script> in the description must stay text.' });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-browser-'));
     writeFileSync(path.join(dir, 'result.json'), JSON.stringify(result));
     const { reportPath } = await writeReport(dir);
-    profileDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
-    });
+    browser = await launchChromium();
+    context = browser.context;
     // Anything but the file itself is a self-containment failure: record it and refuse it.
     await context.route(/^(?!file:|data:|blob:)/, (route) => {
       externalRequests.push(route.request().url());
       return route.abort();
     });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(pathToFileURL(reportPath).href);
-    // A string: the test files compile without the DOM library.
-    await page.waitForFunction(
-      `[...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null)`,
-      null,
-      { timeout: 30_000 },
-    );
+    ({ page, errors: consoleErrors } = await openReport(context, reportPath));
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`report screenshot: ${SCREENSHOT}`);
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
   });
 
   it('draws every chart as a non-empty SVG with its marks', async () => {
@@ -130,18 +112,7 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     writeFileSync(path.join(dir, 'result.json'), JSON.stringify(multi));
     writeFileSync(path.join(dir, 'raw.jsonl'), raw.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const { reportPath, bytes } = await writeReport(dir);
-    const second = await context.newPage();
-    const errors: string[] = [];
-    second.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    second.on('pageerror', (e) => errors.push(e.message));
-    await second.goto(pathToFileURL(reportPath).href);
-    await second.waitForFunction(
-      `[...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null)`,
-      null,
-      { timeout: 30_000 },
-    );
+    const { page: second, errors } = await openReport(context, reportPath);
     const states = await second.$$eval('[data-chart]', (els) => els.map((el) => el.getAttribute('data-rendered')));
     // Per network: percentile, CDF, timeline, 3 strips; plus 3 across-network charts.
     expect(states).toEqual(new Array(3 * 6 + 3).fill('true'));

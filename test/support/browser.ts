@@ -37,3 +37,25 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Chromium
     },
   };
 }
+
+/**
+ * Opens a report.html, collecting console errors and uncaught page errors, and waits until every
+ * chart container says it rendered (or failed to).
+ */
+export async function openReport(context: BrowserContext, reportPath: string): Promise<{ page: import('playwright-core').Page; errors: string[] }> {
+  const { pathToFileURL } = await import('node:url');
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(pathToFileURL(reportPath).href);
+  // A string: the test files compile without the DOM library.
+  await page.waitForFunction(
+    `[...document.querySelectorAll('[data-chart]')].every((el) => el.getAttribute('data-rendered') !== null)`,
+    null,
+    { timeout: 30_000 },
+  );
+  return { page, errors };
+}
