@@ -103,6 +103,7 @@ async function runRound(ctx: WorkloadContext<MultiplexSpec>, recorder: CellRecor
         session!.request({ path: `/bytes/${spec.sizes[i % spec.sizes.length]}`, recordProgress: phase === undefined }),
       ),
     );
+    if (phase === undefined) recorder.span(roundStart, monoMs());
     recorder.sessionConnections(session!, phase);
     for (const r of records) recorder.request({ ...r, progress: undefined }, { phase });
     const transport = await transportStats(ctx, session!);

@@ -14,6 +14,8 @@ export class CellRecorder {
   readonly connections: ConnectionRecord[] = [];
   private startedAt = 0;
   private endedAt = 0;
+  /** Measured spans (ms) when a workload measures in rounds; their sum is the cell's duration. */
+  private spansMs: number[] = [];
 
   constructor(private readonly ctx: Pick<WorkloadContext, 'emit'>) {}
 
@@ -23,6 +25,14 @@ export class CellRecorder {
 
   finish(t: number): void {
     this.endedAt = t;
+  }
+
+  /**
+   * A measured stretch of a workload that works in rounds: only these count toward the duration
+   * (requests/s, goodput), not the connection set-up and statistics gathering between rounds.
+   */
+  span(from: number, to: number): void {
+    this.spansMs.push(to - from);
   }
 
   /** Record a value (ms) in a named distribution, e.g. "latency" or "handshake.cold". */
@@ -69,7 +79,7 @@ export class CellRecorder {
     const metrics: Record<string, MetricHistogram> = {};
     for (const [name, h] of this.histograms) metrics[name] = h.toMetricHistogram();
     return {
-      durationMs: this.endedAt - this.startedAt,
+      durationMs: this.spansMs.length > 0 ? this.spansMs.reduce((a, b) => a + b, 0) : this.endedAt - this.startedAt,
       requests: {
         total: this.requests.length,
         ok: ok.length,
