@@ -294,6 +294,11 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
 
   private checkClosed(): void {
     if (this.closedEmitted || !this.native.isClosed()) return;
+    this.emitClosed();
+  }
+
+  /** Stops all timers, records the close time and tells listeners and waiters, once. */
+  private emitClosed(): void {
     this.closedEmitted = true;
     this.timings.closed = monoMs();
     if (this.lossTimer) clearTimeout(this.lossTimer);
@@ -494,17 +499,6 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   /** Stops all timers and reports closed without waiting for the draining period. */
   forceClosed(): void {
     if (this.closedEmitted) return;
-    this.closedEmitted = true;
-    this.timings.closed = monoMs();
-    if (this.lossTimer) clearTimeout(this.lossTimer);
-    if (this.pacingTimer) clearTimeout(this.pacingTimer);
-    this.lossTimer = this.pacingTimer = undefined;
-    this.held = undefined;
-    this.emit('closed', {
-      peer: this.native.peerError() ?? undefined,
-      local: this.native.localError() ?? undefined,
-      timedOut: this.native.isTimedOut(),
-    });
-    for (const w of this.closeWaiters.splice(0)) w();
+    this.emitClosed();
   }
 }
