@@ -44,6 +44,23 @@ export function primaryMetric(scope: WorkloadScope): string | undefined {
   return preferred ?? names.find((n) => n.endsWith('.latency')) ?? names.sort()[0];
 }
 
+/** Where a chart's points come from, carried into every tooltip. */
+export function scopeProvenance(scope: WorkloadScope): { network: string; backend: string; workload: string } {
+  return {
+    network: scope.network.label,
+    backend: scope.network.backend === 'none' ? 'none (loopback, not shaped)' : scope.network.backend,
+    workload: `${scope.workload} (${scope.workloadType})`,
+  };
+}
+
+/** CDF points of distributions merged per protocol, as chart rows. */
+export function cdfRowsOf(merged: MergedDistribution[], scope: WorkloadScope): CdfRow[] {
+  const common = scopeProvenance(scope);
+  return merged.flatMap((d) =>
+    d.cdf.map((p) => ({ protocolName: PROTOCOL_NAMES[d.protocol], valueMs: p.value, fraction: p.fraction, samples: d.samples, repetitions: d.repetitions, ...common })),
+  );
+}
+
 export function renderLatencyDistribution(
   ctx: ReportContext,
   scope: WorkloadScope,
@@ -52,11 +69,7 @@ export function renderLatencyDistribution(
   if (!metric) return undefined;
   const merged = mergedDistributions(scope, metric);
   if (merged.length === 0) return undefined;
-  const common = {
-    network: scope.network.label,
-    backend: scope.network.backend === 'none' ? 'none (loopback, not shaped)' : scope.network.backend,
-    workload: `${scope.workload} (${scope.workloadType})`,
-  };
+  const common = scopeProvenance(scope);
   const percentileRows: PercentileRow[] = merged.flatMap((d) =>
     d.percentiles.map((p) => ({
       protocolName: PROTOCOL_NAMES[d.protocol],
@@ -68,16 +81,7 @@ export function renderLatencyDistribution(
       ...common,
     })),
   );
-  const cdfRows: CdfRow[] = merged.flatMap((d) =>
-    d.cdf.map((p) => ({
-      protocolName: PROTOCOL_NAMES[d.protocol],
-      valueMs: p.value,
-      fraction: p.fraction,
-      samples: d.samples,
-      repetitions: d.repetitions,
-      ...common,
-    })),
-  );
+  const cdfRows = cdfRowsOf(merged, scope);
   const protocols = merged.map((d) => d.protocol);
   const label = metric === 'latency' ? 'Latency' : metric;
   const axis = `${label} (ms)`;

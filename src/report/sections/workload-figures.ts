@@ -9,8 +9,8 @@ import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
 import type { Cell } from '../model.ts';
-import { cdfChart, type CdfRow } from '../charts.ts';
-import { mergedDistributions } from './latency.ts';
+import { cdfChart } from '../charts.ts';
+import { cdfRowsOf, mergedDistributions } from './latency.ts';
 
 /** The successful cells of one protocol in a scope, in repetition order. */
 export function cellsFor(scope: WorkloadScope, protocol: Protocol): Cell[] {
@@ -168,14 +168,7 @@ export function distributionCdf(
 ): string | undefined {
   const merged = mergedDistributions(scope, metric);
   if (merged.length === 0) return undefined;
-  const common = {
-    network: scope.network.label,
-    backend: scope.network.backend === 'none' ? 'none (loopback, not shaped)' : scope.network.backend,
-    workload: `${scope.workload} (${scope.workloadType})`,
-  };
-  const rows: CdfRow[] = merged.flatMap((d) =>
-    d.cdf.map((p) => ({ protocolName: PROTOCOL_NAMES[d.protocol], valueMs: p.value, fraction: p.fraction, samples: d.samples, repetitions: d.repetitions, ...common })),
-  );
+  const rows = cdfRowsOf(merged, scope);
   let spec = relabelTooltips(cdfChart(rows, merged.map((d) => d.protocol), opts.axis), {
     'latency (ms)': opts.axis.toLowerCase(),
     samples: opts.what,
