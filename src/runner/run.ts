@@ -9,7 +9,7 @@ import type { Protocol, Target } from '../drivers/types.ts';
 import { baseRttMs, type NetworkSpec, type Phase } from '../../netem/model.ts';
 import type { Topology } from '../../netem/types.ts';
 import { createTopology } from '../../netem/index.ts';
-import type { Cell, RunResult, Warning } from '../report/model.ts';
+import type { Cell, RunResult } from '../report/model.ts';
 import { SCHEMA_VERSION } from '../report/model.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
@@ -137,7 +137,7 @@ interface VariantContext {
 }
 
 async function runNetworkVariant(ctx: VariantContext): Promise<void> {
-  const { scenario, variant, raw, result, opts } = ctx;
+  const { scenario, variant, result, opts } = ctx;
   const topology = await createTopology(variant.spec, { runId: ctx.runId, scenario: scenario.file });
   let server: ServerHandle | undefined;
   let client: ChildHandle | undefined;
