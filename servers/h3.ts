@@ -124,14 +124,12 @@ class ServedConnection {
         this.outgoing.delete(ev.streamId);
         this.notifyIdle();
         return;
-      case 'writable':
-        this.writeBodies();
-        return;
       case 'connection-error':
         // The HTTP/3 layer already closed this connection with the code.
         this.stats.connectionErrors++;
         return;
       default:
+        // 'writable' included: drive() writes pending bodies once after every poll.
         return;
     }
   }
