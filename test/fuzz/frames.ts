@@ -44,7 +44,6 @@ export interface FrameFuzzStats {
   heapUsedMb: number;
 }
 
-const prng = seededRandom;
 
 const LIMITS: FrameReaderLimits = { maxFieldSectionFrame: 4096, maxSettingsFrame: 256 };
 const enc = new TextEncoder();
@@ -317,7 +316,7 @@ function fuzzConnection(rand: () => number, corpus: Corpus, stats: FrameFuzzStat
 }
 
 export function fuzzFrames(iterations: number, seed: number, opts: { connectionShare?: number } = {}): FrameFuzzStats {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const corpus = buildCorpus();
   const share = opts.connectionShare ?? 0.05;
   const stats: FrameFuzzStats = {

@@ -32,7 +32,6 @@ export interface FuzzOptions {
   seeds?: Seed[];
 }
 
-const rng = seededRandom;
 
 let cachedSeeds: Seed[] | undefined;
 
@@ -129,7 +128,7 @@ function mutate(next: () => number, input: Uint8Array, donor: Uint8Array): Uint8
  * iteration and input needed to reproduce it.
  */
 export function fuzzQpack(iterations: number, seed: number, options: FuzzOptions = {}): FuzzStats {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const seeds = [...loadSeeds(), ...(options.seeds ?? [])];
   const maxInputMs = options.maxInputMs ?? 250;
   const stats = newStats(seeds.length);
@@ -165,10 +164,10 @@ export function fuzzQpack(iterations: number, seed: number, options: FuzzOptions
     // The input's own choices (splits, cancellations, limits) come from a seed of their own, so
     // that a slow input can be run again identically.
     const inputSeed = (next() * 2 ** 32) >>> 0;
-    let inputMs = timeInput(() => runInput(input, rng(inputSeed), stats, seed, iteration));
+    let inputMs = timeInput(() => runInput(input, seededRandom(inputSeed), stats, seed, iteration));
     if (inputMs > maxInputMs) {
       // One slow run can be a GC pause or a busy machine: the input fails only if it is slow again.
-      const again = timeInput(() => runInput(input, rng(inputSeed), undefined, seed, iteration));
+      const again = timeInput(() => runInput(input, seededRandom(inputSeed), undefined, seed, iteration));
       if (again > maxInputMs) {
         throw new Error(`fuzz seed ${seed} iteration ${iteration}: input took ${inputMs.toFixed(1)} ms and ${again.toFixed(1)} ms (limit ${maxInputMs} ms)\n  ${dumpInput(input)}`);
       }

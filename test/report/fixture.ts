@@ -10,8 +10,6 @@ import { SCHEMA_VERSION } from '../../src/report/model.ts';
 import type { RawEvent } from '../../src/report/raw.ts';
 import { seededRandom } from '../../src/metrics/stats.ts';
 
-/** The seeded PRNG the statistics use (mulberry32). */
-export const mulberry32 = seededRandom;
 
 /** Latencies (ms) of one synthetic cell. */
 export function syntheticLatencies(rand: () => number, n: number, medianMs: number, tailShare: number, tailMs: number): number[] {
@@ -83,7 +81,7 @@ export function fixtureResult(opts: FixtureOptions = {}): RunResult {
 export function fixtureRun(opts: FixtureOptions = {}): { result: RunResult; raw: RawEvent[] } {
   const reps = opts.repetitions ?? 2;
   const n = opts.requestsPerCell ?? 2000;
-  const rand = mulberry32(opts.seed ?? 7);
+  const rand = seededRandom(opts.seed ?? 7);
   const protocols: Protocol[] = ['h1', 'h2', 'h3'];
   const losses = opts.losses ?? [0.01];
   const label = (loss: number) => (losses.length === 1 ? 'lte' : `loss-${loss * 100}%`);

@@ -17,7 +17,7 @@ import { multiplexWorkload, type MultiplexSpec } from '../../src/workloads/multi
 import { pageWorkload, type PageSpec } from '../../src/workloads/page.ts';
 import { parseSsOutput } from '../../src/workloads/tcp-info.ts';
 import type { Workload, WorkloadContext, WorkloadResult } from '../../src/workloads/types.ts';
-import { mulberry32 } from './fixture.ts';
+import { seededRandom } from '../../src/metrics/stats.ts';
 
 const PROTOCOLS: Protocol[] = ['h1', 'h2', 'h3'];
 const MSS = 1200;
@@ -507,7 +507,7 @@ async function runCells(
   const clock = new VirtualClock();
   const cells: Cell[] = [];
   const raw: RawEvent[] = [];
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   let order = 0;
   clock.install();
   try {
