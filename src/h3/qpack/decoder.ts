@@ -5,7 +5,7 @@ import {
   QPACK_DECOMPRESSION_FAILED,
   QPACK_ENCODER_STREAM_ERROR,
 } from './errors.ts';
-import { readFieldSectionPrefix, maxEntries } from './field-section-prefix.ts';
+import { readFieldSectionPrefix } from './field-section-prefix.ts';
 import {
   DUPLICATE_PREFIX,
   INDEXED_FIELD_LINE,
