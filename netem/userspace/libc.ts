@@ -59,10 +59,17 @@ interface Libc {
 }
 
 let libc: Libc | undefined;
+let libcLibrary: ReturnType<typeof koffi.load> | undefined;
+
+/** The one koffi handle on libc, shared by every binding group below. */
+function libcHandle(): ReturnType<typeof koffi.load> {
+  libcLibrary ??= koffi.load('libc.so.6');
+  return libcLibrary;
+}
 
 function load(): Libc {
   if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcHandle();
   libc = {
     open: lib.func('int open(const char *path, int flags)'),
     close: lib.func('int close(int fd)'),
@@ -220,7 +227,7 @@ let sockets: SocketCalls | undefined;
 
 function loadSockets(): SocketCalls {
   if (sockets) return sockets;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcHandle();
   sockets = {
     socket: lib.func('int socket(int domain, int type, int proto)'),
     bind: lib.func('int bind(int fd, const void *addr, unsigned int len)'),
