@@ -3,7 +3,7 @@
  * (value against percentile on a 1/(1-p) log axis) and a CDF. Pure functions of the histogram.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { MetricHistogram } from '../report/model.ts';
+import type { MetricHistogram } from '../results/model.ts';
 import { decodeHistogram } from './histogram.ts';
 
 export interface PercentilePoint {

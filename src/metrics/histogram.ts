@@ -4,7 +4,7 @@
  * adding counts (never by averaging percentiles). Summary numbers are in milliseconds.
  */
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import type { MetricHistogram } from '../report/model.ts';
+import type { MetricHistogram } from '../results/model.ts';
 
 export const LOWEST_US = 1;
 export const HIGHEST_US = 3_600_000_000;

@@ -2,11 +2,11 @@
  * What every section renderer gets: the result, the raw events when available, the run's
  * structure (networks, workloads, protocols in a stable order) and a place to put charts.
  */
-import type { RawEvent } from './events.ts';
+import type { RawEvent } from '../results/events.ts';
 import type { Protocol } from '../drivers/types.ts';
 import { PROTOCOLS } from '../drivers/types.ts';
 import { escapeHtml } from './escape.ts';
-import type { Cell, NetworkVariantResult, RunResult } from './model.ts';
+import type { Cell, NetworkVariantResult, RunResult } from '../results/model.ts';
 
 /** A vega-lite specification (kept loose: the report builds them from plain objects). */
 export type VegaLiteSpec = Record<string, unknown>;

@@ -5,7 +5,7 @@
  */
 import type { Protocol } from '../drivers/types.ts';
 import { median } from '../metrics/index.ts';
-import type { Cell, RunResult, Summary } from './model.ts';
+import type { Cell, RunResult, Summary } from '../results/model.ts';
 
 export interface CellKey {
   network: string;

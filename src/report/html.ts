@@ -7,10 +7,10 @@
 import { ReportContext, PROTOCOL_NAMES } from './context.ts';
 import { escapeHtml } from './escape.ts';
 import { formatDuration, formatValue } from './format.ts';
-import type { RunResult } from './model.ts';
+import type { RunResult } from '../results/model.ts';
 import { describeNetwork, NOT_SHAPED } from './network.ts';
 import { renderPage } from './page.ts';
-import type { RawEvent, RawLogSummary } from './raw.ts';
+import type { RawEvent, RawLogSummary } from '../results/raw.ts';
 import { embeddedResult, renderEnvironment } from './sections/environment.ts';
 import { renderDistributions } from './sections/distributions.ts';
 import { renderHeadline } from './sections/headline.ts';

@@ -2,7 +2,7 @@
 import type { DirectionModel, LossModel, PathModel } from '../../netem/model.ts';
 import { baseRttMs } from '../../netem/model.ts';
 import { formatNumber, formatSetting } from './format.ts';
-import type { NetworkVariantResult } from './model.ts';
+import type { NetworkVariantResult } from '../results/model.ts';
 
 export const NOT_SHAPED = 'network not shaped: plain loopback';
 

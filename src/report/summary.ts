@@ -7,7 +7,7 @@ import type { Protocol } from '../drivers/types.ts';
 import { PROTOCOL_NAMES, ReportContext } from './context.ts';
 import { type Estimate, METRICS, type MetricDef, estimate } from './estimates.ts';
 import { formatEstimate } from './format.ts';
-import type { RunResult } from './model.ts';
+import type { RunResult } from '../results/model.ts';
 import { describeNetwork } from './network.ts';
 import { CI_METHOD_TEXT } from './sections/headline.ts';
 

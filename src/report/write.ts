@@ -6,8 +6,8 @@ import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSy
 import path from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { renderReport } from './html.ts';
-import { type RunResult, SCHEMA_VERSION } from './model.ts';
-import { readRawLog } from './raw.ts';
+import { type RunResult, SCHEMA_VERSION } from '../results/model.ts';
+import { readRawLog } from '../results/raw.ts';
 import { renderSummaryMarkdown, renderSummaryText, summaryJson, type SummaryJson } from './summary.ts';
 
 export interface WrittenReport {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { RunResult } from '../report/model.ts';
+import type { RunResult } from '../results/model.ts';
 import { packageVersion } from '../util/packages.ts';
 
 

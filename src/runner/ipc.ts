@@ -1,7 +1,7 @@
 /** Messages between the runner and the client process (node IPC channel, JSON-serialisable). */
 import type { Protocol, Target } from '../drivers/types.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
-import type { WorkloadEvent } from '../report/events.ts';
+import type { WorkloadEvent } from '../results/events.ts';
 
 export interface RunCellMessage {
   type: 'run-cell';

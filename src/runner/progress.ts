@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Cell } from '../report/model.ts';
+import type { Cell } from '../results/model.ts';
 import type { PlannedCell } from './plan.ts';
 
 /** What the runner reports while it goes: a live bar on a TTY, plain lines otherwise. */

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { RawEvent } from '../report/events.ts';
+import type { RawEvent } from '../results/events.ts';
 
 /**
  * Appends events to raw.jsonl with a synchronous write per event, so that whatever happened before

@@ -1,6 +1,6 @@
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
-import type { Cell, RunResult, Summary, Warning } from '../report/model.ts';
+import type { Cell, RunResult, Summary, Warning } from '../results/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { PlannedCell } from './plan.ts';
 

@@ -14,7 +14,7 @@ import type { PageSpec } from '../workloads/page.ts';
 import type { RequestsSpec } from '../workloads/requests.ts';
 
 export type { HandshakeMode };
-export { HANDSHAKE_MODES } from '../report/handshake-theory.ts';
+export { HANDSHAKE_MODES } from '../results/handshake-theory.ts';
 export type RequestsWorkloadSpec = RequestsSpec;
 export type HandshakeWorkloadSpec = HandshakeSpec;
 export type MultiplexWorkloadSpec = MultiplexSpec;

@@ -1,7 +1,7 @@
 import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, TransportStats } from '../drivers/types.ts';
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
-import { HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../report/handshake-theory.ts';
+import { HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../results/handshake-theory.ts';
 import { monoMs } from '../util/clock.ts';
 import { waitForSessionTicket } from '../drivers/common.ts';
 import { runClosedLoop } from './pool.ts';

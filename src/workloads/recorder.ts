@@ -1,6 +1,6 @@
 import type { ClientSession, ConnectionRecord, RequestRecord, TransportStats } from '../drivers/types.ts';
 import { LatencyRecorder } from '../metrics/index.ts';
-import type { MetricHistogram } from '../report/model.ts';
+import type { MetricHistogram } from '../results/model.ts';
 import type { WorkloadContext, WorkloadResult } from './types.ts';
 
 /**

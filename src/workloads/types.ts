@@ -6,8 +6,8 @@
 import type { Driver, Protocol, Target, TransportStats } from '../drivers/types.ts';
 import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
-import type { MetricHistogram } from '../report/model.ts';
-import type { WorkloadEvent } from '../report/events.ts';
+import type { MetricHistogram } from '../results/model.ts';
+import type { WorkloadEvent } from '../results/events.ts';
 
 /** Link operations a workload may ask the runner for (the link lives outside the client process). */
 export interface LinkControl {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/model.ts';
+import type { RunResult } from '../../src/results/model.ts';
 import { launchChromium, openReport, type Chromium } from '../support/browser.ts';
 import { CHROMIUM_PATH, isRoot, peerMissing } from '../support/peers.ts';
 

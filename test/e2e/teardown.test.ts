@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/model.ts';
+import type { RunResult } from '../../src/results/model.ts';
 import { isRoot, peerMissing } from '../support/peers.ts';
 import {
   eventually,

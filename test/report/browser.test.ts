@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { writeReport } from '../../src/report/write.ts';
-import type { RunResult } from '../../src/report/model.ts';
+import type { RunResult } from '../../src/results/model.ts';
 import { launchChromium, openReport, type Chromium } from '../support/browser.ts';
 import { CHROMIUM_PATH, peerMissing } from '../support/peers.ts';
 import { fixtureResult, fixtureRun } from './fixture.ts';

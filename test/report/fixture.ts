@@ -5,9 +5,9 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import type { Protocol } from '../../src/drivers/types.ts';
-import type { Cell, MetricHistogram, RunResult, Summary } from '../../src/report/model.ts';
-import { SCHEMA_VERSION } from '../../src/report/model.ts';
-import type { RawEvent } from '../../src/report/raw.ts';
+import type { Cell, MetricHistogram, RunResult, Summary } from '../../src/results/model.ts';
+import { SCHEMA_VERSION } from '../../src/results/model.ts';
+import type { RawEvent } from '../../src/results/events.ts';
 import { seededRandom } from '../../src/metrics/stats.ts';
 
 

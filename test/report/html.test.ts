@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chartLibraries } from '../../src/report/assets.ts';
 import { renderReport } from '../../src/report/html.ts';
-import type { RunResult } from '../../src/report/model.ts';
+import type { RunResult } from '../../src/results/model.ts';
 import { NOT_SHAPED } from '../../src/report/network.ts';
 import { registerWorkloadSection } from '../../src/report/sections/registry.ts';
 import { fixtureResult } from './fixture.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRawJsonl, readRawLog } from '../../src/report/raw.ts';
+import { parseRawJsonl, readRawLog } from '../../src/results/raw.ts';
 
 const line = (o: unknown) => JSON.stringify(o) + '\n';
 const request = (id: string) => ({ type: 'request', id, network: 'lte', protocol: 'h2', workload: 'w', repetition: 0, path: '/bytes/10', queued: 1, done: 5, bytes: 10 });

@@ -8,9 +8,9 @@
 import type { ClientSession, ConnectOptions, ConnectionRecord, Driver, Protocol, RequestRecord, RequestSpec, TransportStats } from '../../src/drivers/types.ts';
 import type { DropEvent, FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { DirectionModel } from '../../netem/model.ts';
-import type { Cell, RunResult } from '../../src/report/model.ts';
-import { SCHEMA_VERSION } from '../../src/report/model.ts';
-import type { RawEvent } from '../../src/report/raw.ts';
+import type { Cell, RunResult } from '../../src/results/model.ts';
+import { SCHEMA_VERSION } from '../../src/results/model.ts';
+import type { RawEvent } from '../../src/results/events.ts';
 import { cellFromResult, summariseCells, validityWarnings } from '../../src/runner/summarise.ts';
 import { handshakeWorkload, type HandshakeMode, type HandshakeSpec } from '../../src/workloads/handshake.ts';
 import { multiplexWorkload, type MultiplexSpec } from '../../src/workloads/multiplex.ts';

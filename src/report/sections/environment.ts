@@ -1,8 +1,8 @@
 /** Where the numbers were measured: machine, tool versions, emulator fidelity, the resolved scenario. */
 import { escapeHtml, jsonForScript } from '../escape.ts';
 import { formatBytes, formatNumber, formatPercent, formatValue } from '../format.ts';
-import type { RunResult } from '../model.ts';
-import type { RawLogSummary } from '../raw.ts';
+import type { RunResult } from '../../results/model.ts';
+import type { RawLogSummary } from '../../results/raw.ts';
 
 function row(label: string, value: string): string {
   return `<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`;

@@ -9,9 +9,9 @@ import type { FidelityReport } from '../../../netem/types.ts';
 import { baseRttMs as pathRttMs } from '../../../netem/model.ts';
 import { median } from '../../metrics/index.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
-import type { Cell, NetworkVariantResult, RunResult } from '../model.ts';
+import type { Cell, NetworkVariantResult, RunResult } from '../../results/model.ts';
 
-import { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../handshake-theory.ts';
+import { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../../results/handshake-theory.ts';
 
 export { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase };
 

@@ -11,7 +11,7 @@ import { PROTOCOL_COLORS, PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
 import { formatBytes, formatEstimate, formatNumber } from '../format.ts';
-import type { Cell } from '../model.ts';
+import type { Cell } from '../../results/model.ts';
 import { buildWaterfall, type Waterfall } from './waterfall.ts';
 import {
   cellsFor,

@@ -9,7 +9,7 @@ import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
 import { formatEstimate, formatNumber } from '../format.ts';
-import type { Cell } from '../model.ts';
+import type { Cell } from '../../results/model.ts';
 import { CI_METHOD_TEXT } from './headline.ts';
 import {
   cellsFor,

@@ -4,7 +4,7 @@
  * requests, which no percentile reveals. Needs raw.jsonl; absent otherwise.
  */
 import type { Protocol } from '../../drivers/types.ts';
-import type { RawEvent } from '../raw.ts';
+import type { RawEvent } from '../../results/events.ts';
 import { protocolColor } from '../charts.ts';
 import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';

@@ -1,7 +1,7 @@
 /** Validity warnings from result.json: why a number may not mean what it seems to. */
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
-import type { RunResult, Warning } from '../model.ts';
+import type { RunResult, Warning } from '../../results/model.ts';
 
 const LEVEL_ORDER: Record<Warning['level'], number> = { error: 0, warn: 1, info: 2 };
 

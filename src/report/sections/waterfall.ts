@@ -4,7 +4,7 @@
  * vertical rules. Pure: events in, chart rows out.
  */
 import type { Protocol } from '../../drivers/types.ts';
-import type { RawEvent } from '../raw.ts';
+import type { RawEvent } from '../../results/events.ts';
 
 type RequestEvent = Extract<RawEvent, { type: 'request' }>;
 type ConnectionEvent = Extract<RawEvent, { type: 'connection' }>;

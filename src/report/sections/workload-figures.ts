@@ -8,7 +8,7 @@ import { compareSamples, describeComparison, mean, median, type Comparison } fro
 import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
-import type { Cell } from '../model.ts';
+import type { Cell } from '../../results/model.ts';
 import { cdfChart } from '../charts.ts';
 import { cdfRowsOf, mergedDistributions } from './latency.ts';
 
