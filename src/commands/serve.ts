@@ -34,11 +34,18 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   out.write(`routes       /bytes/<n>  /page/p<N>?size=<bytes>&depth=<d>  /delay/<ms>  /health\n`);
   out.write(`try          curl --cacert ${certFile} ${servers.urls.h1 ?? servers.urls.h2}health\n`);
   if (servers.urls.h3) {
-    // Chromium forces QUIC only for a host-name origin (an IP literal fails the handshake).
+    // Chromium forces QUIC only for a host-name origin (an IP literal fails the handshake). It
+    // then resolves localhost to ::1 first and its QUIC writes there are refused: map the name
+    // to the address we listen on.
     const h3 = new URL(servers.urls.h3);
-    if (h3.hostname === '127.0.0.1' || h3.hostname === '[::1]') h3.hostname = 'localhost';
+    const listenHost = h3.hostname;
+    let resolverRule = '';
+    if (listenHost === '127.0.0.1' || listenHost === '[::1]') {
+      h3.hostname = 'localhost';
+      resolverRule = ` --host-resolver-rules="MAP localhost ${listenHost}"`;
+    }
     out.write(
-      `chromium     chromium --origin-to-force-quic-on=${h3.host} --ignore-certificate-errors-spki-list=${cert.spkiSha256Base64} ${h3.origin}/page/p20\n`,
+      `chromium     chromium --origin-to-force-quic-on=${h3.host} --ignore-certificate-errors-spki-list=${cert.spkiSha256Base64}${resolverRule} ${h3.origin}/page/p20\n`,
     );
   }
   await new Promise<void>((resolve) => {
