@@ -8,7 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
-import { formatPath, SourceMap, type DocPath } from './locate.ts';
+import { formatPath, SourceMap, type AliasUse, type DocPath } from './locate.ts';
 import { describeValue, KEY, message } from './messages.ts';
 import { resolveScenario, ScenarioIssue } from './resolve.ts';
 import { scenarioDocumentSchema } from './schema.ts';
@@ -22,6 +22,12 @@ export type * from './types.ts';
 export const E_SCENARIO = 'E_SCENARIO';
 export const E_SCENARIO_FILE = 'E_SCENARIO_FILE';
 export const E_OPTION = 'E_OPTION';
+
+/**
+ * Alias expansions a scenario may need (yaml's maxAliasCount): generous for sharing link settings
+ * with `<<: *base`, far below what nested anchors (a billion-laughs file) would build in memory.
+ */
+export const MAX_ALIAS_EXPANSIONS = 1000;
 
 /** Reads and resolves a scenario file; `overrides` are CLI flags and win over the file. */
 export function loadScenario(file: string, overrides: ScenarioOverrides = {}): Scenario {
@@ -73,7 +79,26 @@ export function parseScenario(text: string, file: string, overrides: ScenarioOve
     fail(at, [], message(`invalid YAML: ${what}`, 'valid YAML', `Check the indentation and quoting on line ${at.line}.`));
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (err) {
+    // yaml refuses unresolvable aliases and alias bombs with a ReferenceError.
+    if (!(err instanceof ReferenceError)) throw err;
+    const uses = map.aliasUses();
+    const unresolved = uses.find((u) => u.expansions === undefined);
+    if (unresolved) {
+      const name = unresolved.source;
+      fail(unresolved.at, unresolved.path, message(`the alias \`*${name}\` has no anchor before it`, `an anchor \`&${name}\` earlier in the file`, `Put \`&${name}\` on the value to share, above this line, or correct the name.`));
+    }
+    const worst = uses.reduce<AliasUse | undefined>((a, u) => (a && a.expansions! >= u.expansions! ? a : u), undefined);
+    if (!worst) throw err;
+    fail(worst.at, worst.path, message(
+      `the alias \`*${worst.source}\` stands for ${worst.expansions} alias expansions (aliases inside anchors multiply)`,
+      `at most ${MAX_ALIAS_EXPANSIONS} alias expansions in the file`,
+      'Write the shared values out, or alias only values that hold no aliases themselves.',
+    ));
+  }
   if (data === null || data === undefined) {
     fail({ line: 1, col: 1 }, [], message('the file is empty', 'a scenario mapping with at least `workloads:`', 'Start from scenarios/smoke.yaml.'));
   }
