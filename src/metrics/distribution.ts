@@ -3,8 +3,7 @@
  * (value against percentile on a 1/(1-p) log axis) and a CDF. Pure functions of the histogram.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { MetricHistogram } from '../results/model.ts';
-import { decodeHistogram } from './histogram.ts';
+import { decodeHistogram, type MetricHistogram } from './histogram.ts';
 
 export interface PercentilePoint {
   /** 0..100 */

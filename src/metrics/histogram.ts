@@ -4,7 +4,26 @@
  * adding counts (never by averaging percentiles). Summary numbers are in milliseconds.
  */
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import type { MetricHistogram } from '../results/model.ts';
+
+/**
+ * A distribution as result.json stores it: summary numbers plus the encoded HdrHistogram for
+ * merging. Defined here, where it is made; src/results/model.ts uses it in the result format.
+ */
+export interface MetricHistogram {
+  /** Unit of min/max/mean/stdev/percentiles. */
+  unit: 'ms';
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  stdev: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  /** Compressed HdrHistogram (base64), values recorded in microseconds. Merge these, never average percentiles. */
+  encoded: string;
+}
 
 export const LOWEST_US = 1;
 export const HIGHEST_US = 3_600_000_000;

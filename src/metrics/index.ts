@@ -1,4 +1,12 @@
-export { LatencyRecorder, decodeHistogram, encodeHistogram, mergeHistograms, metricFromHistogram, newHistogram } from './histogram.ts';
+export {
+  LatencyRecorder,
+  decodeHistogram,
+  encodeHistogram,
+  mergeHistograms,
+  metricFromHistogram,
+  newHistogram,
+  type MetricHistogram,
+} from './histogram.ts';
 export {
   bootstrapCI95,
   compareSamples,

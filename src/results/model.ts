@@ -6,25 +6,13 @@
 import type { Protocol, TransportStats } from '../drivers/types.ts';
 import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
+import type { MetricHistogram } from '../metrics/histogram.ts';
+import type { WorkloadDetails } from './details.ts';
 
 export const SCHEMA_VERSION = 1;
 
 /** A latency (or other) distribution: summary numbers plus the encoded HdrHistogram for merging. */
-export interface MetricHistogram {
-  /** Unit of min/max/mean/stdev/percentiles. */
-  unit: 'ms';
-  count: number;
-  min: number;
-  max: number;
-  mean: number;
-  stdev: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  /** Compressed HdrHistogram (base64), values recorded in microseconds. Merge these, never average percentiles. */
-  encoded: string;
-}
+export type { MetricHistogram };
 
 /** One (network, protocol, workload, repetition) measurement. */
 export interface Cell {
@@ -48,8 +36,8 @@ export interface Cell {
   clientCpuMs?: number;
   transport?: TransportStats;
   link?: LinkCounters;
-  /** Workload-specific figures (JSON-safe). */
-  details?: Record<string, unknown>;
+  /** Workload-specific figures, keyed by workload type (src/results/details.ts). */
+  details?: WorkloadDetails;
   /** Set when the cell could not complete; the other figures cover what finished. */
   error?: string;
 }

@@ -1,5 +1,6 @@
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
+import { metricsWithValues } from '../results/catalogue.ts';
 import type { Cell, RunResult, Summary, Warning } from '../results/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { PlannedCell } from './plan.ts';
@@ -76,14 +77,7 @@ function diffDirection(after: DirectionCounters, before?: DirectionCounters): Di
   };
 }
 
-/** Statistics reported across repetitions for every (network, protocol, workload). */
-const CELL_STATISTICS: Array<{ metric: string; unit: string; pick: (c: Cell) => number | undefined }> = [
-  { metric: 'requestsPerSec', unit: 'req/s', pick: (c) => c.requestsPerSec },
-  { metric: 'goodputBps', unit: 'bit/s', pick: (c) => c.goodputBps },
-  { metric: 'serverCpuMs', unit: 'ms', pick: (c) => c.serverCpuMs },
-];
-const HISTOGRAM_STATISTICS = ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const;
-
+/** Every catalogue metric with a value, across repetitions, per (network, protocol, workload). */
 export function summariseCells(cells: Cell[]): Summary[] {
   const groups = new Map<string, Cell[]>();
   for (const cell of cells) {
@@ -93,23 +87,11 @@ export function summariseCells(cells: Cell[]): Summary[] {
   }
   const summaries: Summary[] = [];
   for (const group of groups.values()) {
-    const { network, protocol, workload } = group[0]!;
-    const push = (metric: string, unit: string, values: number[]) => {
-      if (values.length === 0) return;
-      summaries.push({ network, protocol, workload, metric, unit, values, ...medianInterval(values) });
-    };
-    for (const stat of CELL_STATISTICS) {
-      push(stat.metric, stat.unit, group.map(stat.pick).filter((v): v is number => v !== undefined));
-    }
-    const metricNames = new Set(group.flatMap((c) => Object.keys(c.metrics)));
-    for (const name of metricNames) {
-      for (const stat of HISTOGRAM_STATISTICS) {
-        push(
-          `${name}.${stat}`,
-          'ms',
-          group.map((c) => c.metrics[name]?.[stat]).filter((v): v is number => v !== undefined),
-        );
-      }
+    const { network, protocol, workload, workloadType } = group[0]!;
+    for (const metric of metricsWithValues(workloadType, group)) {
+      const values = group.map(metric.pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      if (values.length === 0) continue;
+      summaries.push({ network, protocol, workload, metric: metric.id, unit: metric.unit, values, ...medianInterval(values) });
     }
   }
   return summaries;

@@ -2,6 +2,7 @@ import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, Transpor
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
 import { HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../results/handshake-theory.ts';
+import type { HandshakeConnectionSample as ConnectionSample, HandshakeDetails, HandshakeModeDetails } from '../results/details.ts';
 import { monoMs } from '../util/clock.ts';
 import { waitForSessionTicket } from '../drivers/common.ts';
 import { runClosedLoop } from './pool.ts';
@@ -36,18 +37,6 @@ export function notApplicableReason(protocol: Protocol, mode: HandshakeMode): st
   return undefined;
 }
 
-interface ConnectionSample {
-  mode: HandshakeMode;
-  phasesMs: Partial<Record<HandshakePhase, number>>;
-  resumed: boolean;
-  earlyData: boolean | 'n/a';
-  /** Packets on the link during this connection (sequential runs on a shaped link only). */
-  link?: { packets: number };
-  /** The transport's own counters for the whole connection (handshake + one small request), when it has them (QUIC). */
-  transport?: TransportStats;
-  error?: string;
-}
-
 export const handshakeWorkload: Workload<HandshakeSpec> = {
   type: 'handshake',
   describe:
@@ -57,7 +46,7 @@ export const handshakeWorkload: Workload<HandshakeSpec> = {
     const recorder = new CellRecorder(ctx);
     recorder.start(monoMs());
     const samples: ConnectionSample[] = [];
-    const modes: Record<string, unknown> = {};
+    const modes: HandshakeDetails['modes'] = {};
     for (const mode of spec.modes) {
       const na = notApplicableReason(ctx.protocol, mode);
       if (na) {
@@ -188,9 +177,9 @@ function medianOf(values: number[]): number | undefined {
   return values.length === 0 ? undefined : median(values);
 }
 
-function summariseMode(ctx: WorkloadContext<HandshakeSpec>, mode: HandshakeMode, samples: ConnectionSample[]) {
+function summariseMode(ctx: WorkloadContext<HandshakeSpec>, mode: HandshakeMode, samples: ConnectionSample[]): HandshakeModeDetails {
   const ok = samples.filter((s) => !s.error);
-  const phases: Record<string, { medianMs?: number; medianRtt?: number }> = {};
+  const phases: HandshakeModeDetails['phases'] = {};
   for (const phase of HANDSHAKE_PHASES) {
     const m = medianOf(ok.map((s) => s.phasesMs[phase]).filter((v): v is number => v !== undefined));
     phases[phase] = { medianMs: m, medianRtt: m !== undefined && ctx.baseRttMs > 0 ? m / ctx.baseRttMs : undefined };

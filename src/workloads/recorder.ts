@@ -1,6 +1,6 @@
 import type { ClientSession, ConnectionRecord, RequestRecord, TransportStats } from '../drivers/types.ts';
-import { LatencyRecorder } from '../metrics/index.ts';
-import type { MetricHistogram } from '../results/model.ts';
+import { LatencyRecorder, type MetricHistogram } from '../metrics/index.ts';
+import type { WorkloadDetails } from '../results/details.ts';
 import type { WorkloadContext, WorkloadResult } from './types.ts';
 
 /**
@@ -74,7 +74,7 @@ export class CellRecorder {
     if (record.tlsReady !== undefined) this.recordValue(`${prefix}tls`, record.tlsReady - record.start);
   }
 
-  result(extra: { transport?: TransportStats; details?: Record<string, unknown> } = {}): WorkloadResult {
+  result(extra: { transport?: TransportStats; details?: WorkloadDetails } = {}): WorkloadResult {
     const ok = this.requests.filter((r) => !r.error && r.status !== undefined && r.status < 400);
     const metrics: Record<string, MetricHistogram> = {};
     for (const [name, h] of this.histograms) metrics[name] = h.toMetricHistogram();

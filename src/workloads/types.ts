@@ -8,6 +8,7 @@ import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
 import type { MetricHistogram } from '../results/model.ts';
 import type { WorkloadEvent } from '../results/events.ts';
+import type { WorkloadDetails } from '../results/details.ts';
 
 /** Link operations a workload may ask the runner for (the link lives outside the client process). */
 export interface LinkControl {
@@ -43,7 +44,7 @@ export interface WorkloadResult {
   connections: { opened: number; resumed: number; earlyData: number };
   metrics: Record<string, MetricHistogram>;
   transport?: TransportStats;
-  details?: Record<string, unknown>;
+  details?: WorkloadDetails;
 }
 
 export interface Workload<Spec = unknown> {

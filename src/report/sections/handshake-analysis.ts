@@ -11,9 +11,10 @@ import { median } from '../../metrics/index.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import type { Cell, NetworkVariantResult, RunResult } from '../../results/model.ts';
 
+import { handshakeDetails, type HandshakeDetails, type HandshakeModeDetails } from '../../results/details.ts';
 import { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../../results/handshake-theory.ts';
 
-export { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase };
+export { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, handshakeDetails, type HandshakeMode, type HandshakePhase };
 
 export const MODE_NAMES: Record<HandshakeMode, string> = { cold: 'cold', resumed: 'resumed', '0rtt': '0-RTT' };
 export const PHASE_NAMES: Record<HandshakePhase, string> = {
@@ -26,30 +27,6 @@ export const PHASE_NAMES: Record<HandshakePhase, string> = {
 
 /** A deviation beyond this many base RTTs on a loss-free link is flagged. */
 export const DEVIATION_THRESHOLD_RTT = 0.1;
-
-/** What the handshake workload writes (src/workloads/handshake.ts), as the report reads it. */
-export interface HandshakeDetails {
-  baseRttMs: number;
-  modes: Partial<Record<HandshakeMode, ModeDetails | { notApplicable: string }>>;
-  connections?: Array<{
-    mode: HandshakeMode;
-    phasesMs: Partial<Record<HandshakePhase, number>>;
-    resumed: boolean;
-    earlyData: boolean | 'n/a';
-    link?: { packets: number; bytes?: number };
-    error?: string;
-  }>;
-}
-
-interface ModeDetails {
-  connections: number;
-  failed: number;
-  resumed: number;
-  earlyDataAccepted: number;
-  expectedFirstByteRtt?: number;
-  phases: Partial<Record<HandshakePhase, { medianMs?: number; medianRtt?: number }>>;
-  medianLinkPackets?: number;
-}
 
 
 export interface PhaseFigure {
@@ -110,11 +87,6 @@ export interface HandshakeAnalysis {
   flags: Deviation[];
 }
 
-export function handshakeDetails(cell: Cell): HandshakeDetails | undefined {
-  const d = cell.details?.handshake;
-  return d && typeof d === 'object' && 'modes' in d ? (d as HandshakeDetails) : undefined;
-}
-
 /** The base RTT of a network variant: what the workload recorded, else the first path's configuration. */
 export function networkRttMs(network: NetworkVariantResult, cells: readonly Cell[]): number {
   for (const c of cells) {
@@ -146,8 +118,8 @@ function modeRow(protocol: Protocol, mode: HandshakeMode, cells: readonly Cell[]
   const na = entries.find((m): m is { notApplicable: string } => 'notApplicable' in m);
   const base = { protocol, mode, repetitions: entries.length, phases: {} };
   if (na) return { ...base, notApplicable: na.notApplicable, connections: 0, failed: 0, resumed: 0, earlyDataAccepted: 0 };
-  const modes = entries as ModeDetails[];
-  const sum = (f: (m: ModeDetails) => number) => modes.reduce((s, m) => s + (f(m) ?? 0), 0);
+  const modes = entries as HandshakeModeDetails[];
+  const sum = (f: (m: HandshakeModeDetails) => number) => modes.reduce((s, m) => s + (f(m) ?? 0), 0);
   const row: ModeRow = {
     ...base,
     connections: sum((m) => m.connections),

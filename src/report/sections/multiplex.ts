@@ -12,11 +12,11 @@ import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
 import { formatBytes, formatEstimate, formatNumber } from '../format.ts';
 import type { Cell } from '../../results/model.ts';
+import { multiplexDetails, type MultiplexDetails } from '../../results/details.ts';
 import { buildWaterfall, type Waterfall } from './waterfall.ts';
 import {
   cellsFor,
   compareProtocols,
-  detailsOf,
   distributionCdf,
   mean,
   median,
@@ -25,20 +25,6 @@ import {
   representativeCell,
   sectionStyle,
 } from './workload-figures.ts';
-
-/** What the multiplex workload writes (src/workloads/multiplex.ts), as the report reads it. */
-export interface MultiplexDetails {
-  lossEvents: number;
-  stalledPerLoss: number[];
-  inFlightPerLoss: number[];
-  transportPerConnection: Array<TransportStats & { localPort?: number }>;
-  referenceMedianMs?: number[];
-}
-
-export function multiplexDetails(cell: Cell): MultiplexDetails | undefined {
-  const d = detailsOf<MultiplexDetails>(cell, 'multiplex');
-  return d && Array.isArray(d.stalledPerLoss) ? d : undefined;
-}
 
 const histogramStat = (metric: string, stat: 'p50' | 'p99', label: string): MetricDef => ({
   id: `${metric}.${stat}`,

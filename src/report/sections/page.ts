@@ -9,12 +9,11 @@ import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
 import { formatEstimate, formatNumber } from '../format.ts';
-import type { Cell } from '../../results/model.ts';
+import { pageDetails } from '../../results/details.ts';
 import { CI_METHOD_TEXT } from './headline.ts';
 import {
   cellsFor,
   compareProtocols,
-  detailsOf,
   distributionCdf,
   median,
   medianRange,
@@ -23,12 +22,6 @@ import {
   sectionStyle,
 } from './workload-figures.ts';
 
-/** What the page workload writes (src/workloads/page.ts), as the report reads it. */
-export interface PageDetails {
-  handshakesPerLoad: number[];
-  resourcesPerPage: number;
-}
-
 const pageLoad = (stat: 'p50' | 'p90' | 'max'): MetricDef => ({
   id: `pageLoad.${stat}`,
   label: `page load ${stat}`,
@@ -36,10 +29,6 @@ const pageLoad = (stat: 'p50' | 'p90' | 'max'): MetricDef => ({
   pick: (c) => c.metrics.pageLoad?.[stat],
 });
 
-export function pageDetails(cell: Cell): PageDetails | undefined {
-  const d = detailsOf<PageDetails>(cell, 'page');
-  return d && Array.isArray(d.handshakesPerLoad) ? d : undefined;
-}
 
 export function renderPageSection(ctx: ReportContext, scope: WorkloadScope): string | undefined {
   if (!scope.cells.some((c) => c.metrics.pageLoad || pageDetails(c))) return undefined;

@@ -24,12 +24,6 @@ export function perRepetition(scope: WorkloadScope, protocol: Protocol, pick: (c
     .filter((v): v is number => v !== undefined && Number.isFinite(v));
 }
 
-/** A workload's own figures in a cell (`cell.details[key]`), when the cell has them. */
-export function detailsOf<T>(cell: Cell, key: string): T | undefined {
-  const value = cell.details?.[key];
-  return value && typeof value === 'object' ? (value as T) : undefined;
-}
-
 /** The repetition whose value of `rank` is the median of the protocol's repetitions (lower middle for even counts). */
 export function representativeCell(scope: WorkloadScope, protocol: Protocol, rank: (c: Cell) => number | undefined): Cell | undefined {
   const ranked = cellsFor(scope, protocol)

@@ -1,0 +1,183 @@
+/**
+ * The metric catalogue: every figure of a result that can be summarised, compared or asserted,
+ * with its unit, which direction is better, and how to read it from one cell (one repetition).
+ * Each workload type names its headline metrics here; the report's tables and strips, `bench run
+ * --json`, `bench compare` and the gate all take them from this list.
+ */
+import { mean, median } from '../metrics/stats.ts';
+import { handshakeMode, multiplexDetails, pageDetails } from './details.ts';
+import { HANDSHAKE_MODES, HANDSHAKE_PHASES, type HandshakeMode } from './handshake-theory.ts';
+import type { Cell } from './model.ts';
+
+export type MetricUnit = 'ms' | 'rtt' | 'req/s' | 'bit/s' | 'count' | 'streams';
+
+export interface MetricDefinition {
+  /** Name in result.json summaries and in scenario assertions, e.g. "latency.p99", "cold.firstByte". */
+  id: string;
+  /** Words for tables and charts, e.g. "latency p99". */
+  label: string;
+  unit: MetricUnit;
+  better: 'lower' | 'higher';
+  /** The value in one cell (one repetition); undefined when the cell has none. */
+  pick: (cell: Cell) => number | undefined;
+}
+
+export const HISTOGRAM_STATISTICS = ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const;
+export type HistogramStatistic = (typeof HISTOGRAM_STATISTICS)[number];
+const STATISTIC_LABELS: Record<HistogramStatistic, string> = { p50: 'p50', p90: 'p90', p99: 'p99', p999: 'p99.9', mean: 'mean', max: 'max' };
+
+/** A statistic of a recorded distribution (all in ms): "latency.p99" = the p99 of histogram "latency". */
+export function histogramMetric(histogram: string, stat: HistogramStatistic): MetricDefinition {
+  return {
+    id: `${histogram}.${stat}`,
+    label: `${histogram} ${STATISTIC_LABELS[stat]}`,
+    unit: 'ms',
+    better: 'lower',
+    pick: (c) => c.metrics[histogram]?.[stat],
+  };
+}
+
+/** Figures every workload has. */
+export const COMMON_METRICS = {
+  requestsPerSec: { id: 'requestsPerSec', label: 'requests/s', unit: 'req/s', better: 'higher', pick: (c) => c.requestsPerSec },
+  goodputBps: { id: 'goodputBps', label: 'goodput', unit: 'bit/s', better: 'higher', pick: (c) => c.goodputBps },
+  serverCpuMs: { id: 'serverCpuMs', label: 'server CPU', unit: 'ms', better: 'lower', pick: (c) => c.serverCpuMs },
+  requests: { id: 'requests.total', label: 'requests', unit: 'count', better: 'higher', pick: (c) => c.requests.total },
+  failed: { id: 'requests.failed', label: 'failed requests', unit: 'count', better: 'lower', pick: (c) => c.requests.failed },
+  opened: { id: 'connections.opened', label: 'connections', unit: 'count', better: 'lower', pick: (c) => c.connections.opened },
+  resumed: { id: 'connections.resumed', label: 'resumed connections', unit: 'count', better: 'higher', pick: (c) => c.connections.resumed },
+} satisfies Record<string, MetricDefinition>;
+
+const MODE_LABELS: Record<HandshakeMode, string> = { cold: 'cold', resumed: 'resumed', '0rtt': '0-RTT' };
+
+function handshakeModeMetrics(mode: HandshakeMode): MetricDefinition[] {
+  const label = MODE_LABELS[mode];
+  const metrics: MetricDefinition[] = [
+    {
+      id: `${mode}.firstByte`,
+      label: `${label} first byte (RTT)`,
+      unit: 'rtt',
+      better: 'lower',
+      pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianRtt,
+    },
+    {
+      id: `${mode}.firstByteMs`,
+      label: `${label} first byte`,
+      unit: 'ms',
+      better: 'lower',
+      pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianMs,
+    },
+  ];
+  if (mode !== 'cold') {
+    metrics.push({
+      id: `${mode}.resumedConnections`,
+      label: `${label} resumed`,
+      unit: 'count',
+      better: 'higher',
+      pick: (c) => handshakeMode(c, mode)?.resumed,
+    });
+  }
+  if (mode === '0rtt') {
+    metrics.push({
+      id: '0rtt.earlyDataAccepted',
+      label: '0-RTT early data accepted',
+      unit: 'count',
+      better: 'higher',
+      pick: (c) => handshakeMode(c, mode)?.earlyDataAccepted,
+    });
+  }
+  return metrics;
+}
+
+const stalledPerLoss: MetricDefinition = {
+  id: 'stalledPerLoss',
+  label: 'streams stalled per loss',
+  unit: 'streams',
+  better: 'lower',
+  pick: (c) => {
+    const d = multiplexDetails(c);
+    return d && d.stalledPerLoss.length > 0 ? mean(d.stalledPerLoss) : undefined;
+  },
+};
+
+const handshakesPerLoad: MetricDefinition = {
+  id: 'handshakesPerLoad',
+  label: 'handshakes per page load',
+  unit: 'count',
+  better: 'lower',
+  pick: (c) => {
+    const d = pageDetails(c);
+    return d && d.handshakesPerLoad.length > 0 ? median(d.handshakesPerLoad) : undefined;
+  },
+};
+
+interface WorkloadCatalogue {
+  /** The figures that answer the workload's question, in display order. */
+  headline: MetricDefinition[];
+  /** Distributions it records (each with every HISTOGRAM_STATISTICS). */
+  histograms: string[];
+}
+
+const REQUEST_HISTOGRAMS = ['latency', 'ttfb', 'connect', 'tls'];
+
+const CATALOGUE: Record<string, WorkloadCatalogue> = {
+  requests: {
+    headline: [COMMON_METRICS.requestsPerSec, histogramMetric('latency', 'p50'), histogramMetric('latency', 'p99')],
+    histograms: REQUEST_HISTOGRAMS,
+  },
+  handshake: {
+    headline: HANDSHAKE_MODES.flatMap(handshakeModeMetrics),
+    histograms: HANDSHAKE_MODES.flatMap((m) => [...REQUEST_HISTOGRAMS, ...HANDSHAKE_PHASES].map((h) => `${m}.${h}`)),
+  },
+  multiplex: {
+    headline: [histogramMetric('latency', 'p50'), histogramMetric('latency', 'p99'), stalledPerLoss],
+    histograms: [...REQUEST_HISTOGRAMS, 'excess', 'stallTime', 'stalledPerLoss', ...REQUEST_HISTOGRAMS.map((h) => `reference.${h}`)],
+  },
+  page: {
+    headline: [histogramMetric('pageLoad', 'p50'), histogramMetric('pageLoad', 'p90'), handshakesPerLoad],
+    histograms: ['pageLoad', ...REQUEST_HISTOGRAMS],
+  },
+};
+
+/** A workload type this catalogue does not know gets the common figures and request distributions. */
+const FALLBACK: WorkloadCatalogue = { headline: [COMMON_METRICS.requestsPerSec, histogramMetric('latency', 'p50'), histogramMetric('latency', 'p99')], histograms: REQUEST_HISTOGRAMS };
+
+function entry(workloadType: string): WorkloadCatalogue {
+  return CATALOGUE[workloadType] ?? FALLBACK;
+}
+
+/** The metrics that answer this workload type's question, in display order. */
+export function headlineMetrics(workloadType: string): MetricDefinition[] {
+  return entry(workloadType).headline;
+}
+
+/** Every metric of a workload type: headline first, then the common figures and every statistic of its distributions. */
+export function workloadMetrics(workloadType: string): MetricDefinition[] {
+  const e = entry(workloadType);
+  const all = [
+    ...e.headline,
+    ...Object.values(COMMON_METRICS),
+    ...e.histograms.flatMap((h) => HISTOGRAM_STATISTICS.map((s) => histogramMetric(h, s))),
+  ];
+  const seen = new Set<string>();
+  return all.filter((m) => !seen.has(m.id) && seen.add(m.id));
+}
+
+/** The metric named `id` for a workload type; statistics of distributions not in the list resolve too ("foo.p99"). */
+export function findMetric(workloadType: string, id: string): MetricDefinition | undefined {
+  const known = workloadMetrics(workloadType).find((m) => m.id === id);
+  if (known) return known;
+  const dot = id.lastIndexOf('.');
+  const stat = id.slice(dot + 1) as HistogramStatistic;
+  return dot > 0 && HISTOGRAM_STATISTICS.includes(stat) ? histogramMetric(id.slice(0, dot), stat) : undefined;
+}
+
+/** Every metric with a value in these cells (for summaries): the catalogue's, plus any other recorded distribution. */
+export function metricsWithValues(workloadType: string, cells: readonly Cell[]): MetricDefinition[] {
+  const known = workloadMetrics(workloadType);
+  const knownIds = new Set(known.map((m) => m.id));
+  const extra = [...new Set(cells.flatMap((c) => Object.keys(c.metrics)))]
+    .flatMap((h) => HISTOGRAM_STATISTICS.map((s) => histogramMetric(h, s)))
+    .filter((m) => !knownIds.has(m.id));
+  return [...known, ...extra].filter((m) => cells.some((c) => m.pick(c) !== undefined));
+}
