@@ -1,13 +1,12 @@
 /**
- * The `bench` command line. Only this module's main() decides exit codes; commands return them.
- * 0 ok, 1 regression found (gate), 2 user mistake, 3 internal failure (partial results kept),
- * 128+n interrupted by signal n.
+ * The `bench` command line. Only this module's main() hands exit codes to the process; commands
+ * return them, all from src/util/exit-codes.ts.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { BenchError, UserError } from './util/errors.ts';
+import { EXIT_CODES } from './util/exit-codes.ts';
 import { parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
 
-export const EXIT = { ok: 0, regression: 1, user: 2, internal: 3 } as const;
 
 function buildProgram(): Command {
   const program = new Command('bench')
@@ -90,7 +89,7 @@ function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('What this machine can do: root, namespaces, TUN, tc netem, peers.')
+    .description('What this machine can do: root, namespaces, TUN, tc netem, peers. Exits 4 when a required check fails.')
     .option('--measure', 'measure the link emulator\'s fidelity (delay, jitter, loss, rate, lateness)')
     .option('--cleanup', 'remove namespaces, devices and processes left by a killed run')
     .option('--json', 'print the findings as JSON')
@@ -103,10 +102,10 @@ function buildProgram(): Command {
   return program;
 }
 
-let exitCode = EXIT.ok as number;
+let exitCode: number = EXIT_CODES.ok;
 
 export async function main(argv: string[]): Promise<number> {
-  exitCode = EXIT.ok;
+  exitCode = EXIT_CODES.ok;
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -119,15 +118,15 @@ export async function main(argv: string[]): Promise<number> {
 export function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
     // commander already printed its message; help and version are not errors.
-    return error.exitCode === 0 ? EXIT.ok : EXIT.user;
+    return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.userMistake;
   }
   if (error instanceof UserError) {
     process.stderr.write(`error: ${error.message}\n`);
-    return EXIT.user;
+    return EXIT_CODES.userMistake;
   }
   const runDir = (error as { runDir?: string })?.runDir;
   const message = error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`internal error: ${message}\n`);
   if (runDir) process.stderr.write(`partial results kept in ${runDir}\n`);
-  return EXIT.internal;
+  return EXIT_CODES.internal;
 }

@@ -5,6 +5,7 @@ import { isRoot } from '../../netem/topology.ts';
 import { createUserspaceBackend } from '../../netem/userspace/index.ts';
 import { saveFidelity } from '../runner/fidelity-cache.ts';
 import { UserError } from '../util/errors.ts';
+import { EXIT_CODES } from '../util/exit-codes.ts';
 
 export interface DoctorOptions {
   measure?: boolean;
@@ -54,5 +55,5 @@ export async function doctorCommand(opts: DoctorOptions): Promise<number> {
     process.stdout.write(formatDoctorReport(report) + '\n');
     if (fidelity) process.stdout.write('\n' + formatFidelity(fidelity) + '\n');
   }
-  return report.ok ? 0 : 1;
+  return report.ok ? EXIT_CODES.ok : EXIT_CODES.doctorCheckFailed;
 }

@@ -4,6 +4,7 @@ import { waitForSessionTicket } from '../drivers/common.ts';
 import { getDriver } from '../drivers/index.ts';
 import type { ClientSession, ConnectionRecord, Protocol, RequestRecord, Target } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
+import { EXIT_CODES } from '../util/exit-codes.ts';
 
 export interface GetOptions {
   protocol: Protocol;
@@ -66,7 +67,7 @@ export async function getCommand(url: string, opts: GetOptions): Promise<number>
       process.stdout.write('\n' + Buffer.from(last.body).toString('utf8') + '\n');
     }
   }
-  return attempts.every((a) => !a.request.error) ? 0 : 3;
+  return attempts.every((a) => !a.request.error) ? EXIT_CODES.ok : EXIT_CODES.internal;
 }
 
 function isText(headers?: Record<string, string>): boolean {

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Protocol } from '../drivers/types.ts';
 import { writeReport } from '../report/write.ts';
-import { exitCodeForSignal, watchSignals } from '../runner/lifecycle.ts';
+import { watchSignals } from '../runner/lifecycle.ts';
 import { createProgress } from '../runner/progress.ts';
 import { runScenario } from '../runner/run.ts';
 import { loadScenario } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { UserError } from '../util/errors.ts';
+import { EXIT_CODES, exitCodeForSignal } from '../util/exit-codes.ts';
 
 export interface RunCommandOptions {
   out?: string;
@@ -47,7 +48,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     process.stderr.write(
       `bench: results in ${rel(dir)}\n  report  ${rel(written.reportPath)}\n  result  ${rel(path.join(dir, 'result.json'))}\n  events  ${rel(path.join(dir, 'raw.jsonl'))}\n`,
     );
-    return result.run.status === 'complete' ? 0 : 3;
+    return result.run.status === 'complete' ? EXIT_CODES.ok : EXIT_CODES.internal;
   } catch (error) {
     const signal = lifecycle.interruptedBy();
     const runDir = (error as { runDir?: string }).runDir;

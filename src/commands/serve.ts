@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { generateCertificate } from '../tls/cert.ts';
+import { EXIT_CODES } from '../util/exit-codes.ts';
 import { h3Available, startServers } from '../../servers/index.ts';
 
 export interface ServeOptions {
@@ -54,5 +55,5 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await servers.close();
-  return 0;
+  return EXIT_CODES.ok;
 }

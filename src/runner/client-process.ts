@@ -6,11 +6,12 @@ import { getDriver } from '../drivers/index.ts';
 import { getWorkload } from '../workloads/registry.ts';
 import '../workloads/all.ts';
 import type { LinkControl } from '../workloads/types.ts';
+import { EXIT_CODES } from '../util/exit-codes.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
 
 if (!process.send) {
   console.error('client-process must be started by the runner with an IPC channel');
-  process.exit(2);
+  process.exit(EXIT_CODES.userMistake);
 }
 
 const send = (message: ClientToRunner) => process.send!(message);

@@ -7,6 +7,7 @@
  */
 import { runAllTeardowns } from '../../netem/index.ts';
 import { BenchError } from '../util/errors.ts';
+import { EXIT_CODES } from '../util/exit-codes.ts';
 
 export interface RunLifecycle {
   signal: AbortSignal;
@@ -17,7 +18,6 @@ export interface RunLifecycle {
 
 /** How long unwinding may take after a crash before the teardowns are run directly. */
 const CRASH_UNWIND_MS = 30_000;
-const EXIT_INTERNAL = 3;
 
 export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLifecycle {
   const controller = new AbortController();
@@ -42,7 +42,7 @@ export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLi
     if (!controller.signal.aborted) controller.abort(new BenchError('E_CRASH', `${reason.message} (stack printed above)`, { cause: reason }));
     crashTimer = setTimeout(() => {
       process.stderr.write('bench: teardown did not finish after an internal error; removing the network directly\n');
-      void runAllTeardowns().finally(() => process.exit(EXIT_INTERNAL));
+      void runAllTeardowns().finally(() => process.exit(EXIT_CODES.internal));
     }, CRASH_UNWIND_MS);
   };
   process.on('SIGINT', handler);
@@ -62,8 +62,4 @@ export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLi
       process.off('unhandledRejection', crash);
     },
   };
-}
-
-export function exitCodeForSignal(signal: NodeJS.Signals): number {
-  return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129;
 }

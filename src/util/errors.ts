@@ -1,6 +1,7 @@
 /**
  * Stable error codes on one base class (as undici does). A UserError is a mistake in the user's
- * input or environment: the CLI prints its message alone (no stack) and exits with code 2.
+ * input or environment: the CLI prints its message alone (no stack) and exits with
+ * EXIT_CODES.userMistake (src/util/exit-codes.ts).
  */
 export class BenchError extends Error {
   constructor(
@@ -14,8 +15,6 @@ export class BenchError extends Error {
 }
 
 export class UserError extends BenchError {
-  /** Exit code for any user mistake (bad scenario, no root, port taken ...). */
-  static readonly EXIT_CODE = 2;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'UserError';
