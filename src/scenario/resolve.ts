@@ -6,11 +6,15 @@
  */
 import { DIRECTION_DEFAULTS, type DirectionModel, type NetworkSpec, type PathModel, type Phase } from '../../netem/model.ts';
 import { getProfile } from '../../netem/profiles.ts';
-import type { Protocol } from '../drivers/types.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { UserError } from '../util/errors.ts';
 import { message } from './messages.ts';
 import { lossModelOf, NAME_PATTERN, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
+import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
 import { listOf } from './suggest.ts';
-import { SWEEP_KEYS, type NetworkVariant, type Scenario, type SweepKey } from './types.ts';
+import { SWEEP_KEYS, type CommandServerSpec, type NetworkVariant, type Scenario, type ServersSpec, type SweepKey } from './types.ts';
 import { tidy } from './units.ts';
 
 export type { DocPath } from "./locate.ts";
@@ -227,16 +231,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
   const protocols = input.protocols ?? doc.protocols;
   const { networks, sweep } = resolveNetworks(doc);
 
-  if (doc.servers.kind === 'external') {
-    if (doc.network !== 'none') {
-      throw new ScenarioIssue(['servers'], message('external servers cannot sit behind the shaped link', '`network: none` with external servers (the link runs between namespaces bench creates)', 'Set `network: none`, or use `servers: builtin`.'));
-    }
-    const missing = protocols.filter((p) => doc.servers.kind === 'external' && !doc.servers.targets[p]);
-    if (missing.length > 0) {
-      const configured = Object.keys(doc.servers.targets);
-      throw new ScenarioIssue(['servers'], message(`no target for ${listOf(missing)}`, 'a URL for every protocol in `protocols`', configured.length > 0 ? `Add \`${missing[0]}: https://...\`, or limit \`protocols\` to ${listOf(configured)}.` : `Add \`${missing[0]}: https://...\`.`));
-    }
-  }
+  const servers = resolveServers(doc, protocols, path.dirname(path.resolve(input.file)));
 
   return {
     file: input.file,
@@ -247,8 +242,67 @@ export function resolveScenario(input: ResolveInput): Scenario {
     seed: input.seed ?? doc.seed,
     networks,
     ...(sweep && { sweep }),
-    servers: doc.servers,
+    servers,
     workloads: doc.workloads,
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
   };
+}
+
+/**
+ * External targets need `network: none` and a URL per protocol; a command's paths are relative to
+ * the scenario file, its config template must exist and use known placeholders only.
+ */
+function resolveServers(doc: ScenarioDocument, protocols: Protocol[], scenarioDir: string): ServersSpec {
+  const servers = doc.servers;
+  if (servers.kind === 'external') {
+    if (doc.network !== 'none') {
+      throw new ScenarioIssue(['servers'], message('external servers cannot sit behind the shaped link', '`network: none` with external servers (the link runs between namespaces bench creates)', 'Set `network: none`, use `servers: {command: ...}` to run the server behind the link, or use `servers: builtin`.'));
+    }
+    const missing = protocols.filter((p) => !servers.targets[p]);
+    if (missing.length > 0) {
+      const configured = Object.keys(servers.targets);
+      throw new ScenarioIssue(['servers'], message(`no target for ${listOf(missing)}`, 'a URL for every protocol in `protocols`', configured.length > 0 ? `Add \`${missing[0]}: https://...\`, or limit \`protocols\` to ${listOf(configured)}.` : `Add \`${missing[0]}: https://...\`.`));
+    }
+    const targets = { ...servers.targets };
+    for (const p of PROTOCOLS) {
+      const target = targets[p];
+      if (target?.ca === undefined) continue;
+      const ca = readUserFile(path.resolve(scenarioDir, target.ca), target.ca, ['servers', 'ca'], 'a PEM file with the CA certificate');
+      if (!ca.text.includes('-----BEGIN CERTIFICATE-----')) {
+        throw new ScenarioIssue(['servers', 'ca'], message(`${target.ca} holds no PEM certificate`, 'a PEM file with the CA certificate (-----BEGIN CERTIFICATE-----)', 'Point `ca` at the CA that signed the servers\' certificates.'));
+      }
+      targets[p] = { ...target, ca: ca.file };
+    }
+    return { kind: 'external', targets };
+  }
+  if (servers.kind === 'command') {
+    const resolved: CommandServerSpec = { ...servers, cwd: scenarioDir };
+    if (servers.config !== undefined) {
+      const template = readUserFile(path.resolve(scenarioDir, servers.config), servers.config, ['servers', 'config'], 'a config template file');
+      checkTemplate(template.file, template.text);
+      resolved.config = template.file;
+    }
+    return resolved;
+  }
+  return servers;
+}
+
+function readUserFile(file: string, written: string, where: DocPath, expected: string): { file: string; text: string } {
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
+    throw new ScenarioIssue(where, message(`${written} ${reason} (looked for ${path.relative(process.cwd(), file) || file})`, expected, 'Fix the path; it is relative to the scenario file.'));
+  }
+}
+
+/** A template's mistakes are located in the template itself. */
+function checkTemplate(file: string, text: string): void {
+  const allowed = PLACEHOLDER_NAMES.filter((n) => n !== 'config');
+  const bad = unknownPlaceholder(text, allowed);
+  if (!bad) return;
+  const before = text.slice(0, bad.use.index).split('\n');
+  const at = `${before.length}:${before.at(-1)!.length + 1}`;
+  const what = bad.use.name === 'config' ? 'the template cannot name itself: `{{config}}`' : `unknown placeholder \`{{${bad.use.name}}}\``;
+  throw new UserError('E_SERVER_CONFIG', `${file}:${at}: ${message(what, `one of ${allowed.map((n) => `{{${n}}}`).join(', ')}`, bad.use.name === 'config' ? 'Remove it.' : bad.fix)}`);
 }

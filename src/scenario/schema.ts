@@ -11,8 +11,10 @@ import { PROFILE_NAMES } from '../../netem/profiles.ts';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
 import { closest, listOf } from './suggest.ts';
-import { HANDSHAKE_MODES, WORKLOAD_TYPES, type HandshakeMode, type ServersSpec } from './types.ts';
-import { parseDuration, parsePercent, parseRate, parseSize, show, type Parsed } from './units.ts';
+import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
+import { HANDSHAKE_MODES, WORKLOAD_TYPES, type ExternalTarget, type HandshakeMode, type ServersSpec } from './types.ts';
+import { parseDuration, parsePercent, parseRate, parseSize, show, tidy, type Parsed } from './units.ts';
+import { DEFAULT_MAX_BODY_BYTES, PAGE_LIMITS } from '../../servers/handler.ts';
 
 /* ----------------------------------------------------------------------------------------------
  * Building blocks
@@ -318,31 +320,92 @@ const httpsUrl = (protocol: Protocol) =>
         input: value,
         message: message(`${JSON.stringify(value)} is not an https URL`, 'an https:// URL with a host and optional port', 'Write it like `https://server.test:8443`.'),
       });
+    } else if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+      // Workloads request fixed paths (/bytes/<n>, /page/...) at the root of the origin.
+      ctx.addIssue({
+        code: 'custom',
+        input: value,
+        message: message(`${JSON.stringify(value)} has a path, query or credentials`, 'the origin only: https://host[:port]', `Write \`${url.origin}\`; the server must answer bench's routes at its root.`),
+      });
     }
   });
 
-const externalServersSchema = mapping(
+const DEFAULT_START_TIMEOUT_MS = 20_000;
+
+const port = (protocol: Protocol, transport: string) =>
+  int({ min: 1, max: 65535, example: 8443 }, `${transport} port the server listens on for ${protocol} ({{port.${protocol}}}).`).optional();
+
+/** Keys of the `command` form; the URL keys belong to the external form. */
+const COMMAND_KEYS = ['command', 'config', 'ports', 'version', 'startTimeout'] as const;
+const EXTERNAL_KEYS = ['h1', 'h2', 'h3', 'insecure', 'ca'] as const;
+
+const serversMappingSchema = mapping(
   {
     h1: httpsUrl('h1').optional(),
     h2: httpsUrl('h2').optional(),
     h3: httpsUrl('h3').optional(),
-    insecure: bool('Skip certificate verification (self-signed certificates).').default(false),
+    insecure: bool('External targets: skip certificate verification (self-signed certificates).').optional(),
+    ca: text('a file path', 'certs/ca.pem', 'External targets: PEM file of the CA to trust instead of the system CAs (relative to the scenario file).').optional(),
+    command: text('a command line', 'caddy run --config {{config}} --adapter caddyfile', 'A server bench starts (in the server namespace) for this run: a shell command line with {{placeholders}}, run in the scenario file\'s directory. It must stay in the foreground.').optional(),
+    config: text('a file path', '../servers/examples/caddy/Caddyfile', 'Config template (relative to the scenario file): its {{placeholders}} are filled in and the result is {{config}}.').optional(),
+    ports: mapping({ h1: port('h1', 'TCP'), h2: port('h2', 'TCP'), h3: port('h3', 'UDP') }, 'ports {h1, h2, h3}')
+      .describe('Ports of the command\'s server; a protocol without one uses a port bench picks (one port shared by all of them).')
+      .optional(),
+    version: text('a command line', 'caddy version', "A command printing the server's version; its first line goes into the results.").optional(),
+    startTimeout: duration('How long the command\'s server may take until every protocol\'s port answers.').optional(),
   },
-  'external targets {h1, h2, h3, insecure}',
-).transform((s): ServersSpec => {
-  const targets: Partial<Record<Protocol, { url: string; insecure: boolean }>> = {};
-  for (const p of PROTOCOLS) {
-    const url = s[p];
-    if (url !== undefined) targets[p] = { url, insecure: s.insecure };
-  }
-  return { kind: 'external', targets };
-});
+  'servers {h1, h2, h3, insecure, ca} or {command, config, ports, version, startTimeout}',
+)
+  .superRefine((s, ctx) => {
+    const set = (keys: readonly string[]) => keys.filter((k) => (s as Record<string, unknown>)[k] !== undefined);
+    if (s.command !== undefined) {
+      const mixed = set(EXTERNAL_KEYS)[0];
+      if (mixed) {
+        ctx.addIssue({ code: 'custom', path: [mixed], input: (s as Record<string, unknown>)[mixed], message: message(`\`command\` and \`${mixed}\` are both set`, 'either a command bench starts or URLs of servers already running', `Remove \`${mixed}\` (bench points the clients at the command's server), or remove \`command\`.`) });
+        return;
+      }
+      if (s.command.trim() === '') {
+        ctx.addIssue({ code: 'custom', path: ['command'], input: s.command, message: message('the command is empty', 'a command line that starts a server', 'Write e.g. `command: caddy run --config {{config}} --adapter caddyfile`.') });
+        return;
+      }
+      const allowed = PLACEHOLDER_NAMES.filter((n) => n !== 'config' || s.config !== undefined);
+      const bad = unknownPlaceholder(s.command, PLACEHOLDER_NAMES);
+      if (bad) {
+        ctx.addIssue({ code: 'custom', path: ['command'], input: s.command, message: message(`unknown placeholder \`{{${bad.use.name}}}\``, `one of ${PLACEHOLDER_NAMES.map((n) => `{{${n}}}`).join(', ')}`, bad.fix) });
+      } else if (unknownPlaceholder(s.command, allowed)) {
+        ctx.addIssue({ code: 'custom', path: ['command'], input: s.command, message: message('`{{config}}` is used but no `config:` is set', 'a config template to render into {{config}}', 'Add `config: <template file>` under `servers:`.') });
+      }
+      return;
+    }
+    const orphan = set(COMMAND_KEYS)[0];
+    if (orphan) {
+      ctx.addIssue({ code: 'custom', path: [orphan], input: (s as Record<string, unknown>)[orphan], message: message(`\`${orphan}\` without \`command\``, `\`${orphan}\` next to a \`command\` that starts the server`, `Add \`command: ...\`, or remove \`${orphan}\`.`) });
+    }
+  })
+  .transform((s): ServersSpec => {
+    if (s.command !== undefined) {
+      return {
+        kind: 'command',
+        command: s.command.trim(),
+        ...(s.config !== undefined && { config: s.config }),
+        ports: { ...s.ports },
+        ...(s.version !== undefined && { version: s.version }),
+        startTimeoutMs: s.startTimeout ?? DEFAULT_START_TIMEOUT_MS,
+      };
+    }
+    const targets: Partial<Record<Protocol, ExternalTarget>> = {};
+    for (const p of PROTOCOLS) {
+      const url = s[p];
+      if (url !== undefined) targets[p] = { url, insecure: s.insecure ?? false, ...(s.ca !== undefined && { ca: s.ca }) };
+    }
+    return { kind: 'external', targets };
+  });
 
 const serversSchema = z
-  .union([z.literal('builtin').transform((): ServersSpec => ({ kind: 'builtin' })), externalServersSchema], {
-    error: (iss) => typeMessage(iss.input, '`builtin` or a mapping of URLs per protocol {h1, h2, h3, insecure}', 'builtin'),
+  .union([z.literal('builtin').transform((): ServersSpec => ({ kind: 'builtin' })), serversMappingSchema], {
+    error: (iss) => typeMessage(iss.input, '`builtin`, a mapping of URLs per protocol {h1, h2, h3}, or {command: ...}', 'builtin'),
   })
-  .describe('`builtin` (matched servers bench starts) or external targets per protocol.');
+  .describe('`builtin` (matched servers bench starts), URLs of servers already running ({h1, h2, h3}), or a server bench starts from a command ({command, config, ports, version}).');
 
 /* ----------------------------------------------------------------------------------------------
  * Workloads
@@ -350,7 +413,24 @@ const serversSchema = z
 
 const workloadName = identifier('workload name', 'small', 'Unique name (defaults to the type).').optional();
 const h1PoolSize = int({ min: 1, max: 64, example: 6 }, 'HTTP/1.1 connections per pool (browsers: 6).').default(6);
-const sizeList = (description: string) => list(size('Response size.'), 'size', '[1KB, 100KB]', description);
+const MAX_RESPONSE_MIB = DEFAULT_MAX_BODY_BYTES / 2 ** 20;
+
+/** A response body size: never more than the servers send (every larger request would be answered 413). */
+const responseSize = (description: string) =>
+  size(`${description} At most ${MAX_RESPONSE_MIB}MiB.`).superRefine((bytes, ctx) => {
+    if (bytes > DEFAULT_MAX_BODY_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        input: bytes,
+        message: message(
+          `${tidy(bytes)} bytes is more than the servers send in one response`,
+          `a size up to ${MAX_RESPONSE_MIB}MiB (${DEFAULT_MAX_BODY_BYTES} bytes, the built-in servers' limit)`,
+          `Use at most ${MAX_RESPONSE_MIB}MiB per response.`,
+        ),
+      });
+    }
+  });
+const sizeList = (description: string) => list(responseSize('Response size.'), 'size', '[1KB, 100KB]', description);
 
 /** `size` or `sizes`, resolved to a list of bytes. */
 function sizesOf(w: { size?: number; sizes?: number[] }, fallback: number): number[] {
@@ -365,7 +445,7 @@ const requestsWorkloadSchema = mapping(
     concurrency: int({ min: 1, max: 10_000, example: 10 }, 'Requests in flight at once.').default(10),
     connections: int({ min: 1, max: 1000, example: 1 }, 'h2/h3 connections (h1: pools of up to h1PoolSize connections).').default(1),
     h1PoolSize,
-    size: size('Response size (default 10KB).').optional(),
+    size: responseSize('Response size (default 10KB).').optional(),
     sizes: sizeList('Response sizes, cycled over the requests.').optional(),
     warmup: int({ min: 0, max: 1_000_000, example: 10 }, 'Requests sent first and not measured.').default(0),
   },
@@ -390,7 +470,7 @@ const handshakeWorkloadSchema = mapping(
     modes: list(oneOf([...HANDSHAKE_MODES] as [HandshakeMode, ...HandshakeMode[]], 'handshake mode', 'cold, resumed (session ticket) or 0rtt (early data).'), 'mode', '[cold, resumed, 0rtt]', 'Handshake modes to measure.').default([...HANDSHAKE_MODES]),
     connections: int({ min: 1, max: 100_000, example: 20 }, 'New connections per mode.').default(20),
     parallel: int({ min: 1, max: 1000, example: 1 }, 'Connections at once (1 = one after another).').default(1),
-    size: size('Size of the object each connection fetches.').prefault('1KB'),
+    size: responseSize('Size of the object each connection fetches.').prefault('1KB'),
   },
   'a handshake workload',
 ).transform((w) => ({
@@ -407,7 +487,7 @@ const multiplexWorkloadSchema = mapping(
     type: z.literal('multiplex').describe('Many concurrent requests on one connection (h1: a pool of 6) under loss: head-of-line blocking.'),
     name: workloadName,
     requests: int({ min: 1, max: 100_000, example: 100 }, 'Concurrent requests per round.').default(100),
-    size: size('Response size (default 10KB).').optional(),
+    size: responseSize('Response size (default 10KB).').optional(),
     sizes: sizeList('Response sizes, cycled over the requests.').optional(),
     rounds: int({ min: 1, max: 100_000, example: 10 }, 'Rounds per repetition.').default(10),
     reference: bool('Also measure the same requests with loss removed from the link, in the same run.').default(true),
@@ -430,12 +510,12 @@ const pageWorkloadSchema = mapping(
   {
     type: z.literal('page').describe('A page as browsers load it: an HTML document, then the subresources it names.'),
     name: workloadName,
-    resources: int({ min: 0, max: 10_000, example: 20 }, 'Subresources per document.').default(20),
-    depth: int({ min: 1, max: 10, example: 1 }, 'Levels of documents (1 = HTML and its subresources).').default(1),
+    resources: int({ min: 0, max: PAGE_LIMITS.maxFanOut, example: 20 }, 'Subresources per document (and per nested stylesheet).').default(20),
+    depth: int({ min: 1, max: PAGE_LIMITS.maxDepth, example: 1 }, 'Levels of documents (1 = HTML and its subresources).').default(1),
     sizes: mapping(
       {
-        html: size('HTML document size.').prefault('20KB'),
-        resource: size('Subresource size.').prefault('10KB'),
+        html: responseSize('HTML document size (padded with a comment when its markup is shorter).').prefault('20KB'),
+        resource: responseSize('Subresource size.').prefault('10KB'),
       },
       'page sizes {html, resource}',
     )

@@ -28,11 +28,31 @@ export interface ExternalTarget {
   url: string;
   /** Skip certificate verification (self-signed certificates). */
   insecure: boolean;
+  /** PEM file of the CA to trust instead of the system's (absolute once resolved). */
+  ca?: string;
+}
+
+/** A server bench starts from the user's command line, in the server namespace. */
+export interface CommandServerSpec {
+  kind: 'command';
+  /** Shell command line with {{placeholders}} (src/scenario/placeholders.ts). */
+  command: string;
+  /** Config template rendered into {{config}} (absolute once resolved). */
+  config?: string;
+  /** Fixed ports; a protocol without one uses the port bench picks (shared by all such protocols). */
+  ports: Partial<Record<Protocol, number>>;
+  /** Command printing the server's version (its first line is recorded). */
+  version?: string;
+  /** Until every protocol's port answers. */
+  startTimeoutMs: number;
+  /** Where the command runs, and what relative paths are relative to: the scenario file's directory (set when resolved). */
+  cwd?: string;
 }
 
 export type ServersSpec =
   | { kind: 'builtin' }
-  | { kind: 'external'; targets: Partial<Record<Protocol, ExternalTarget>> };
+  | { kind: 'external'; targets: Partial<Record<Protocol, ExternalTarget>> }
+  | CommandServerSpec;
 
 export type SweepKey = 'rtt' | 'delay' | 'jitter' | 'loss' | 'rate';
 export const SWEEP_KEYS: readonly SweepKey[] = ['rtt', 'delay', 'jitter', 'loss', 'rate'];
