@@ -3,7 +3,7 @@
  * listeners only translate their protocol to and from these shapes (servers/respond.ts for H1/H2).
  *
  *   /bytes/<n>                 n bytes of a fixed pattern (slices of one preallocated buffer)
- *   /page/<name>               an HTML page naming its subresources (fan-out, size, depth)
+ *   /page/<name>               an HTML page naming its subresources (fan-out, size, depth, html size)
  *   /page/<name>/res/<i>[...]  a subresource of that page
  *   /delay/<ms>                a small body after <ms> milliseconds
  *   /health                    200 "ok"
@@ -15,6 +15,10 @@ export interface HandlerOptions {
   maxBodyBytes?: number;
 }
 
+/**
+ * The largest response body the servers send (the runner's servers use this default). The scenario
+ * schema rejects larger response sizes, so a scenario never asks for what would come back as 413.
+ */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 export const MAX_DELAY_MS = 60_000;
 export const PAGE_LIMITS = { maxFanOut: 1000, maxDepth: 4, defaultFanOut: 10, defaultSize: 10_000 } as const;
@@ -64,7 +68,10 @@ export function createHandler(opts: HandlerOptions = {}): RequestHandler {
       const level = subresourceLevel(parts.slice(2), spec.fanOut);
       if (level === undefined || level > spec.depth) return text(404, 'not found\n');
       const prefix = '/' + parts.join('/');
-      if (level === 0) return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderPage(prefix, spec) };
+      if (level === 0) {
+        if (spec.htmlBytes > maxBodyBytes) return text(413, `a page is limited to ${maxBodyBytes} bytes by the server's maxBodyBytes\n`);
+        return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderPage(prefix, spec) };
+      }
       if (level < spec.depth) {
         return { status: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: renderStylesheet(prefix, spec) };
       }
@@ -81,23 +88,32 @@ export interface PageSpec {
   size: number;
   /** 1: the page names leaves; 2+: it names stylesheets that @import the next level. */
   depth: number;
-  /** The query string passed on to every subresource URL, so they stay self-describing. */
+  /** The document is padded to this many bytes when its markup is shorter (0: no padding). */
+  htmlBytes: number;
+  /** The query string passed on to every subresource URL (all but `html`), so they stay self-describing. */
   query: string;
 }
 
-/** `/page/p20?size=10000&depth=1`: fan-out from the name (`p<N>`) or `?n=`; size and depth from the query. */
+/**
+ * `/page/p20?size=10000&depth=1&html=20000`: fan-out from the name (`p<N>`) or `?n=`; leaf size, depth
+ * and the document's size from the query.
+ */
 export function parsePageSpec(name: string, query: URLSearchParams): PageSpec | string {
   const fromName = /^p(\d+)$/.exec(name)?.[1];
   const fanOut = query.has('n') ? parseCount(query.get('n')!) : fromName !== undefined ? Number(fromName) : PAGE_LIMITS.defaultFanOut;
   const size = query.has('size') ? parseCount(query.get('size')!) : PAGE_LIMITS.defaultSize;
   const depth = query.has('depth') ? parseCount(query.get('depth')!) : 1;
+  const htmlBytes = query.has('html') ? parseCount(query.get('html')!) : 0;
   if (fanOut === undefined || fanOut > PAGE_LIMITS.maxFanOut) return `page fan-out must be 0..${PAGE_LIMITS.maxFanOut}`;
   if (size === undefined) return 'page ?size= must be a byte count';
   if (depth === undefined || depth < 1 || depth > PAGE_LIMITS.maxDepth) return `page ?depth= must be 1..${PAGE_LIMITS.maxDepth}`;
+  if (htmlBytes === undefined) return 'page ?html= must be a byte count';
   const q = new URLSearchParams(query);
+  // The document's own size says nothing about its subresources.
+  q.delete('html');
   q.sort();
   const qs = q.toString();
-  return { fanOut, size, depth, query: qs ? `?${qs}` : '' };
+  return { fanOut, size, depth, htmlBytes, query: qs ? `?${qs}` : '' };
 }
 
 /** Every URL a page names, depth first, as a client that fetches the whole page would request them. */
@@ -120,10 +136,17 @@ function renderPage(prefix: string, spec: PageSpec): Buffer {
     const href = `${prefix}/res/${i}${spec.query}`;
     return leaves ? `<img src="${escapeAttr(href)}" alt="">` : `<link rel="stylesheet" href="${escapeAttr(href)}">`;
   });
-  return Buffer.from(
-    `<!doctype html>\n<html><head><meta charset="utf-8"><title>bench page</title>\n${leaves ? '' : items.join('\n')}</head>\n` +
-      `<body>\n${leaves ? items.join('\n') : ''}\n</body></html>\n`,
-  );
+  const opening = `<!doctype html>\n<html><head><meta charset="utf-8"><title>bench page</title>\n${leaves ? '' : items.join('\n')}</head>\n` +
+    `<body>\n${leaves ? items.join('\n') : ''}\n`;
+  const closing = '</body></html>\n';
+  return Buffer.from(opening + padding(spec.htmlBytes - Buffer.byteLength(opening) - Buffer.byteLength(closing)) + closing);
+}
+
+/** `bytes` of filler: a comment, which a preload scanner skips as a browser does (spaces when too short for one). */
+function padding(bytes: number): string {
+  const frame = '<!---->\n'.length;
+  if (bytes <= 0) return '';
+  return bytes < frame ? ' '.repeat(bytes) : `<!--${'.'.repeat(bytes - frame)}-->\n`;
 }
 
 function renderStylesheet(prefix: string, spec: PageSpec): Buffer {

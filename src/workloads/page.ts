@@ -10,7 +10,7 @@ export interface PageSpec {
   /** Subresources the page names (and each nested stylesheet names, with depth > 1). */
   resources: number;
   depth: number;
-  /** Bytes of the leaf subresources (the document's size follows from its fan-out). */
+  /** Bytes of the HTML document (padded when its markup is shorter) and of each leaf subresource. */
   sizes: { html: number; resource: number };
   /** Page loads, each on fresh connections (a cold visit). */
   loads: number;
@@ -77,7 +77,7 @@ async function loadPage(ctx: WorkloadContext<PageSpec>, recorder: CellRecorder):
           for (const url of discoverSubresources(Buffer.from(record.body!).toString('utf8'))) pending.push(fetchOne(url));
         }
       });
-    pending.push(fetchOne(`/page/p${spec.resources}?size=${spec.sizes.resource}&depth=${spec.depth}`));
+    pending.push(fetchOne(`/page/p${spec.resources}?size=${spec.sizes.resource}&depth=${spec.depth}&html=${spec.sizes.html}`));
     // Subresources are pushed while earlier ones settle: wait until the list stops growing.
     let settled = 0;
     while (settled < pending.length) {

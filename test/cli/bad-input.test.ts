@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler, DEFAULT_MAX_BODY_BYTES } from '../../servers/handler.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'src/bin.mjs');
@@ -54,6 +55,21 @@ describe('bench run on bad input: exit 2, file:line:col, no stack, nothing left'
     expect(r.stderr).toMatch(new RegExp(`^error: ${r.file.replace(/[.]/g, '\\.')}:2:9: network\\.link: the alias \`\\*base\` has no anchor before it`));
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(r.out), 'run directory').toBe(false);
+  });
+
+  it('a response size the servers cannot send is refused at its position, naming the limit', () => {
+    const r = run('huge.yaml', 'network: none\nworkloads:\n  - type: requests\n    sizes: [1KB, 100GB]\n');
+    expect(r.code, r.stderr).toBe(2);
+    // The limit is the servers' own constant, not a copy of it.
+    expect(r.stderr).toBe(
+      `error: ${r.file}:4:18: workloads[0].sizes[1]: 100000000000 bytes is more than the servers send in one response, ` +
+        `expected a size up to ${DEFAULT_MAX_BODY_BYTES / 2 ** 20}MiB (${DEFAULT_MAX_BODY_BYTES} bytes, the built-in servers' limit). Use at most ${DEFAULT_MAX_BODY_BYTES / 2 ** 20}MiB per response.\n`,
+    );
+    expect(existsSync(r.out), 'run directory').toBe(false);
+    // The largest accepted size is one the handler really serves.
+    const handler = createHandler();
+    expect(handler({ method: 'GET', path: `/bytes/${DEFAULT_MAX_BODY_BYTES}`, headers: {} }).status).toBe(200);
+    expect(handler({ method: 'GET', path: `/bytes/${DEFAULT_MAX_BODY_BYTES + 1}`, headers: {} }).status).toBe(413);
   });
 
   it('sharing link settings through a merge key still loads', () => {

@@ -78,6 +78,22 @@ describe('pages', () => {
     expect(get(`${paths[1]!.split('?')[0]}/res/0?depth=2&n=3&size=10`).status).toBe(404);
   });
 
+  it('?html= pads the document to that many bytes without changing what it names', () => {
+    const names = (body: Uint8Array) => [...Buffer.from(body).toString().matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
+    const plain = get('/page/p3?size=10');
+    for (const bytes of [plain.body.byteLength + 1, plain.body.byteLength + 8, 20_000]) {
+      const padded = get(`/page/p3?size=10&html=${bytes}`);
+      expect(padded.status).toBe(200);
+      expect(padded.body.byteLength).toBe(bytes);
+      expect(Buffer.from(padded.body).toString()).toMatch(/<\/body><\/html>\n$/);
+      expect(names(padded.body)).toEqual(names(plain.body));
+    }
+    // A document longer than asked for keeps its markup.
+    expect(get('/page/p3?size=10&html=5').body).toEqual(plain.body);
+    expect(get(`/page/p3?html=${(1 << 20) + 1}`).status).toBe(413);
+    expect(get('/page/p3?html=big').status).toBe(400);
+  });
+
   it('rejects out-of-range page parameters with 400', () => {
     expect(get(`/page/p${PAGE_LIMITS.maxFanOut + 1}`).status).toBe(400);
     expect(get('/page/p2?depth=0').status).toBe(400);
