@@ -5,6 +5,8 @@
  */
 import type { Protocol } from '../drivers/types.ts';
 import { median } from '../metrics/index.ts';
+import { headerUnit } from './format.ts';
+import { COMMON_METRICS, histogramMetric, type MetricDefinition } from '../results/catalogue.ts';
 import type { Cell, RunResult, Summary } from '../results/model.ts';
 
 export interface CellKey {
@@ -13,14 +15,8 @@ export interface CellKey {
   workload: string;
 }
 
-export interface MetricDef {
-  /** Summary metric name in result.json, e.g. "latency.p99", "requestsPerSec". */
-  id: string;
-  label: string;
-  unit: string;
-  /** The value in one cell (for repetitions without a Summary, and per-repetition views). */
-  pick: (cell: Cell) => number | undefined;
-}
+/** A metric as the report reads it: the catalogue's definition (src/results/catalogue.ts). */
+export type MetricDef = Pick<MetricDefinition, 'id' | 'label' | 'unit' | 'pick'>;
 
 export interface Estimate {
   median: number;
@@ -34,27 +30,24 @@ export interface Estimate {
   source: 'summary' | 'cells';
 }
 
-const latency = (stat: 'p50' | 'p90' | 'p99' | 'p999' | 'max' | 'mean', label: string): MetricDef => ({
-  id: `latency.${stat}`,
-  label,
-  unit: 'ms',
-  pick: (c) => c.metrics.latency?.[stat],
-});
-
 export const METRICS = {
-  requests: { id: 'requests.total', label: 'Requests', unit: 'count', pick: (c) => c.requests.total },
-  failed: { id: 'requests.failed', label: 'Failed', unit: 'count', pick: (c) => c.requests.failed },
-  requestsPerSec: { id: 'requestsPerSec', label: 'Requests/s', unit: 'req/s', pick: (c) => c.requestsPerSec },
-  goodput: { id: 'goodputBps', label: 'Goodput', unit: 'bit/s', pick: (c) => c.goodputBps },
-  p50: latency('p50', 'p50'),
-  p90: latency('p90', 'p90'),
-  p99: latency('p99', 'p99'),
-  p999: latency('p999', 'p99.9'),
-  max: latency('max', 'max'),
-  opened: { id: 'connections.opened', label: 'Connections', unit: 'count', pick: (c) => c.connections.opened },
-  resumed: { id: 'connections.resumed', label: 'Resumed', unit: 'count', pick: (c) => c.connections.resumed },
-  serverCpu: { id: 'serverCpuMs', label: 'Server CPU', unit: 'ms', pick: (c) => c.serverCpuMs },
+  requests: COMMON_METRICS.requests,
+  failed: COMMON_METRICS.failed,
+  requestsPerSec: COMMON_METRICS.requestsPerSec,
+  goodput: COMMON_METRICS.goodputBps,
+  p50: histogramMetric('latency', 'p50'),
+  p99: histogramMetric('latency', 'p99'),
+  opened: COMMON_METRICS.opened,
+  resumed: COMMON_METRICS.resumed,
+  serverCpu: COMMON_METRICS.serverCpuMs,
 } satisfies Record<string, MetricDef>;
+
+/** "Latency p99 (ms)", "Cold first byte (RTT)", "Requests/s": a metric as a column or chart title. */
+export function metricTitle(metric: Pick<MetricDefinition, 'label' | 'unit'>): string {
+  const unit = headerUnit(metric.unit);
+  const label = metric.label.charAt(0).toUpperCase() + metric.label.slice(1);
+  return unit ? `${label} (${unit})` : label;
+}
 
 export function sameKey(a: CellKey, b: CellKey): boolean {
   return a.network === b.network && a.protocol === b.protocol && a.workload === b.workload;

@@ -40,9 +40,16 @@ export function unitFormat(unit: string, magnitude = 0): UnitFormat {
     }
     case 'count':
       return { scale: 1, suffix: '', integer: true };
+    case 'rtt':
+      return { scale: 1, suffix: ' RTT' };
     default:
       return { scale: 1, suffix: unit ? ` ${unit}` : '' };
   }
+}
+
+/** The unit as a column header shows it ("p99 (ms)"); empty where the cells keep their own unit or need none. */
+export function headerUnit(unit: string): string {
+  return unit === 'ms' ? 'ms' : unit === 'rtt' ? 'RTT' : unit === 'streams' ? 'streams' : '';
 }
 
 /** "12.3 ms". */
@@ -74,6 +81,20 @@ export function formatEstimate(
     interval = lo === hi ? `${label} ${lo}, ${reps}` : `${label} ${lo}${sep}${hi}, ${reps}`;
   }
   return { value, interval, text: `${value} (${interval})` };
+}
+
+/**
+ * formatEstimate for a table column whose header names the unit (headerUnit): the value without
+ * its unit, except bit/s, whose prefix (kbit/s, Mbit/s) varies from cell to cell.
+ */
+export function formatEstimateInColumn(
+  estimate: { median: number; ci95?: [number, number]; n: number; intervalKind?: 'ci' | 'range' },
+  unit: string,
+): { value: string; interval: string } {
+  const f = formatEstimate(estimate, unit);
+  const suffix = unitFormat(unit, Math.abs(estimate.median)).suffix;
+  const bare = unit !== 'bit/s' && suffix !== '' && f.value.endsWith(suffix);
+  return { value: bare ? f.value.slice(0, -suffix.length) : f.value, interval: f.interval };
 }
 
 export function formatBytes(bytes: number): string {

@@ -1,23 +1,23 @@
 /**
  * The short forms of a result: summary.md (markdown), the table printed after a run, and the
- * machine-readable summary of `bench run --json`. Per network variant and protocol: requests/s
- * and latency p50/p99, medians across repetitions with their 95% CIs.
+ * machine-readable summary of `bench run --json`. Per network variant, workload and protocol: the
+ * workload's headline metrics (src/results/catalogue.ts), medians across repetitions with their
+ * 95% CIs.
  */
 import type { Protocol } from '../drivers/types.ts';
 import { PROTOCOL_NAMES, ReportContext } from './context.ts';
-import { type Estimate, METRICS, type MetricDef, estimate } from './estimates.ts';
-import { formatEstimate } from './format.ts';
+import { measuredHeadline, type MetricDefinition } from '../results/catalogue.ts';
+import { type Estimate, estimate, metricTitle } from './estimates.ts';
+import { formatEstimateInColumn } from './format.ts';
 import type { RunResult } from '../results/model.ts';
 import { describeNetwork } from './network.ts';
 import { CI_METHOD_TEXT } from './sections/headline.ts';
 
-const SUMMARY_METRICS: Array<{ key: 'requestsPerSec' | 'latencyP50Ms' | 'latencyP99Ms'; metric: MetricDef; header: string }> = [
-  { key: 'requestsPerSec', metric: METRICS.requestsPerSec, header: 'requests/s' },
-  { key: 'latencyP50Ms', metric: METRICS.p50, header: 'p50' },
-  { key: 'latencyP99Ms', metric: METRICS.p99, header: 'p99' },
-];
-
 export interface EstimateJson {
+  /** The catalogue's metric id, e.g. "latency.p99", "cold.firstByte". */
+  metric: string;
+  label: string;
+  better: 'lower' | 'higher';
   median: number;
   ci95?: [number, number];
   /** 'ci' = 95% confidence interval; 'range' = min..max of the repetitions (no CI in result.json). */
@@ -35,9 +35,8 @@ export interface SummaryRow {
   protocol: Protocol;
   repetitions: number;
   failedRepetitions: number;
-  requestsPerSec?: EstimateJson;
-  latencyP50Ms?: EstimateJson;
-  latencyP99Ms?: EstimateJson;
+  /** The workload's headline metrics, in catalogue order (only those measured in this block). */
+  metrics: EstimateJson[];
 }
 
 export interface SummaryJson {
@@ -48,9 +47,9 @@ export interface SummaryJson {
   warnings: { error: number; warn: number; info: number };
 }
 
-function toJson(e: Estimate | undefined): EstimateJson | undefined {
+function toJson(metric: MetricDefinition, e: Estimate | undefined): EstimateJson | undefined {
   if (!e) return undefined;
-  return { median: e.median, ci95: e.ci95, interval: e.intervalKind, n: e.n, unit: e.unit };
+  return { metric: metric.id, label: metric.label, better: metric.better, median: e.median, ci95: e.ci95, interval: e.intervalKind, n: e.n, unit: e.unit };
 }
 
 export function summaryJson(result: RunResult): SummaryJson {
@@ -59,6 +58,7 @@ export function summaryJson(result: RunResult): SummaryJson {
   for (const network of ctx.networks()) {
     const shaped = describeNetwork(network).shaped;
     for (const scope of ctx.scopes(network)) {
+      const headline = measuredHeadline(scope.workloadType, scope.cells);
       for (const protocol of scope.protocols) {
         const key = { network: network.label, protocol, workload: scope.workload };
         const cells = scope.cells.filter((c) => c.protocol === protocol);
@@ -71,8 +71,8 @@ export function summaryJson(result: RunResult): SummaryJson {
           protocol,
           repetitions: cells.filter((c) => !c.error).length,
           failedRepetitions: cells.filter((c) => c.error).length,
+          metrics: headline.map((m) => toJson(m, estimate(result, key, m))).filter((e): e is EstimateJson => e !== undefined),
         };
-        for (const m of SUMMARY_METRICS) row[m.key] = toJson(estimate(result, key, m.metric));
         rows.push(row);
       }
     }
@@ -82,10 +82,12 @@ export function summaryJson(result: RunResult): SummaryJson {
   return { scenario: result.scenario.name, runId: result.run.id, status: result.run.status, rows, warnings };
 }
 
+/** "12.3 (CI 11.8-12.9, 5 reps)": the unit is in the column header, except where it varies (bit/s). */
 function cellText(e: EstimateJson | undefined): string {
   if (!e) return '-';
   const est = { median: e.median, ci95: e.ci95, n: e.n, intervalKind: e.interval };
-  return formatEstimate(est, e.unit).text.replace(/\u2013/g, '-');
+  const f = formatEstimateInColumn(est, e.unit);
+  return `${f.value} (${f.interval})`.replace(/\u2013/g, '-');
 }
 
 interface Block {
@@ -104,13 +106,14 @@ function blocks(result: RunResult): Block[] {
     const workloads = [...new Set(json.rows.filter((r) => r.network === network.label).map((r) => r.workload))];
     for (const workload of workloads) {
       const rows = json.rows.filter((r) => r.network === network.label && r.workload === workload);
+      const headline = measuredHeadline(rows[0]!.workloadType, ctx.result.cells.filter((c) => c.network === network.label && c.workload === workload));
       out.push({
         heading: `network ${network.label}, workload ${workload} (${rows[0]!.workloadType})`,
         note: desc.summary,
-        header: ['protocol', ...SUMMARY_METRICS.map((m) => (m.metric.unit === 'ms' ? `${m.header} (ms)` : m.header))],
+        header: ['protocol', ...headline.map(metricTitle)],
         rows: rows.map((r) => [
           PROTOCOL_NAMES[r.protocol] + (r.failedRepetitions ? ` (${r.failedRepetitions} rep failed)` : ''),
-          ...SUMMARY_METRICS.map((m) => cellText(r[m.key]).replace(/ ms /, ' ').replace(/ ms$/, '').replace(' req/s', '')),
+          ...headline.map((m) => cellText(r.metrics.find((e) => e.metric === m.id))),
         ]),
       });
     }

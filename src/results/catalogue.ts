@@ -20,6 +20,8 @@ export interface MetricDefinition {
   better: 'lower' | 'higher';
   /** The value in one cell (one repetition); undefined when the cell has none. */
   pick: (cell: Cell) => number | undefined;
+  /** Shown instead where this metric has no value at all (first byte in ms on a network without a base RTT). */
+  fallback?: MetricDefinition;
 }
 
 export const HISTOGRAM_STATISTICS = ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const;
@@ -50,48 +52,49 @@ export const COMMON_METRICS = {
 
 const MODE_LABELS: Record<HandshakeMode, string> = { cold: 'cold', resumed: 'resumed', '0rtt': '0-RTT' };
 
-function handshakeModeMetrics(mode: HandshakeMode): MetricDefinition[] {
-  const label = MODE_LABELS[mode];
-  const metrics: MetricDefinition[] = [
-    {
-      id: `${mode}.firstByte`,
-      label: `${label} first byte (RTT)`,
-      unit: 'rtt',
-      better: 'lower',
-      pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianRtt,
-    },
-    {
-      id: `${mode}.firstByteMs`,
-      label: `${label} first byte`,
-      unit: 'ms',
-      better: 'lower',
-      pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianMs,
-    },
-  ];
-  if (mode !== 'cold') {
-    metrics.push({
-      id: `${mode}.resumedConnections`,
-      label: `${label} resumed`,
-      unit: 'count',
-      better: 'higher',
-      pick: (c) => handshakeMode(c, mode)?.resumed,
-    });
-  }
-  if (mode === '0rtt') {
-    metrics.push({
-      id: '0rtt.earlyDataAccepted',
-      label: '0-RTT early data accepted',
-      unit: 'count',
-      better: 'higher',
-      pick: (c) => handshakeMode(c, mode)?.earlyDataAccepted,
-    });
-  }
-  return metrics;
+function firstByteMs(mode: HandshakeMode): MetricDefinition {
+  return {
+    id: `${mode}.firstByteMs`,
+    label: `${MODE_LABELS[mode]} first byte`,
+    unit: 'ms',
+    better: 'lower',
+    pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianMs,
+  };
 }
+
+/** First byte in base RTTs (shaped networks); in ms where there is no base RTT (loopback). */
+function firstByteRtt(mode: HandshakeMode): MetricDefinition {
+  return {
+    id: `${mode}.firstByte`,
+    label: `${MODE_LABELS[mode]} first byte`,
+    unit: 'rtt',
+    better: 'lower',
+    pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianRtt,
+    fallback: firstByteMs(mode),
+  };
+}
+
+function resumedConnections(mode: Exclude<HandshakeMode, 'cold'>): MetricDefinition {
+  return {
+    id: `${mode}.resumedConnections`,
+    label: `${MODE_LABELS[mode]} resumed`,
+    unit: 'count',
+    better: 'higher',
+    pick: (c) => handshakeMode(c, mode)?.resumed,
+  };
+}
+
+const earlyDataAccepted: MetricDefinition = {
+  id: '0rtt.earlyDataAccepted',
+  label: '0-RTT early data accepted',
+  unit: 'count',
+  better: 'higher',
+  pick: (c) => handshakeMode(c, '0rtt')?.earlyDataAccepted,
+};
 
 const stalledPerLoss: MetricDefinition = {
   id: 'stalledPerLoss',
-  label: 'streams stalled per loss',
+  label: 'stalled per loss event',
   unit: 'streams',
   better: 'lower',
   pick: (c) => {
@@ -114,6 +117,8 @@ const handshakesPerLoad: MetricDefinition = {
 interface WorkloadCatalogue {
   /** The figures that answer the workload's question, in display order. */
   headline: MetricDefinition[];
+  /** Further figures of its own, not in the headline. */
+  other: MetricDefinition[];
   /** Distributions it records (each with every HISTOGRAM_STATISTICS). */
   histograms: string[];
 }
@@ -123,24 +128,28 @@ const REQUEST_HISTOGRAMS = ['latency', 'ttfb', 'connect', 'tls'];
 const CATALOGUE: Record<string, WorkloadCatalogue> = {
   requests: {
     headline: [COMMON_METRICS.requestsPerSec, histogramMetric('latency', 'p50'), histogramMetric('latency', 'p99')],
+    other: [],
     histograms: REQUEST_HISTOGRAMS,
   },
   handshake: {
-    headline: HANDSHAKE_MODES.flatMap(handshakeModeMetrics),
+    headline: [firstByteRtt('cold'), firstByteRtt('resumed'), firstByteRtt('0rtt'), resumedConnections('resumed'), earlyDataAccepted],
+    other: [...HANDSHAKE_MODES.map(firstByteMs), resumedConnections('0rtt')],
     histograms: HANDSHAKE_MODES.flatMap((m) => [...REQUEST_HISTOGRAMS, ...HANDSHAKE_PHASES].map((h) => `${m}.${h}`)),
   },
   multiplex: {
     headline: [histogramMetric('latency', 'p50'), histogramMetric('latency', 'p99'), stalledPerLoss],
+    other: [],
     histograms: [...REQUEST_HISTOGRAMS, 'excess', 'stallTime', 'stalledPerLoss', ...REQUEST_HISTOGRAMS.map((h) => `reference.${h}`)],
   },
   page: {
     headline: [histogramMetric('pageLoad', 'p50'), histogramMetric('pageLoad', 'p90'), handshakesPerLoad],
+    other: [],
     histograms: ['pageLoad', ...REQUEST_HISTOGRAMS],
   },
 };
 
 /** A workload type this catalogue does not know gets the common figures and request distributions. */
-const FALLBACK: WorkloadCatalogue = { headline: [COMMON_METRICS.requestsPerSec, histogramMetric('latency', 'p50'), histogramMetric('latency', 'p99')], histograms: REQUEST_HISTOGRAMS };
+const FALLBACK: WorkloadCatalogue = { ...CATALOGUE.requests! };
 
 function entry(workloadType: string): WorkloadCatalogue {
   return CATALOGUE[workloadType] ?? FALLBACK;
@@ -151,12 +160,19 @@ export function headlineMetrics(workloadType: string): MetricDefinition[] {
   return entry(workloadType).headline;
 }
 
-/** Every metric of a workload type: headline first, then the common figures and every statistic of its distributions. */
+/** The headline metrics that have a value in these cells (each replaced by its fallback where only that has one). */
+export function measuredHeadline(workloadType: string, cells: readonly Cell[]): MetricDefinition[] {
+  const measured = (m: MetricDefinition) => cells.some((c) => !c.error && m.pick(c) !== undefined);
+  return headlineMetrics(workloadType).flatMap((m) => (measured(m) ? [m] : m.fallback && measured(m.fallback) ? [m.fallback] : []));
+}
+
+/** Every metric of a workload type: headline first, then the common figures, its own, and every statistic of its distributions. */
 export function workloadMetrics(workloadType: string): MetricDefinition[] {
   const e = entry(workloadType);
   const all = [
     ...e.headline,
     ...Object.values(COMMON_METRICS),
+    ...e.other,
     ...e.histograms.flatMap((h) => HISTOGRAM_STATISTICS.map((s) => histogramMetric(h, s))),
   ];
   const seen = new Set<string>();

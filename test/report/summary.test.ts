@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { median } from '../../src/metrics/stats.ts';
 import { renderSummaryMarkdown, renderSummaryText, summaryJson } from '../../src/report/summary.ts';
 import { fixtureResult } from './fixture.ts';
+import { handshakeFixture } from './workloads-fixture.ts';
 
 /** The first number in a string, grouping commas removed. */
 const firstNumber = (s: string) => Number(s.replace(/,/g, '').match(/-?\d+(\.\d+)?/)![0]);
@@ -15,7 +17,17 @@ describe('summaries', () => {
     expect(json.rows).toHaveLength(3);
     for (const row of json.rows) {
       const p99 = result.summaries.find((s) => s.protocol === row.protocol && s.metric === 'latency.p99')!;
-      expect(row.latencyP99Ms).toEqual({ median: p99.median, ci95: p99.ci95, interval: 'ci', n: 3, unit: 'ms' });
+      expect(row.metrics.map((m) => m.metric)).toEqual(['requestsPerSec', 'latency.p50', 'latency.p99']);
+      expect(row.metrics.find((m) => m.metric === 'latency.p99')).toEqual({
+        metric: 'latency.p99',
+        label: 'latency p99',
+        better: 'lower',
+        median: p99.median,
+        ci95: p99.ci95,
+        interval: 'ci',
+        n: 3,
+        unit: 'ms',
+      });
       expect(row.repetitions).toBe(3);
       expect(row.backend).toBe('userspace');
     }
@@ -40,8 +52,32 @@ describe('summaries', () => {
 
   it('markdown has a table per network and workload, and the warnings', () => {
     const md = renderSummaryMarkdown(result);
-    expect(md).toContain('| protocol | requests/s | p50 (ms) | p99 (ms) |');
+    expect(md).toContain('| protocol | Requests/s | Latency p50 (ms) | Latency p99 (ms) |');
     expect(md.match(/^\| HTTP\//gm)).toHaveLength(3);
     expect(md).toContain('`REQUESTS_FAILED`');
+  });
+
+  it('shows the handshake workload by its own headline metrics, not requests/s', async () => {
+    const { result: hs } = await handshakeFixture({ rttsMs: [100], repetitions: 3, connections: 4 });
+    const json = summaryJson(hs);
+    for (const row of json.rows) {
+      const ids = row.metrics.map((m) => m.metric);
+      expect(ids).not.toContain('requestsPerSec');
+      expect(ids.slice(0, 2)).toEqual(['cold.firstByte', 'resumed.firstByte']);
+      // 0-RTT exists only over QUIC.
+      expect(ids.includes('0rtt.firstByte')).toBe(row.protocol === 'h3');
+      // Each figure is the median over repetitions of the per-repetition median first byte in RTTs.
+      const perRep = hs.cells
+        .filter((c) => c.protocol === row.protocol && !c.error)
+        .map((c) => {
+          const ms = (c.details!.handshake!.connections ?? []).filter((x) => x.mode === 'cold' && !x.error).map((x) => x.phasesMs.firstByte!);
+          return median(ms) / c.details!.handshake!.baseRttMs;
+        });
+      expect(row.metrics[0]!.median).toBeCloseTo(median(perRep), 9);
+      expect(row.metrics[0]!.unit).toBe('rtt');
+    }
+    const text = renderSummaryText(hs);
+    expect(text).toContain('Cold first byte (RTT)');
+    expect(text).not.toContain('Requests/s');
   });
 });

@@ -1,10 +1,11 @@
 /** The headline table: one row per protocol, medians across repetitions with their 95% CIs. */
+import { measuredHeadline } from '../../results/catalogue.ts';
 import type { Protocol } from '../../drivers/types.ts';
 import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
-import { type Estimate, type MetricDef, METRICS, estimate } from '../estimates.ts';
-import { formatEstimate, formatNumber } from '../format.ts';
+import { type Estimate, type MetricDef, METRICS, estimate, metricTitle } from '../estimates.ts';
+import { formatEstimate, formatEstimateInColumn, formatNumber } from '../format.ts';
 
 /** What a Summary's interval is, by its ciMethod (src/metrics/stats.ts). */
 export const CI_METHOD_TEXT: Record<string, string> = {
@@ -17,34 +18,35 @@ interface Column {
   metric: MetricDef;
   /** Header text; the unit goes in the header so cells stay short. */
   header: string;
-  group?: string;
   /** A second figure printed after the first ("6 / 0") instead of a second column. */
   paired?: MetricDef;
   /** A count printed below the value when it is not zero, e.g. failed requests. */
   alert?: { metric: MetricDef; label: string };
 }
 
-const COLUMNS: Column[] = [
-  { metric: METRICS.requests, header: 'Requests', alert: { metric: METRICS.failed, label: 'failed' } },
-  { metric: METRICS.requestsPerSec, header: 'Requests/s' },
-  { metric: METRICS.goodput, header: 'Goodput' },
-  { metric: METRICS.p50, header: 'p50', group: 'Latency' },
-  { metric: METRICS.p90, header: 'p90', group: 'Latency' },
-  { metric: METRICS.p99, header: 'p99', group: 'Latency' },
-  { metric: METRICS.p999, header: 'p99.9', group: 'Latency' },
-  { metric: METRICS.max, header: 'max', group: 'Latency' },
-  { metric: METRICS.opened, header: 'Connections opened / resumed', paired: METRICS.resumed },
-  { metric: METRICS.serverCpu, header: 'Server CPU' },
-];
+/**
+ * Requests first (with failures), then the workload's headline metrics from the catalogue (only
+ * those measured), then the connections and server CPU every workload has.
+ */
+function columns(scope: WorkloadScope): Column[] {
+  const headline = measuredHeadline(scope.workloadType, scope.cells).map((metric) => ({ metric, header: metricTitle(metric) }));
+  return [
+    { metric: METRICS.requests, header: 'Requests', alert: { metric: METRICS.failed, label: 'failed' } },
+    ...headline,
+    { metric: METRICS.opened, header: 'Connections opened / resumed', paired: METRICS.resumed },
+    { metric: METRICS.serverCpu, header: 'Server CPU (ms)' },
+  ];
+}
 
 export function renderHeadline(ctx: ReportContext, scope: WorkloadScope): string {
   const key = (protocol: Protocol) => ({ network: scope.network.label, protocol, workload: scope.workload });
+  const cols = columns(scope);
   const rows = scope.protocols.map((protocol) => {
     const cells = scope.cells.filter((c) => c.protocol === protocol);
     const failedReps = cells.filter((c) => c.error).length;
     const okReps = cells.length - failedReps;
     const repsText = failedReps ? `${okReps} <span class="bad">(${failedReps} failed)</span>` : String(okReps);
-    const tds = COLUMNS.map((col) => {
+    const tds = cols.map((col) => {
       const est = estimate(ctx.result, key(protocol), col.metric);
       return renderCell(ctx, scope, protocol, col, est);
     });
@@ -54,20 +56,7 @@ export function renderHeadline(ctx: ReportContext, scope: WorkloadScope): string
     );
   });
 
-  const groups: string[] = [];
-  const subheads: string[] = [];
-  for (let i = 0; i < COLUMNS.length; ) {
-    const group = COLUMNS[i]!.group;
-    let span = 1;
-    while (group && COLUMNS[i + span]?.group === group) span++;
-    if (group) {
-      groups.push(`<th colspan="${span}" class="group">${group}${group === 'Latency' ? ' (ms)' : ''}</th>`);
-      for (let j = 0; j < span; j++) subheads.push(`<th class="num">${COLUMNS[i + j]!.header}</th>`);
-    } else {
-      groups.push(`<th rowspan="2" class="num">${escapeHtml(columnHeader(COLUMNS[i]!))}</th>`);
-    }
-    i += span;
-  }
+  const headers = cols.map((col) => `<th class="num">${escapeHtml(col.header)}</th>`);
   const methods = new Set(
     ctx.result.summaries
       .filter((x) => x.network === scope.network.label && x.workload === scope.workload && x.ciMethod !== 'none')
@@ -81,17 +70,9 @@ export function renderHeadline(ctx: ReportContext, scope: WorkloadScope): string
   return (
     `<div class="table-wrap"><table class="headline">` +
     `<caption>${escapeHtml(note)}<br>${escapeHtml(ctx.provenance(scope))}</caption>` +
-    `<thead><tr><th rowspan="2">Protocol</th><th rowspan="2" class="num">Reps</th>${groups.join('')}</tr><tr>${subheads.join('')}</tr></thead>` +
+    `<thead><tr><th>Protocol</th><th class="num">Reps</th>${headers.join('')}</tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
-}
-
-/** Units that print in the column header, so that cells carry bare numbers. */
-const HEADER_UNITS: Record<string, string> = { ms: 'ms', 'req/s': '' };
-
-function columnHeader(col: Column): string {
-  const unit = HEADER_UNITS[col.metric.unit];
-  return unit ? `${col.header} (${unit})` : col.header;
 }
 
 function renderCell(
@@ -102,10 +83,8 @@ function renderCell(
   est: Estimate | undefined,
 ): string {
   if (!est) return `<td class="num missing" title="not measured">\u2014</td>`;
-  // Units in headers where fixed (ms, req/s); goodput keeps its unit (Mbit/s vs kbit/s).
-  const f = formatEstimate(est, est.unit);
-  const suffix = est.unit in HEADER_UNITS ? ` ${est.unit}` : '';
-  const value = suffix && f.value.endsWith(suffix) ? f.value.slice(0, -suffix.length) : f.value;
+  const f = formatEstimateInColumn(est, est.unit);
+  const value = f.value;
   const interval = f.interval.replace(/, \d+ reps?$/, '');
   // Counts that are the same in every repetition need no interval.
   const varies = est.values.some((v) => v !== est.values[0]);

@@ -2,11 +2,12 @@
  * Across network variants (e.g. loss 0, 1, 2, 5%): how each protocol's median latency and its
  * 95% CI move as the network changes. Rendered only when a workload ran on two or more variants.
  */
+import { measuredHeadline } from '../../results/catalogue.ts';
 import type { Protocol } from '../../drivers/types.ts';
 import { protocolColor } from '../charts.ts';
 import type { ReportContext, VegaLiteSpec } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
-import { estimate, METRICS, type MetricDef } from '../estimates.ts';
+import { estimate, metricTitle } from '../estimates.ts';
 import { describeNetwork } from '../network.ts';
 import { escapeHtml } from '../escape.ts';
 import { CI_METHOD_TEXT } from './headline.ts';
@@ -22,12 +23,6 @@ interface Row {
   repetitions: number;
 }
 
-const VIEWS: Array<{ metric: MetricDef; title: string }> = [
-  { metric: METRICS.p50, title: 'Latency p50 (ms)' },
-  { metric: METRICS.p99, title: 'Latency p99 (ms)' },
-  { metric: METRICS.requestsPerSec, title: 'Requests per second' },
-];
-
 export function renderAcrossNetworks(ctx: ReportContext): string | undefined {
   const networks = ctx.networks();
   if (networks.length < 2) return undefined;
@@ -36,8 +31,10 @@ export function renderAcrossNetworks(ctx: ReportContext): string | undefined {
   for (const workload of workloads) {
     const variants = networks.filter((n) => ctx.result.cells.some((c) => c.workload === workload && c.network === n.label));
     if (variants.length < 2) continue;
-    const protocols = ctx.protocols(ctx.result.cells.filter((c) => c.workload === workload));
-    const charts = VIEWS.map((view) => {
+    const cells = ctx.result.cells.filter((c) => c.workload === workload);
+    const protocols = ctx.protocols(cells);
+    const views = measuredHeadline(cells[0]!.workloadType, cells).map((metric) => ({ metric, title: metricTitle(metric) }));
+    const charts = views.map((view) => {
       const rows: Row[] = [];
       for (const network of variants) {
         for (const protocol of protocols) {

@@ -2,24 +2,21 @@
  * Spread across repetitions: a strip plot per headline figure (one dot per repetition) and the
  * full per-repetition table, so a reader sees whether the medians hide a wide spread or drift.
  */
+import { measuredHeadline } from '../../results/catalogue.ts';
 import { stripChart, type RepetitionRow } from '../charts.ts';
 import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
-import { METRICS, type MetricDef } from '../estimates.ts';
+import { metricTitle } from '../estimates.ts';
 import { formatDuration, formatValue } from '../format.ts';
-
-const STRIPS: Array<{ metric: MetricDef; title: string; format: string; unit: string; scale?: number }> = [
-  { metric: METRICS.p50, title: 'Latency p50 (ms)', format: ',.3~f', unit: 'ms' },
-  { metric: METRICS.p99, title: 'Latency p99 (ms)', format: ',.3~f', unit: 'ms' },
-  { metric: METRICS.requestsPerSec, title: 'Requests per second', format: ',.3~f', unit: 'req/s' },
-];
 
 export function renderRepetitions(ctx: ReportContext, scope: WorkloadScope): string | undefined {
   const ok = scope.cells.filter((c) => !c.error);
   if (scope.cells.length === 0) return undefined;
   const backend = scope.network.backend === 'none' ? 'none (loopback, not shaped)' : scope.network.backend;
-  const strips = STRIPS.map((s) => {
+  // One strip per headline metric of the workload (src/results/catalogue.ts).
+  const strips = measuredHeadline(scope.workloadType, scope.cells).map((metric) => {
+    const s = { metric, title: metricTitle(metric), format: ',.3~f', unit: metric.unit };
     const rows: RepetitionRow[] = [];
     for (const protocol of scope.protocols) {
       const own = ok.filter((c) => c.protocol === protocol);
