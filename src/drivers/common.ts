@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monoMs } from '../util/clock.ts';
+import { BenchError } from '../util/errors.ts';
 import type { ClientSession, Protocol, RequestRecord, RequestSpec, Target } from './types.ts';
 
 // Ids are unique across processes and runs (raw.jsonl joins on them), and short.
@@ -24,6 +25,13 @@ export function authorityOf(target: Target): string {
   return `${host.includes(':') ? `[${host}]` : host}:${target.port}`;
 }
 
+/** A request with no complete response within its timeout (ConnectOptions.requestTimeoutMs). */
+export class RequestTimeoutError extends BenchError {
+  constructor(readonly timeoutMs: number) {
+    super('E_REQUEST_TIMEOUT', `no complete response within the request timeout (${timeoutMs} ms)`);
+  }
+}
+
 /**
  * One request's life, from the moment it is handed to the driver. Drivers call the marks as
  * their stack reports progress; `finish()` yields the record (exactly once).
@@ -32,6 +40,7 @@ export class RequestTimeline {
   readonly record: RequestRecord;
   private readonly chunks: Uint8Array[] | undefined;
   private finished = false;
+  private deadline: NodeJS.Timeout | undefined;
 
   constructor(protocol: Protocol, readonly spec: RequestSpec) {
     this.record = { id: newRequestId(protocol), path: spec.path, queued: monoMs(), done: 0, bytes: 0 };
@@ -41,6 +50,30 @@ export class RequestTimeline {
 
   get isFinished(): boolean {
     return this.finished;
+  }
+
+  /**
+   * The request fails `timeoutMs` after it was queued unless it finished by then. `cancel` gets the
+   * RequestTimeoutError and must withdraw the request from the driver's stack (dequeue it, reset
+   * its stream, abort it) and finish it through the driver's usual path with that error, so the
+   * driver's bookkeeping (stream slots, in-flight maps) stays right. No timeout: nothing happens.
+   */
+  expireAfter(timeoutMs: number | undefined, cancel: (error: RequestTimeoutError) => void): void {
+    if (timeoutMs === undefined || this.finished) return;
+    const deadline = this.record.queued + timeoutMs;
+    const arm = () => {
+      this.deadline = setTimeout(() => {
+        if (this.finished) return;
+        // Timers may fire a fraction of a millisecond early: a timeout never ends a request before its time.
+        if (monoMs() < deadline) return arm();
+        this.record.timedOut = true;
+        const error = new RequestTimeoutError(timeoutMs);
+        cancel(error);
+        // A driver that could not finish it still must not leave the request hanging.
+        this.finish(error);
+      }, Math.max(0, Math.ceil(deadline - monoMs())));
+    };
+    arm();
   }
 
   sent(connectionId?: string): void {
@@ -66,6 +99,7 @@ export class RequestTimeline {
   finish(error?: unknown): RequestRecord {
     if (this.finished) return this.record;
     this.finished = true;
+    clearTimeout(this.deadline);
     this.record.done = monoMs();
     if (error !== undefined) this.record.error = errorText(error);
     if (this.chunks) this.record.body = Buffer.concat(this.chunks);

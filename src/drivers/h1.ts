@@ -84,8 +84,23 @@ class H1Session implements ClientSession {
   request(spec: RequestSpec): Promise<RequestRecord> {
     const timeline = new RequestTimeline('h1', spec);
     return new Promise((resolve) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let expired: Error | undefined;
+      timeline.expireAfter(this.opts.requestTimeoutMs, (error) => {
+        // Aborting destroys the connection (HTTP/1.1 cannot cancel one response); the pool dials
+        // another for the requests after it. A request still queued in the pool is aborted when a
+        // connection takes it up, as undici does with an abort signal.
+        expired = error;
+        controller?.abort(error);
+        resolve(timeline.finish(error));
+      });
       const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: () => {
+        onRequestStart: (requestController) => {
+          if (expired) {
+            requestController.abort(expired);
+            return;
+          }
+          controller = requestController;
           awaitingSocket = timeline;
         },
         onResponseStart: (_controller, status, headers) => {

@@ -25,6 +25,7 @@ class H2Session implements ClientSession {
   private constructor(
     private readonly connection: TlsConnection,
     private readonly h2: ClientHttp2Session,
+    private readonly requestTimeoutMs: number | undefined,
   ) {
     this.connections = [connection.record];
   }
@@ -59,7 +60,7 @@ class H2Session implements ClientSession {
       });
       h2.setLocalWindowSize(H2_CLIENT_CONNECTION_WINDOW);
       h2.on('remoteSettings', () => session?.pump());
-      session = new H2Session(connection, h2);
+      session = new H2Session(connection, h2, opts.requestTimeoutMs);
       session.latestTicket = ticket;
       return session;
     } catch (error) {
@@ -81,26 +82,35 @@ class H2Session implements ClientSession {
   request(spec: RequestSpec): Promise<RequestRecord> {
     const timeline = new RequestTimeline('h2', spec);
     return new Promise((resolve) => {
+      let cancelStream: ((error: Error) => void) | undefined;
       const start = () => {
         this.active++;
-        this.startStream(spec, timeline, (record) => {
+        cancelStream = this.startStream(spec, timeline, (record) => {
           this.active--;
           this.pump();
           resolve(record);
         });
       };
+      timeline.expireAfter(this.requestTimeoutMs, (error) => {
+        if (cancelStream) return cancelStream(error);
+        // Still waiting for a stream slot: it never left.
+        const index = this.waiting.indexOf(start);
+        if (index >= 0) this.waiting.splice(index, 1);
+        resolve(timeline.finish(error));
+      });
       if (this.active < this.streamLimit && this.waiting.length === 0) start();
       else this.waiting.push(start);
     });
   }
 
-  private startStream(spec: RequestSpec, timeline: RequestTimeline, done: (r: RequestRecord) => void): void {
+  /** Opens the request's stream; returns how to cancel it (RST_STREAM CANCEL, then `done` with the error). */
+  private startStream(spec: RequestSpec, timeline: RequestTimeline, done: (r: RequestRecord) => void): (error: Error) => void {
     const finish = (error?: unknown) => {
       if (!timeline.isFinished) done(timeline.finish(error));
     };
     if (this.closed || this.h2.closed || this.h2.destroyed) {
       finish(new Error('HTTP/2 connection is closed'));
-      return;
+      return finish;
     }
     try {
       const stream = this.h2.request(
@@ -121,8 +131,13 @@ class H2Session implements ClientSession {
         else finish(timeline.record.status === undefined ? new Error('stream closed without a response') : undefined);
       });
       if (spec.body) stream.end(Buffer.from(spec.body));
+      return (error) => {
+        finish(error);
+        stream.close(constants.NGHTTP2_CANCEL);
+      };
     } catch (error) {
       finish(error);
+      return finish;
     }
   }
 

@@ -34,6 +34,8 @@ interface PendingRequest {
   /** Request body bytes still to write (flow control may hold them back). */
   body?: Uint8Array;
   bodyOffset: number;
+  /** Its stream, once sent. */
+  streamId?: number;
 }
 
 class H3ClientSession implements ClientSession {
@@ -51,6 +53,7 @@ class H3ClientSession implements ClientSession {
     private readonly h3: H3Connection,
     private readonly record: ConnectionRecord,
     private readonly target: Target,
+    private readonly requestTimeoutMs: number | undefined,
   ) {
     this.connections = [record];
     const conn = client.connection;
@@ -103,7 +106,7 @@ class H3ClientSession implements ClientSession {
     record.remoteAddress = conn.peer.host;
     record.remotePort = conn.peer.port;
     const h3 = new H3Connection(conn, { isServer: false });
-    const session = new H3ClientSession(client, h3, record, target);
+    const session = new H3ClientSession(client, h3, record, target, opts.requestTimeoutMs);
     const early = Boolean(opts.session && opts.earlyData && conn.isInEarlyData);
     try {
       if (!early) await client.established(HANDSHAKE_TIMEOUT_MS);
@@ -146,9 +149,25 @@ class H3ClientSession implements ClientSession {
         resolve(timeline.finish(new BenchError('H3_CLOSED', this.record.error ?? 'HTTP/3 connection is closed')));
         return;
       }
+      timeline.expireAfter(this.requestTimeoutMs, (error) => this.expire(pending, error));
       this.waiting.push(pending);
       this.drive();
     });
+  }
+
+  /** A request past its timeout: taken out of the queue, or its stream reset in both directions. */
+  private expire(p: PendingRequest, error: Error): void {
+    const queued = this.waiting.indexOf(p);
+    if (queued >= 0) {
+      this.waiting.splice(queued, 1);
+      p.done(p.timeline.finish(error));
+      return;
+    }
+    if (p.streamId === undefined || this.inflight.get(p.streamId) !== p) return;
+    // RESET_STREAM and STOP_SENDING: the server stops sending, the stream's credit comes back.
+    this.h3.resetStream(p.streamId, H3_REQUEST_CANCELLED);
+    this.finish(p.streamId, error);
+    this.client.connection.scheduleFlush();
   }
 
   /** One pass: start waiting requests, push request bodies, poll HTTP/3 events. */
@@ -190,6 +209,7 @@ class H3ClientSession implements ClientSession {
       const inEarly = conn.isInEarlyData && !conn.isEstablished;
       p.timeline.record.earlyData = inEarly;
       p.timeline.sent(this.record.id);
+      p.streamId = streamId;
       this.inflight.set(streamId, p);
     }
   }

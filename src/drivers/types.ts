@@ -30,6 +30,11 @@ export interface ConnectOptions {
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   /** Called for every connection opened by this client (h1 pools open several). */
   onConnection?: (record: ConnectionRecord) => void;
+  /**
+   * Every request fails with a RequestTimeoutError this long after it was handed to the driver
+   * unless complete; its stream is reset (h2, h3) or the request aborted (h1). No timeout when absent.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** One transport connection (one TCP+TLS connection or one QUIC connection). */
@@ -90,6 +95,8 @@ export interface RequestRecord {
   /** With RequestSpec.recordProgress: [monoMs, body bytes received so far] per chunk delivered. */
   progress?: Array<[number, number]>;
   error?: string;
+  /** The request failed because ConnectOptions.requestTimeoutMs passed (error says so too). */
+  timedOut?: boolean;
 }
 
 export interface TransportStats {
