@@ -5,6 +5,13 @@
  * Event order per turn of the event loop: every datagram read in the poll phase is handed to
  * quiche first (receive()), then one setImmediate runs the application ('activity') and the send
  * loop, so ACKs and responses coalesce instead of one flush per datagram.
+ *
+ * Pacing: a packet whose release time (quiche's pacer) is still ahead waits in a ReleaseQueue that
+ * a timer drains in order. The loop builds until quiche has nothing more to send (window full,
+ * flow control, no data) or the queue reaches QUEUE_AHEAD_MS into the future: packets built
+ * further ahead would carry ACK frames that go stale while they wait, inflating the peer's RTT
+ * samples. Stopping early is made known to quiche (declarePacingLimited), else it would count the
+ * connection as application-limited and stop growing its window (see release-queue.ts).
  */
 import { EventEmitter } from 'node:events';
 import { monoMs } from '../util/clock.ts';
@@ -17,6 +24,7 @@ import {
   type NativeConnectionError,
   type NativePathEvent,
 } from './binding.ts';
+import { ReleaseQueue, type ReleaseStats } from './release-queue.ts';
 import type { QuicStats } from './stats.ts';
 import { readStats } from './stats.ts';
 
@@ -63,9 +71,16 @@ export interface QuicConnectionEvents {
 
 /** Packets may leave this much earlier than quiche's release time (timer granularity). */
 const PACING_HORIZON_MS = 1;
-/** Check quiche's release time on every PACING_SAMPLE-th packet of a burst. */
-const PACING_SAMPLE = 4;
-/** Packets sent in one go before yielding to the event loop (lets ACKs in on fast links). */
+/** Stop building when the queue already reaches this far ahead (ms). */
+const QUEUE_AHEAD_MS = 2;
+/**
+ * quiche's send() given a buffer too small for a packet's header, number and AEAD tag, while it
+ * has something to send, returns Done and clears its application-limited flag ("cwnd almost
+ * full" in quiche's own words). 21 bytes hold a short header with up to 20 bytes of connection
+ * ID but never a whole packet (header + at least 1 byte of packet number + 16 of tag).
+ */
+const PACING_LIMITED_PROBE = new Uint8Array(21);
+/** Packets built in one go before yielding to the event loop (lets ACKs in on fast links). */
 const MAX_BURST_PER_TURN = 128;
 /** Room for one packet: quiche never writes more than the max UDP payload we configured. */
 const SEND_BUFFER_SIZE = 65536;
@@ -88,6 +103,13 @@ function commitPacketBuffer(len: number): void {
   slabOffset += (len + 15) & ~15;
 }
 
+interface OutgoingPacket {
+  buf: Uint8Array;
+  len: number;
+  to: HostPort;
+  from: HostPort;
+}
+
 export class QuicStreamError extends Error {
   constructor(
     readonly streamId: number,
@@ -104,18 +126,19 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   readonly timings: QuicTimings;
   private flushScheduled = false;
   private pacingTimer: NodeJS.Timeout | undefined;
+  private pacingTimerAt = Infinity;
   private lossTimer: NodeJS.Timeout | undefined;
   private lossDeadline = Infinity;
   private closedEmitted = false;
-  private held: { buf: Uint8Array; len: number; to: HostPort; from: HostPort } | undefined;
+  private readonly paced = new ReleaseQueue<OutgoingPacket>(PACING_HORIZON_MS);
   private closeWaiters: Array<() => void> = [];
-  /** close() was called: packets are no longer held for pacing. */
+  /** close() was called: packets are no longer paced. */
   private closing = false;
   /**
-   * What the send loop did: turns run, datagrams received and sent, packets held for pacing,
-   * loops ended because quiche had nothing to send (cwnd, flow control or idle) or by the burst cap.
+   * What the send loop did: turns run, datagrams received and packets built, loops ended because
+   * quiche had nothing to send (cwnd, flow control or idle), by the burst cap, or by pacing.
    */
-  readonly sendLoop = { turns: 0, received: 0, packets: 0, pacedWaits: 0, idleEnds: 0, burstEnds: 0 };
+  readonly sendLoop = { turns: 0, received: 0, packets: 0, idleEnds: 0, burstEnds: 0, pacingLimitedEnds: 0 };
 
 
   constructor(
@@ -223,8 +246,15 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   };
 
   private sendPending(): void {
-    if (this.held) return; // a paced packet waits for its release time; its timer resumes us
     for (let n = 0; n < MAX_BURST_PER_TURN; n++) {
+      const lastAt = this.paced.lastAt;
+      if (lastAt !== undefined && lastAt - monoMs() > QUEUE_AHEAD_MS) {
+        // Pacing-limited: the release timer resumes building.
+        this.declarePacingLimited();
+        this.armPacingTimer();
+        this.armLossTimer();
+        return;
+      }
       const buf = packetBuffer();
       let result;
       try {
@@ -234,39 +264,67 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       }
       if (result === null) {
         this.sendLoop.idleEnds++;
+        this.armPacingTimer();
         this.armLossTimer();
         return;
       }
       const [len, info] = result;
       commitPacketBuffer(len);
       this.sendLoop.packets++;
-      // Reading a release time costs a few microseconds; release times only grow within a
-      // burst, so checking every few packets bounds the burst at PACING_SAMPLE packets.
-      const at = n % PACING_SAMPLE === 0 && !this.closing ? releaseTimeMs(info) : undefined;
-      const now = at === undefined ? 0 : monoMs();
-      if (at !== undefined && at - now > PACING_HORIZON_MS) {
-        this.held = { buf, len, to: info.to, from: info.from };
-        this.sendLoop.pacedWaits++;
-        this.pacingTimer = setTimeout(this.releaseHeld, at - now);
-        this.armLossTimer();
-        return;
-      }
-      this.write(buf, len, info.to, info.from);
+      const at = this.closing ? undefined : releaseTimeMs(info);
+      const packet: OutgoingPacket = { buf, len, to: info.to, from: info.from };
+      const now = monoMs();
+      if (this.paced.sendsNow(at, now)) this.writePacket(packet);
+      else this.paced.push(packet, at ?? now);
     }
     // Burst budget used: continue next turn so received ACKs are processed in between.
     this.sendLoop.burstEnds++;
+    this.armPacingTimer();
     this.armLossTimer();
     this.scheduleFlush();
   }
 
-  private readonly releaseHeld = (): void => {
+  private readonly writePacket = (p: OutgoingPacket): void => {
+    this.write(p.buf, p.len, p.to, p.from);
+  };
+
+  /** One timer, for the oldest waiting packet; kept when that time has not changed. */
+  private armPacingTimer(): void {
+    const at = this.paced.nextAt;
+    if (at === undefined || at === this.pacingTimerAt) return;
+    if (this.pacingTimer) clearTimeout(this.pacingTimer);
+    this.pacingTimerAt = at;
+    this.pacingTimer = setTimeout(this.releaseDue, Math.max(0, at - monoMs()));
+  }
+
+  private readonly releaseDue = (): void => {
     this.pacingTimer = undefined;
-    const held = this.held;
-    this.held = undefined;
-    if (held) this.write(held.buf, held.len, held.to, held.from);
+    this.pacingTimerAt = Infinity;
+    this.paced.takeDue(monoMs(), this.writePacket);
     this.sendPending();
     this.checkClosed();
   };
+
+  private declarePacingLimited(): void {
+    this.sendLoop.pacingLimitedEnds++;
+    let result;
+    try {
+      // Returns null (Done): the probe buffer cannot hold a packet.
+      result = this.native.send(PACING_LIMITED_PROBE);
+    } catch {
+      return; // closed or closing: nothing to declare
+    }
+    if (result) {
+      // Not expected (a packet never fits), but a packet quiche counts as sent must go out.
+      const [len, info] = result;
+      this.paced.push({ buf: PACING_LIMITED_PROBE.slice(0, len), len, to: info.to, from: info.from }, releaseTimeMs(info) ?? monoMs());
+    }
+  }
+
+  /** How paced packets met their release times (bench reports the release error). */
+  get pacing(): ReleaseStats {
+    return this.paced.stats;
+  }
 
   private armLossTimer(): void {
     const t = this.native.timeout();
@@ -304,7 +362,8 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     if (this.lossTimer) clearTimeout(this.lossTimer);
     if (this.pacingTimer) clearTimeout(this.pacingTimer);
     this.lossTimer = this.pacingTimer = undefined;
-    this.held = undefined;
+    this.pacingTimerAt = Infinity;
+    this.paced.clear();
     const info: QuicCloseInfo = {
       peer: this.native.peerError() ?? undefined,
       local: this.native.localError() ?? undefined,
@@ -468,7 +527,10 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       // first let pending handshake bytes (the client's Finished) and paced packets out.
       this.closing = true;
       if (this.pacingTimer) clearTimeout(this.pacingTimer);
-      this.releaseHeld();
+      this.pacingTimer = undefined;
+      this.pacingTimerAt = Infinity;
+      this.paced.takeAll(this.writePacket);
+      this.sendPending();
       try {
         this.native.close(opts.app ?? true, opts.code ?? 0, Buffer.from(opts.reason ?? ''));
       } catch {

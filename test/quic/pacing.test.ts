@@ -22,26 +22,33 @@ function pump(from: NativeConnection, to: NativeConnection, fromAddr = clientAdd
   return n;
 }
 
-describe('pacing release times', () => {
-  it('spreads a burst beyond the initial window over time', async () => {
-    const cert = await testCert();
-    const server = buildNativeConfig({ alpn: ['x'], certPem: cert.certPem, keyPem: cert.keyPem }, 'server');
-    const client = buildNativeConfig({ alpn: ['x'], verifyPeer: false }, 'client');
-    const c = connectNative('localhost', new Uint8Array(20).fill(1), clientAddr, serverAddr, client);
-    const buf = new Uint8Array(1500);
-    const first = c.send(buf)!;
-    const s = acceptNative(new Uint8Array(20).fill(2), undefined, serverAddr, clientAddr, server);
-    s.recv(buf.subarray(0, first[0]), { from: clientAddr, to: serverAddr });
-    for (let i = 0; i < 10 && !(c.isEstablished() && s.isEstablished()); i++) {
-      pump(s, c, serverAddr, clientAddr);
-      pump(c, s);
-    }
-    expect(c.isEstablished() && s.isEstablished()).toBe(true);
-    // Let an RTT sample exist so the pacer has a rate: one request/ack exchange.
-    c.streamSend(0, Buffer.from('x'), true);
-    pump(c, s);
+/** A client and server connection, handshake done and one RTT sample taken. */
+async function establishedPair(): Promise<{ c: NativeConnection; s: NativeConnection }> {
+  const cert = await testCert();
+  const server = buildNativeConfig({ alpn: ['x'], certPem: cert.certPem, keyPem: cert.keyPem }, 'server');
+  const client = buildNativeConfig({ alpn: ['x'], verifyPeer: false }, 'client');
+  const c = connectNative('localhost', new Uint8Array(20).fill(1), clientAddr, serverAddr, client);
+  const buf = new Uint8Array(1500);
+  const first = c.send(buf)!;
+  const s = acceptNative(new Uint8Array(20).fill(2), undefined, serverAddr, clientAddr, server);
+  s.recv(buf.subarray(0, first[0]), { from: clientAddr, to: serverAddr });
+  for (let i = 0; i < 10 && !(c.isEstablished() && s.isEstablished()); i++) {
     pump(s, c, serverAddr, clientAddr);
     pump(c, s);
+  }
+  expect(c.isEstablished() && s.isEstablished()).toBe(true);
+  // Let an RTT sample exist so the pacer has a rate: one request/ack exchange.
+  c.streamSend(0, Buffer.from('x'), true);
+  pump(c, s);
+  pump(s, c, serverAddr, clientAddr);
+  pump(c, s);
+  return { c, s };
+}
+
+describe('pacing release times', () => {
+  it('spreads a burst beyond the initial window over time', async () => {
+    const { s } = await establishedPair();
+    const buf = new Uint8Array(1500);
     s.streamSend(1, new Uint8Array(200_000), true);
     const times: number[] = [];
     const now = monoMs();
@@ -51,5 +58,44 @@ describe('pacing release times', () => {
     for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
     expect(times[times.length - 1]!).toBeGreaterThan(times[0]!);
     console.log(`pacing: ${times.length} packets released over ${(times[times.length - 1]! - times[0]!).toFixed(3)} ms`);
+  });
+});
+
+/**
+ * The send loop stops building when its release queue reaches a few ms ahead, with the window not
+ * full. quiche then counts the connection as application-limited and cubic ignores the next ACKs,
+ * unless the loop declares itself pacing-limited with a send() into a buffer too small for a
+ * packet (connection.ts). Both halves are quiche's behaviour, checked here on real connections.
+ */
+describe('pacing-limited, not application-limited', () => {
+  const cwnd = (conn: NativeConnection) => conn.pathStats()[0]!.cwnd;
+
+  async function windowGrowthAfterPartialFlight(declarePacingLimited: boolean) {
+    const { c, s } = await establishedPair();
+    s.streamSend(1, new Uint8Array(200_000), true);
+    const buf = new Uint8Array(1500);
+    const before = cwnd(s);
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = s.send(buf)!;
+      sent.push(buf.slice(0, r[0]));
+    }
+    let probe: unknown = 'not called';
+    if (declarePacingLimited) probe = s.send(new Uint8Array(21));
+    for (const p of sent) c.recv(p, { from: serverAddr, to: clientAddr });
+    const acks = new Uint8Array(1500);
+    for (let r = c.send(acks); r; r = c.send(acks)) s.recv(acks.subarray(0, r[0]), { from: clientAddr, to: serverAddr });
+    return { before, after: cwnd(s), probe };
+  }
+
+  it('a partial flight leaves the window where it was (quiche: application-limited)', async () => {
+    const { before, after } = await windowGrowthAfterPartialFlight(false);
+    expect(after).toBe(before);
+  });
+
+  it('declaring pacing-limited builds no packet and lets slow start grow the window by the bytes acknowledged', async () => {
+    const { before, after, probe } = await windowGrowthAfterPartialFlight(true);
+    expect(probe).toBeNull();
+    expect(after).toBeGreaterThanOrEqual(before + 3 * 1200);
   });
 });
