@@ -174,12 +174,24 @@ class ServedConnection {
     this.writeBodies();
   }
 
+  /**
+   * Hands response bodies to QUIC. quiche takes stream data only up to the room left in the
+   * congestion window (one budget for the whole connection), so the first body it cannot take
+   * whole ends the pass: offering the rest would cost native calls per waiting stream on every
+   * turn, for nothing. That body moves to the back, so the bodies take turns (round-robin, as
+   * nghttp2 serves HTTP/2 streams of equal weight) and one held by its own stream window
+   * cannot hold up the others.
+   */
   private writeBodies(): void {
     for (const [streamId, out] of this.outgoing) {
+      let blocked = false;
       try {
         while (out.offset < out.body.byteLength) {
           const n = this.h3.sendBody(streamId, out.body.subarray(out.offset), true);
-          if (n <= 0) break;
+          if (n <= 0) {
+            blocked = true;
+            break;
+          }
           out.offset += n;
         }
       } catch {
@@ -188,6 +200,11 @@ class ServedConnection {
         continue;
       }
       if (out.offset >= out.body.byteLength) this.outgoing.delete(streamId);
+      if (blocked) {
+        this.outgoing.delete(streamId);
+        this.outgoing.set(streamId, out);
+        break;
+      }
     }
     if (this.outgoing.size === 0 && this.timers.size === 0) this.notifyIdle();
   }
