@@ -9,5 +9,15 @@ const tsxLoaderUrl = pathToFileURL(require.resolve('tsx/esm')).href;
  * Used for the server, client and link processes (optionally prefixed by `ip netns exec`).
  */
 export function nodeTsArgv(scriptPath: string, args: string[] = []): string[] {
-  return [process.execPath, '--import', tsxLoaderUrl, scriptPath, ...args];
+  return [process.execPath, ...profilingFlags(), '--import', tsxLoaderUrl, scriptPath, ...args];
+}
+
+/**
+ * BENCH_CPU_PROFILE_DIR=<dir>: every child (server, client, link) writes a V8 CPU profile there
+ * when it exits, for finding where a protocol's time goes (open the .cpuprofile in Chrome's
+ * DevTools). Node refuses --cpu-prof in NODE_OPTIONS, hence this variable.
+ */
+function profilingFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
