@@ -14,6 +14,21 @@ export const SCHEMA_VERSION = 1;
 /** A latency (or other) distribution: summary numbers plus the encoded HdrHistogram for merging. */
 export type { MetricHistogram };
 
+/**
+ * Why a request failed: `timeout`, no complete response within the scenario's `timeouts.request`;
+ * `status`, an HTTP status of 400 or more; `error`, anything else (stream reset, connection lost).
+ */
+export type RequestFailureKind = 'timeout' | 'status' | 'error';
+
+/** Requests of a cell: `failed` = total - ok; `failedBy` splits it by kind (absent in older results). */
+export interface RequestCounts {
+  total: number;
+  ok: number;
+  failed: number;
+  bytes: number;
+  failedBy?: Partial<Record<RequestFailureKind, number>>;
+}
+
 /** One (network, protocol, workload, repetition) measurement. */
 export interface Cell {
   network: string;
@@ -24,7 +39,7 @@ export interface Cell {
   /** Position in the interleaved run order (0-based). */
   order: number;
   durationMs: number;
-  requests: { total: number; ok: number; failed: number; bytes: number };
+  requests: RequestCounts;
   /** Completed requests per second and response-body goodput over the cell's duration. */
   requestsPerSec: number;
   goodputBps: number;
@@ -78,9 +93,32 @@ export interface NetworkVariantResult {
   backend: 'kernel' | 'userspace' | 'none';
 }
 
+/**
+ * The HTTP server that answered one protocol: a verdict may be the server's rather than the
+ * protocol's, so every result names it.
+ */
+export interface ServerImplementation {
+  /** bench's own servers, a URL the user gave, or a server bench started from the user's command. */
+  kind: 'builtin' | 'external' | 'command';
+  /** As printed: "bench 0.1.0 (node:http2, Node v20.19.0)", "external https://example.test:8443", or the version line. */
+  name: string;
+  /** external: the URL. */
+  url?: string;
+  /** command: the command line as the scenario wrote it. */
+  command?: string;
+  /** command: the first line its `version` command printed. */
+  version?: string;
+  /** The `server` and `alt-svc` response headers seen when bench checked the routes. */
+  serverHeader?: string;
+  altSvc?: string;
+  /** How cells' serverCpuMs were measured: the server process, the command's process group, or not at all (external). */
+  cpu: 'process' | 'process-group' | 'unavailable';
+}
+
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
-  tool: { name: 'bench'; version: string; dependencies: Record<string, string> };
+  /** `commit`: the git commit bench ran from ("-dirty" with local changes), when it ran from a checkout. */
+  tool: { name: 'bench'; version: string; commit?: string; dependencies: Record<string, string> };
   run: {
     id: string;
     startedAt: string;
@@ -92,6 +130,8 @@ export interface RunResult {
     error?: string;
   };
   environment: {
+    /** The machine's name (results written before it was recorded lack it). */
+    hostname?: string;
     node: string;
     platform: string;
     kernel: string;
@@ -101,6 +141,8 @@ export interface RunResult {
   };
   /** The resolved scenario (units converted, profiles expanded), as JSON. */
   scenario: Record<string, unknown> & { name: string; file: string };
+  /** Which server answered each protocol (absent in results written before it was recorded). */
+  servers?: Partial<Record<Protocol, ServerImplementation>>;
   networks: NetworkVariantResult[];
   cells: Cell[];
   summaries: Summary[];

@@ -128,7 +128,7 @@ export function validityWarnings(result: RunResult): Warning[] {
       warnings.push({
         level: 'warn',
         code: 'REQUESTS_FAILED',
-        message: `${cell.requests.failed} of ${cell.requests.total} requests failed in ${rep}`,
+        message: `${cell.requests.failed} of ${cell.requests.total} requests failed in ${rep}${failureKinds(cell.requests.failedBy)}`,
         ...where,
       });
     }
@@ -173,4 +173,12 @@ export function validityWarnings(result: RunResult): Warning[] {
     }
   }
   return warnings;
+}
+
+/** ` (timeout 3, status 1)`: the kinds of a cell's failed requests, when the result has them. */
+function failureKinds(failedBy: Cell['requests']['failedBy']): string {
+  const parts = Object.entries(failedBy ?? {})
+    .filter(([, n]) => n! > 0)
+    .map(([kind, n]) => `${kind} ${n}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }

@@ -8,6 +8,8 @@ import { waitForSessionTicket } from '../drivers/common.ts';
 import { runClosedLoop } from './pool.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
+import { connectSession } from './session.ts';
+import { bytesPath } from './requests.ts';
 import type { Workload, WorkloadContext } from './types.ts';
 
 export type { HandshakeMode };
@@ -41,6 +43,7 @@ export const handshakeWorkload: Workload<HandshakeSpec> = {
   type: 'handshake',
   describe:
     'New connections one after another, each fetching one small object: time to transport, TLS, first byte and completion, cold, resumed and with 0-RTT.',
+  paths: (spec) => [bytesPath(spec.size)],
   async run(ctx) {
     const { spec } = ctx;
     const recorder = new CellRecorder(ctx);
@@ -81,9 +84,9 @@ export const handshakeWorkload: Workload<HandshakeSpec> = {
 };
 
 async function prime(ctx: WorkloadContext<HandshakeSpec>, spec: HandshakeSpec): Promise<Uint8Array | undefined> {
-  const session = await ctx.driver.connect(ctx.target, { maxConnections: 1, congestionControl: ctx.congestionControl });
+  const session = await connectSession(ctx, { maxConnections: 1 });
   try {
-    await session.request({ path: `/bytes/${spec.size}` });
+    await session.request({ path: bytesPath(spec.size) });
     return await waitForSessionTicket(session);
   } finally {
     await session.close();
@@ -109,13 +112,8 @@ async function measureOne(
   let after: LinkCounters | undefined;
   let closing: Promise<void> | undefined;
   try {
-    session = await ctx.driver.connect(ctx.target, {
-      maxConnections: 1,
-      session: mode === 'cold' ? undefined : ticket,
-      earlyData: mode === '0rtt',
-      congestionControl: ctx.congestionControl,
-    });
-    request = await session.request({ path: `/bytes/${spec.size}` });
+    session = await connectSession(ctx, { maxConnections: 1, session: mode === 'cold' ? undefined : ticket, earlyData: mode === '0rtt' });
+    request = await session.request({ path: bytesPath(spec.size) });
     connection = session.connections[0];
     transport = await session.stats?.().catch(() => undefined);
     after = sequential ? await ctx.link.counters().catch(() => undefined) : undefined;

@@ -5,7 +5,7 @@ import { monoMs } from '../util/clock.ts';
 import { analyseHeadOfLine, dropsForPorts, type LossEventStall } from './hol-analysis.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
-import { openSessions } from './requests.ts';
+import { bytesPath, openSessions } from './requests.ts';
 import { readTcpInfo } from './tcp-info.ts';
 import type { Workload, WorkloadContext } from './types.ts';
 
@@ -38,6 +38,7 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
   type: 'multiplex',
   describe:
     'N concurrent requests on one connection (a pool of 6 for HTTP/1.1) under loss: how many streams one lost packet stalls, and for how long.',
+  paths: (spec) => spec.sizes.map(bytesPath),
   async run(ctx) {
     const { spec } = ctx;
     const recorder = new CellRecorder(ctx);
@@ -100,7 +101,7 @@ async function runRound(ctx: WorkloadContext<MultiplexSpec>, recorder: CellRecor
   try {
     const records = await Promise.all(
       Array.from({ length: spec.requests }, (_, i) =>
-        session!.request({ path: `/bytes/${spec.sizes[i % spec.sizes.length]}`, recordProgress: phase === undefined }),
+        session!.request({ path: bytesPath(spec.sizes[i % spec.sizes.length]!), recordProgress: phase === undefined }),
       ),
     );
     if (phase === undefined) recorder.span(roundStart, monoMs());

@@ -2,6 +2,7 @@ import type { ClientSession, RequestRecord } from '../drivers/types.ts';
 import { monoMs } from '../util/clock.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
+import { connectSession } from './session.ts';
 import type { Workload, WorkloadContext } from './types.ts';
 
 export interface PageSpec {
@@ -25,6 +26,11 @@ export function discoverSubresources(body: string): string[] {
   return urls;
 }
 
+/** The document of a page of this shape; it names the rest. */
+function pagePath(spec: PageSpec): string {
+  return `/page/p${spec.resources}?size=${spec.sizes.resource}&depth=${spec.depth}&html=${spec.sizes.html}`;
+}
+
 function needsParsing(record: RequestRecord): boolean {
   const type = record.responseHeaders?.['content-type'] ?? '';
   return type.startsWith('text/html') || type.startsWith('text/css');
@@ -37,6 +43,7 @@ function needsParsing(record: RequestRecord): boolean {
 export const pageWorkload: Workload<PageSpec> = {
   type: 'page',
   describe: 'A page of many subresources loaded as a browser does on a cold visit: page load time and how many handshakes it took.',
+  paths: (spec) => [pagePath(spec)],
   async run(ctx) {
     const { spec } = ctx;
     const recorder = new CellRecorder(ctx);
@@ -61,10 +68,7 @@ function countResources(spec: PageSpec): number {
 async function loadPage(ctx: WorkloadContext<PageSpec>, recorder: CellRecorder): Promise<{ loadMs: number; connections: number }> {
   const { spec } = ctx;
   const start = monoMs();
-  const session: ClientSession = await ctx.driver.connect(ctx.target, {
-    maxConnections: spec.h1PoolSize ?? 6,
-    congestionControl: ctx.congestionControl,
-  });
+  const session: ClientSession = await connectSession(ctx, { maxConnections: spec.h1PoolSize });
   try {
     const pending: Promise<void>[] = [];
     let lastDone = start;
@@ -77,7 +81,7 @@ async function loadPage(ctx: WorkloadContext<PageSpec>, recorder: CellRecorder):
           for (const url of discoverSubresources(Buffer.from(record.body!).toString('utf8'))) pending.push(fetchOne(url));
         }
       });
-    pending.push(fetchOne(`/page/p${spec.resources}?size=${spec.sizes.resource}&depth=${spec.depth}&html=${spec.sizes.html}`));
+    pending.push(fetchOne(pagePath(spec)));
     // Subresources are pushed while earlier ones settle: wait until the list stops growing.
     let settled = 0;
     while (settled < pending.length) {

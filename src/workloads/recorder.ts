@@ -1,6 +1,7 @@
 import type { ClientSession, ConnectionRecord, RequestRecord, TransportStats } from '../drivers/types.ts';
 import { LatencyRecorder, type MetricHistogram } from '../metrics/index.ts';
 import type { WorkloadDetails } from '../results/details.ts';
+import type { RequestFailureKind } from '../results/model.ts';
 import type { WorkloadContext, WorkloadResult } from './types.ts';
 
 /**
@@ -75,7 +76,12 @@ export class CellRecorder {
   }
 
   result(extra: { transport?: TransportStats; details?: WorkloadDetails } = {}): WorkloadResult {
-    const ok = this.requests.filter((r) => !r.error && r.status !== undefined && r.status < 400);
+    const ok = this.requests.filter((r) => failureKind(r) === undefined);
+    const failedBy: Partial<Record<RequestFailureKind, number>> = {};
+    for (const r of this.requests) {
+      const kind = failureKind(r);
+      if (kind) failedBy[kind] = (failedBy[kind] ?? 0) + 1;
+    }
     const metrics: Record<string, MetricHistogram> = {};
     for (const [name, h] of this.histograms) metrics[name] = h.toMetricHistogram();
     return {
@@ -85,6 +91,7 @@ export class CellRecorder {
         ok: ok.length,
         failed: this.requests.length - ok.length,
         bytes: this.requests.reduce((sum, r) => sum + r.bytes, 0),
+        failedBy,
       },
       connections: {
         opened: this.connections.length,
@@ -95,6 +102,13 @@ export class CellRecorder {
       ...extra,
     };
   }
+}
+
+/** Why a request failed, or undefined when it succeeded (no error and a status below 400). */
+export function failureKind(record: RequestRecord): RequestFailureKind | undefined {
+  if (record.timedOut) return 'timeout';
+  if (record.error || record.status === undefined) return 'error';
+  return record.status >= 400 ? 'status' : undefined;
 }
 
 function stripBody(record: RequestRecord): RequestRecord {

@@ -2,6 +2,7 @@ import type { ClientSession } from '../drivers/types.ts';
 import { monoMs } from '../util/clock.ts';
 import { runClosedLoop } from './pool.ts';
 import { CellRecorder } from './recorder.ts';
+import { connectSession } from './session.ts';
 import type { Workload, WorkloadContext } from './types.ts';
 
 export interface RequestsSpec {
@@ -20,16 +21,16 @@ export interface RequestsSpec {
   warmup: number;
 }
 
+/** The route every server answers with n bytes. */
+export function bytesPath(n: number): string {
+  return `/bytes/${n}`;
+}
+
 /** Opens the cell's client sessions: `connections` of them, requests spread round-robin. */
 export async function openSessions(ctx: WorkloadContext, count: number, h1PoolSize = 6): Promise<ClientSession[]> {
   const sessions: ClientSession[] = [];
   for (let i = 0; i < count; i++) {
-    sessions.push(
-      await ctx.driver.connect(ctx.target, {
-        maxConnections: h1PoolSize,
-        congestionControl: ctx.congestionControl,
-      }),
-    );
+    sessions.push(await connectSession(ctx, { maxConnections: h1PoolSize }));
   }
   return sessions;
 }
@@ -38,6 +39,7 @@ export async function openSessions(ctx: WorkloadContext, count: number, h1PoolSi
 export const requestsWorkload: Workload<RequestsSpec> = {
   type: 'requests',
   describe: 'Requests of fixed sizes at a fixed concurrency: latency distribution and throughput.',
+  paths: (spec) => spec.sizes.map(bytesPath),
   async run(ctx) {
     const { spec } = ctx;
     const recorder = new CellRecorder(ctx);
@@ -48,7 +50,7 @@ export const requestsWorkload: Workload<RequestsSpec> = {
       const issue = async (index: number, measured: boolean) => {
         const session = sessions[index % sessions.length]!;
         const size = spec.sizes[index % spec.sizes.length]!;
-        const record = await session.request({ path: `/bytes/${size}` });
+        const record = await session.request({ path: bytesPath(size) });
         recorder.sessionConnections(session);
         recorder.request(record, { measured, phase: measured ? undefined : 'warmup' });
       };

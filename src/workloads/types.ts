@@ -6,7 +6,7 @@
 import type { Driver, Protocol, Target, TransportStats } from '../drivers/types.ts';
 import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
-import type { MetricHistogram } from '../results/model.ts';
+import type { MetricHistogram, RequestCounts } from '../results/model.ts';
 import type { WorkloadEvent } from '../results/events.ts';
 import type { WorkloadDetails } from '../results/details.ts';
 
@@ -40,7 +40,7 @@ export interface WorkloadContext<Spec = unknown> {
 
 export interface WorkloadResult {
   durationMs: number;
-  requests: { total: number; ok: number; failed: number; bytes: number };
+  requests: RequestCounts;
   connections: { opened: number; resumed: number; earlyData: number };
   metrics: Record<string, MetricHistogram>;
   transport?: TransportStats;
@@ -52,4 +52,9 @@ export interface Workload<Spec = unknown> {
   /** One sentence for the report: what this workload shows. */
   describe: string;
   run(ctx: WorkloadContext<Spec>): Promise<WorkloadResult>;
+  /**
+   * The paths it requests first (pages name the rest in their HTML and CSS): what a server other
+   * than bench's own must answer, checked before a run and written as files for a static server.
+   */
+  paths(spec: Spec): string[];
 }

@@ -1,0 +1,10 @@
+import type { ClientSession, ConnectOptions } from '../drivers/types.ts';
+import type { WorkloadContext } from './types.ts';
+
+/**
+ * Every workload connects through here, so what the scenario sets for all connections (congestion
+ * control, the request timeout) reaches the driver whatever the workload.
+ */
+export function connectSession(ctx: WorkloadContext, opts: Pick<ConnectOptions, 'maxConnections' | 'session' | 'earlyData'>): Promise<ClientSession> {
+  return ctx.driver.connect(ctx.target, { ...opts, congestionControl: ctx.congestionControl, requestTimeoutMs: ctx.requestTimeoutMs });
+}
