@@ -12,7 +12,7 @@ import type { NetworkSpec } from '../../netem/model.ts';
 import { PROTOCOLS, type TransportStats } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
 import type { WorkloadDetails } from './details.ts';
-import { type Cell, type MetricHistogram, type RunResult, SCHEMA_VERSION, type Summary, type Warning } from './model.ts';
+import { type Cell, type MetricHistogram, type RunResult, SCHEMA_VERSION, type ServerImplementation, type Summary, type Warning } from './model.ts';
 
 const object = <T>() => z.custom<T>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
 const count = z.number().int().nonnegative();
@@ -84,9 +84,20 @@ const warning: z.ZodType<Warning> = z.looseObject({
   workload: z.string().optional(),
 });
 
+const server: z.ZodType<ServerImplementation> = z.looseObject({
+  kind: z.enum(['builtin', 'external', 'command']),
+  name: z.string(),
+  url: z.string().optional(),
+  command: z.string().optional(),
+  version: z.string().optional(),
+  serverHeader: z.string().optional(),
+  altSvc: z.string().optional(),
+  cpu: z.enum(['process', 'process-group', 'unavailable']),
+});
+
 const runResult: z.ZodType<RunResult> = z.looseObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  tool: z.looseObject({ name: z.literal('bench'), version: z.string(), dependencies: z.record(z.string(), z.string()) }),
+  tool: z.looseObject({ name: z.literal('bench'), version: z.string(), commit: z.string().optional(), dependencies: z.record(z.string(), z.string()) }),
   run: z.looseObject({
     id: z.string(),
     startedAt: z.string(),
@@ -98,6 +109,7 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
     error: z.string().optional(),
   }),
   environment: z.looseObject({
+    hostname: z.string().optional(),
     node: z.string(),
     platform: z.string(),
     kernel: z.string(),
@@ -106,6 +118,7 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
     emulator: z.looseObject({ backend, shaped: z.boolean(), fidelity: object<FidelityReport>().optional() }),
   }),
   scenario: z.looseObject({ name: z.string(), file: z.string() }),
+  servers: z.partialRecord(protocol, server).optional(),
   networks: z.array(z.looseObject({ label: z.string(), spec: object<NetworkSpec>(), backend })),
   cells: z.array(cell),
   summaries: z.array(summary),

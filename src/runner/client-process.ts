@@ -8,6 +8,7 @@ import '../workloads/all.ts';
 import type { LinkControl } from '../workloads/types.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
+import { checkServer } from './server-check.ts';
 
 if (!process.send) {
   console.error('client-process must be started by the runner with an IPC channel');
@@ -78,6 +79,12 @@ process.on('message', (raw) => {
       break;
     case 'abort-cell':
       aborts.get(msg.cellId)?.abort();
+      break;
+    case 'check-server':
+      void checkServer(msg.check).then(
+        (outcome) => send({ type: 'server-checked', requestId: msg.requestId, outcome }),
+        (error: unknown) => send({ type: 'server-checked', requestId: msg.requestId, outcome: { ok: false, stage: 'connect', problem: String(error) } }),
+      );
       break;
     case 'link-response': {
       const pending = pendingLink.get(msg.requestId);

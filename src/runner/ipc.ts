@@ -2,6 +2,7 @@
 import type { Protocol, Target } from '../drivers/types.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { WorkloadEvent } from '../results/events.ts';
+import type { ServerCheckOutcome, ServerCheckRequest } from './server-check.ts';
 
 export interface RunCellMessage {
   type: 'run-cell';
@@ -23,6 +24,7 @@ export type LinkOp = 'applyPhase' | 'restore' | 'drops' | 'counters';
 export type RunnerToClient =
   | RunCellMessage
   | { type: 'abort-cell'; cellId: number }
+  | { type: 'check-server'; requestId: number; check: ServerCheckRequest }
   | { type: 'link-response'; requestId: number; value?: unknown; error?: string }
   | { type: 'stop' };
 
@@ -31,4 +33,5 @@ export type ClientToRunner =
   | { type: 'event'; cellId: number; event: WorkloadEvent }
   | { type: 'cell-result'; cellId: number; result: WorkloadResult; cpuMs: number }
   | { type: 'cell-error'; cellId: number; error: string; cpuMs: number }
-  | { type: 'link-request'; requestId: number; op: LinkOp; arg?: unknown };
+  | { type: 'link-request'; requestId: number; op: LinkOp; arg?: unknown }
+  | { type: 'server-checked'; requestId: number; outcome: ServerCheckOutcome };

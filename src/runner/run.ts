@@ -24,7 +24,10 @@ import { planCells, type PlannedCell } from './plan.ts';
 import type { ProgressSink } from './progress.ts';
 import { RawLog } from './raw-log.ts';
 import { cellFromResult, summariseCells, validityWarnings } from './summarise.ts';
-import { startServerProcess, type ServerHandle } from './server-handle.ts';
+import type { ServerHandle } from './server-handle.ts';
+import { checkServer, startServer } from './server-setup.ts';
+import { siteRoutes, type SiteRoute } from './site.ts';
+import type { RequestsSpec } from '../workloads/requests.ts';
 import { PeerWatchdog } from './watchdog.ts';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
@@ -80,10 +83,12 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   try {
     const cert = await generateCertificate({ extraNames: [] });
     writeFileSync(path.join(dir, 'cert.pem'), cert.certPem);
+    // What a server other than bench's must answer (bench's own answers them by construction).
+    const routes = scenario.servers.kind === 'builtin' ? [] : siteRoutes([WARM_UP, ...scenario.workloads]);
     for (const variant of scenario.networks) {
       if (opts.signal.aborted) break;
       const cells = plan.filter((c) => c.network === variant.label);
-      await runNetworkVariant({ scenario, variant, cells, cert, raw, result, runId, opts });
+      await runNetworkVariant({ scenario, variant, cells, cert, raw, result, runId, opts, dir, routes });
       writeResult();
     }
     if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');
@@ -122,7 +127,7 @@ function discardRunDir(dir: string, dirExisted: boolean): void {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
-  for (const file of ['raw.jsonl', 'result.json', 'cert.pem']) rmSync(path.join(dir, file), { force: true });
+  for (const file of ['raw.jsonl', 'result.json', 'cert.pem', 'server.log']) rmSync(path.join(dir, file), { force: true });
 }
 
 interface VariantContext {
@@ -134,6 +139,9 @@ interface VariantContext {
   result: RunResult;
   runId: string;
   opts: RunOptions;
+  /** The run directory. */
+  dir: string;
+  routes: readonly SiteRoute[];
 }
 
 async function runNetworkVariant(ctx: VariantContext): Promise<void> {
@@ -161,15 +169,20 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     // Interrupted while setting up: start nothing more, tear down what exists.
     if (opts.signal.aborted) return;
 
-    server = await startServerProcess({
-      prefix: topology.commandPrefix('server'),
-      host: topology.serverAddress,
-      protocols: scenario.protocols,
-      cert: ctx.cert,
-      congestionControl: congestionControlOf(variant.spec),
-    });
+    // The client first: it checks a server bench did not write, over the link, as soon as it starts.
     client = new ChildHandle('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
     await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
+    server = await startServer({
+      scenario,
+      topology,
+      cert: ctx.cert,
+      congestionControl: congestionControlOf(variant.spec),
+      routes: ctx.routes,
+      runDir: ctx.dir,
+      label: variant.label,
+    });
+    await checkServer(server, client, { scenario, routes: ctx.routes, workloads: [WARM_UP, ...scenario.workloads] });
+    recordServers(result, server, scenario.protocols);
     watchdog = new PeerWatchdog(server.exited, topology);
     if (opts.signal.aborted) return;
 
@@ -188,6 +201,23 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   }
 }
 
+/** The unmeasured burst before a network variant's first cell. */
+const WARM_UP: RequestsSpec = { type: 'requests', name: 'warm-up', requests: 100, concurrency: 10, connections: 1, sizes: [1000, 50_000], warmup: 0, h1PoolSize: 6 };
+
+/** Which server answered each protocol (the same for every network variant); a CPU that cannot be read is said so. */
+function recordServers(result: RunResult, server: ServerHandle, protocols: Protocol[]): void {
+  if (result.servers) return;
+  result.servers = server.implementations;
+  const unmeasured = protocols.filter((p) => server.implementations[p]?.cpu === 'unavailable');
+  if (unmeasured.length > 0) {
+    result.warnings.push({
+      level: 'info',
+      code: 'SERVER_CPU_UNAVAILABLE',
+      message: `Server CPU is not measured for ${unmeasured.join(', ')}: an external server's processes are out of bench's sight.`,
+    });
+  }
+}
+
 /**
  * Before the first measured cell, every protocol runs a short unmeasured burst so that JIT
  * compilation, TLS and QUIC code paths and server buffers are warm: otherwise whichever protocol
@@ -201,13 +231,13 @@ async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
       cellId: nextCellId++,
       protocol,
       workloadType: 'requests',
-      spec: { type: 'requests', name: 'warm-up', requests: 100, concurrency: 10, connections: 1, sizes: [1000, 50_000], warmup: 0, h1PoolSize: 6 },
+      spec: WARM_UP,
       repetition: -1,
       seed: ctx.scenario.seed,
       baseRttMs: 0,
     }, `warm-up over ${protocol}`);
     if (done.type === 'cell-error') {
-      throw new BenchError('E_WARMUP', `warm-up over ${protocol} failed: ${done.error.split('\n')[0]}`);
+      throw new BenchError('E_WARMUP', `warm-up over ${protocol} failed (${ctx.server.describe(protocol)}): ${done.error.split('\n')[0]}`);
     }
   }
 }
@@ -238,7 +268,7 @@ function dispatchCell(
 }
 
 function targetFor(ctx: Omit<CellContext, 'planned'>, protocol: Protocol): Target {
-  return { host: ctx.topology.serverAddress, port: ctx.server.ports[protocol]!, servername: 'localhost', ca: ctx.cert.certPem };
+  return ctx.server.targets[protocol]!;
 }
 
 interface CellContext extends VariantContext {
@@ -283,7 +313,8 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       seed: scenario.seed * 1000 + planned.order,
       baseRttMs: variant.spec.kind === 'shaped' ? baseRttMs(variant.spec.paths[0]!) : 0,
     }, `result for ${planned.protocol} ${planned.workload} within the cell timeout`);
-    const serverCpuMs = (await server.cpuMs()) - serverCpuBefore;
+    const serverCpuAfter = await server.cpuMs();
+    const serverCpuMs = serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
     // The link's drop log goes next to the requests, so analyses and waterfalls can join them.
     for (const drop of await topology.drops().catch(() => [])) {

@@ -6,7 +6,7 @@
 import { closest } from './suggest.ts';
 
 export const SERVER_PLACEHOLDERS = {
-  cert: 'PEM file of the run certificate (names localhost, 127.0.0.1 and the server address)',
+  cert: "PEM file of the run's certificate, for localhost (bench's clients send SNI localhost and trust only it)",
   key: "PEM file of the certificate's private key",
   host: 'address the server must listen on (127.0.0.1, or 198.18.0.1 behind the shaped link)',
   'port.h1': 'TCP port for HTTP/1.1',

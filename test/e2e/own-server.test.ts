@@ -1,0 +1,169 @@
+/**
+ * Other HTTP stacks behind the same shaped link: `bench run` on the shipped Caddy and nginx
+ * scenarios (the server started from the scenario's command in the server namespace, our clients
+ * in the client namespace), checked against what the servers say about themselves (`caddy
+ * version`, `nginx -v`, their Server header) and against the link (no request faster than its RTT).
+ * Then the ways such a setup goes wrong, each an exit 2 that names the server and leaves nothing:
+ * a dead external target, a command that exits at once, a daemonising command.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/results/model.ts';
+import { isRoot, peerMissing, which } from '../support/peers.ts';
+import { allProcesses, eventually, namespaces, runBench, writeScenario } from './run-harness.ts';
+
+const RUN_MS = 170_000;
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-own-server-'));
+});
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+function resultOf(outDir: string): RunResult {
+  return JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
+}
+
+/** The command line bench ran (server.log's first line), to look for its processes afterwards. */
+function renderedCommand(outDir: string): string {
+  return /^== network [^:]+: (.*)$/m.exec(readFileSync(path.join(outDir, 'server.log'), 'utf8'))![1]!;
+}
+
+function processesRunning(argvPart: string): string[] {
+  return allProcesses()
+    .map((p) => p.argv.join(' '))
+    .filter((a) => a.includes(argvPart));
+}
+
+/** Runs a shipped scenario once per protocol and workload and checks what every test of a server checks. */
+async function runShipped(scenario: string, outDir: string): Promise<RunResult> {
+  const nsBefore = new Set(namespaces());
+  const run = await runBench(['run', scenario, '--repetitions', '1'], outDir, RUN_MS);
+  expect(run.stderr).not.toMatch(/internal error/);
+  expect(run.code, run.stderr).toBe(0);
+  const result = resultOf(outDir);
+  expect(result.run.status).toBe('complete');
+  expect(result.environment.emulator.shaped).toBe(true);
+  for (const cell of result.cells) {
+    const what = `${cell.protocol} ${cell.workload}`;
+    expect(cell.error, what).toBeUndefined();
+    expect(cell.requests.failed, what).toBe(0);
+    expect(cell.requests.ok, what).toBeGreaterThan(0);
+    // 5 ms each way: nothing comes back faster than one round trip through the link.
+    const fastest = cell.metrics.latency?.min ?? cell.metrics.pageLoad!.min;
+    expect(fastest, what).toBeGreaterThanOrEqual(10);
+    expect(cell.serverCpuMs, `${what}: the command's CPU is measured`).toBeGreaterThanOrEqual(0);
+  }
+  // The server is gone with the run: no process with the rendered command line, no scratch dir, no namespace.
+  const command = renderedCommand(outDir);
+  expect(processesRunning(command), 'server processes after the run').toEqual([]);
+  const scratch = /\/\S*bench-server-[^/\s]+/.exec(command)![0];
+  expect(existsSync(scratch), `scratch dir ${scratch}`).toBe(false);
+  expect(namespaces().filter((n) => !nsBefore.has(n)), 'new namespaces').toEqual([]);
+  return result;
+}
+
+describe.skipIf(peerMissing(isRoot(), 'root (the scenarios shape the network)') || peerMissing(!!which('caddy'), 'caddy (apt-get install caddy)'))(
+  'scenarios/caddy.yaml: Caddy in the server namespace, behind the shaped link',
+  () => {
+    it('measures h1, h2 and h3 against Caddy, and result.json names Caddy and its version', async () => {
+      const result = await runShipped('scenarios/caddy.yaml', path.join(tmp, 'caddy'));
+      expect(new Set(result.cells.map((c) => c.protocol))).toEqual(new Set(['h1', 'h2', 'h3']));
+      const version = execFileSync('caddy', ['version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+      for (const p of ['h1', 'h2', 'h3'] as const) {
+        const server = result.servers?.[p];
+        expect(server, p).toMatchObject({ kind: 'command', version, name: `caddy ${version}`, cpu: 'process-group' });
+        // What Caddy itself said when bench checked its routes.
+        expect(server?.serverHeader, p).toBe('Caddy');
+      }
+      const report = readFileSync(path.join(tmp, 'caddy', 'report.html'), 'utf8');
+      expect(report).toContain(`caddy ${version}`);
+    }, RUN_MS + 10_000);
+  },
+);
+
+describe.skipIf(peerMissing(isRoot(), 'root (the scenarios shape the network)') || peerMissing(!!which('nginx'), 'nginx (apt-get install nginx-light)'))(
+  'scenarios/nginx.yaml: nginx in the server namespace, behind the shaped link',
+  () => {
+    it('measures h1 and h2 against nginx, and result.json names nginx and its version', async () => {
+      const result = await runShipped('scenarios/nginx.yaml', path.join(tmp, 'nginx'));
+      expect(new Set(result.cells.map((c) => c.protocol))).toEqual(new Set(['h1', 'h2']));
+      // nginx -v prints its version on stderr.
+      const version = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim();
+      expect(version).toMatch(/^nginx version: nginx\/\d/);
+      for (const p of ['h1', 'h2'] as const) {
+        const server = result.servers?.[p];
+        expect(server, p).toMatchObject({ kind: 'command', version, name: version });
+        expect(server?.serverHeader, p).toBe(version.replace('nginx version: ', ''));
+      }
+    }, RUN_MS + 10_000);
+  },
+);
+
+describe('servers bench cannot use: exit 2 naming them, nothing left behind', () => {
+  it('a dead external target (nothing listens on its port)', async () => {
+    const file = writeScenario(
+      tmp,
+      'dead.yaml',
+      ['name: dead-target', 'protocols: [h1, h2]', 'repetitions: 1', 'servers:', '  h1: https://127.0.0.1:9', '  h2: https://127.0.0.1:9', '  insecure: true', 'workloads: [{type: requests, requests: 20}]', ''].join('\n'),
+    );
+    const outDir = path.join(tmp, 'dead-out');
+    const run = await runBench(['run', file], outDir, 60_000);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/^error: h1 target https:\/\/127\.0\.0\.1:9 does not answer: .*ECONNREFUSED.*fix `servers\.h1`/m);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(outDir), 'run directory').toBe(false);
+  }, 70_000);
+
+  /** The sleeper is the command's child and must not survive it (one process group, stopped whole). */
+  async function earlyExit(network: string): Promise<void> {
+    const marker = `${4000 + Math.floor(Math.random() * 1000)}.25`;
+    const file = writeScenario(
+      tmp,
+      'early.yaml',
+      [
+        'name: early-exit',
+        'protocols: [h1, h2]',
+        'repetitions: 1',
+        network,
+        'servers:',
+        `  command: 'sleep ${marker} & echo starting on {{port.h2}}; echo "bind: permission denied" >&2; exit 3'`,
+        'workloads: [{type: requests, requests: 20}]',
+        '',
+      ].join('\n'),
+    );
+    const nsBefore = new Set(namespaces());
+    const outDir = path.join(tmp, 'early-out');
+    const run = await runBench(['run', file], outDir, 90_000);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/^error: the server command exited \(code 3\): sleep [\d.]+ & echo starting on \d+; echo "bind: permission denied" >&2; exit 3$/m);
+    expect(run.stderr).toContain('    starting on ');
+    expect(run.stderr).toContain('    bind: permission denied');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(await eventually(() => processesRunning(`sleep ${marker}`), 2000), "the command's child").toEqual([]);
+    expect(namespaces().filter((n) => !nsBefore.has(n)), 'new namespaces').toEqual([]);
+    expect(existsSync(outDir), 'run directory').toBe(false);
+  }
+
+  it('a command that exits at once, on plain loopback: its command line and last output, its children gone', () => earlyExit('network: none'), 100_000);
+
+  it.skipIf(peerMissing(isRoot(), 'root (this case runs the command in the server namespace)'))(
+    'a command that exits at once, behind the shaped link: its command line and last output, its children gone',
+    () => earlyExit('network: {backend: userspace, link: {delay: 5ms}}'),
+    100_000,
+  );
+
+  it('a command that daemonises (exits 0 at once): says it must stay in the foreground', async () => {
+    const file = writeScenario(tmp, 'daemon.yaml', ['name: daemon', 'protocols: [h2]', 'repetitions: 1', 'servers:', '  command: "true"', 'workloads: [{type: requests}]', ''].join('\n'));
+    const outDir = path.join(tmp, 'daemon-out');
+    const run = await runBench(['run', file], outDir, 60_000);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/the server command exited \(code 0\): true \(it printed nothing\)\nA server command must stay in the foreground/);
+    expect(existsSync(outDir), 'run directory').toBe(false);
+  }, 70_000);
+});
