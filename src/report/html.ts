@@ -12,6 +12,7 @@ import { describeNetwork, NOT_SHAPED } from './network.ts';
 import { renderPage } from './page.ts';
 import type { RawEvent, RawLogSummary } from '../results/raw.ts';
 import { embeddedResult, renderEnvironment } from './sections/environment.ts';
+import { serverGroups } from './servers.ts';
 import { renderDistributions } from './sections/distributions.ts';
 import { renderHeadline } from './sections/headline.ts';
 import { renderLatencyDistribution } from './sections/latency.ts';
@@ -95,6 +96,7 @@ function renderHeader(ctx: ReportContext, networkCount: number): string {
     ['Protocols', escapeHtml(protocols.join(', ') || '\u2014')],
     ['Repetitions', String(reps)],
     ['Emulator', escapeHtml(env.emulator.backend === 'none' || !env.emulator.shaped ? 'none' : `${env.emulator.backend}`)],
+    ['Server', serverGroups(result, ctx.protocols()).map((g) => `${escapeHtml(g.protocols)}: <strong>${escapeHtml(g.text)}</strong>`).join('<br>')],
     ['Seed', escapeHtml(String(result.run.seed))],
   ];
   const networks = ctx

@@ -11,6 +11,7 @@ import { type Estimate, estimate, metricTitle } from './estimates.ts';
 import { formatEstimateInColumn } from './format.ts';
 import type { RunResult } from '../results/model.ts';
 import { describeNetwork } from './network.ts';
+import { serversLine, serverText } from './servers.ts';
 import { CI_METHOD_TEXT } from './sections/headline.ts';
 
 export interface EstimateJson {
@@ -43,6 +44,8 @@ export interface SummaryJson {
   scenario: string;
   runId: string;
   status: RunResult['run']['status'];
+  /** The server that answered each protocol (absent when the result did not record it). */
+  servers?: Partial<Record<Protocol, string>>;
   rows: SummaryRow[];
   warnings: { error: number; warn: number; info: number };
 }
@@ -79,7 +82,8 @@ export function summaryJson(result: RunResult): SummaryJson {
   }
   const warnings = { error: 0, warn: 0, info: 0 };
   for (const w of result.warnings) warnings[w.level]++;
-  return { scenario: result.scenario.name, runId: result.run.id, status: result.run.status, rows, warnings };
+  const servers = result.servers && Object.fromEntries(Object.entries(result.servers).map(([p, s]) => [p, serverText(s)]));
+  return { scenario: result.scenario.name, runId: result.run.id, status: result.run.status, ...(servers && { servers }), rows, warnings };
 }
 
 /** "12.3 (CI 11.8-12.9, 5 reps)": the unit is in the column header, except where it varies (bit/s). */
@@ -138,6 +142,7 @@ function warningLine(result: RunResult): string | undefined {
 export function renderSummaryText(result: RunResult): string {
   const lines: string[] = [];
   lines.push(`${result.scenario.name}: ${result.run.status}; medians across repetitions, ${intervalText(result)}`);
+  lines.push(`servers: ${serversLine(result, new ReportContext(result).protocols())}`);
   for (const b of blocks(result)) {
     lines.push('', `${b.heading}: ${b.note}`);
     const widths = b.header.map((h, i) => Math.max(h.length, ...b.rows.map((r) => r[i]!.length)));
@@ -157,6 +162,8 @@ export function renderSummaryMarkdown(result: RunResult): string {
     `# ${esc(result.scenario.name)}`,
     '',
     `Run ${result.run.id} (${result.run.startedAt}), status **${result.run.status}**. Medians across repetitions; ${intervalText(result)} ("range" where result.json has no interval).`,
+    '',
+    `Servers: ${esc(serversLine(result, new ReportContext(result).protocols()))}.`,
   ];
   for (const b of blocks(result)) {
     lines.push('', `## ${esc(b.heading)}`, '', esc(b.note), '');

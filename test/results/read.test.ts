@@ -32,6 +32,16 @@ describe('readResult', () => {
     expect(readResult(dir)).toEqual(result);
   });
 
+  it('reads the servers that answered, with or without them (older results lack them)', () => {
+    const result = fixtureResult();
+    result.servers = { h2: { kind: 'command', name: 'caddy 2.6.2', command: 'caddy run', version: '2.6.2', cpu: 'process-group' } };
+    expect(readResult(write(result).file).servers).toEqual(result.servers);
+    delete result.servers;
+    expect(readResult(write(result).file).servers).toBeUndefined();
+    const damaged = { ...result, servers: { h2: { kind: 'mine', name: 'x', cpu: 'process' } } };
+    expect(problem(damaged)).toMatch(/^<file>: servers\.h2\.kind: /);
+  });
+
   it('keeps fields it does not know (a newer bench may add some)', () => {
     const result = { ...fixtureResult(), extra: { note: 'x' } };
     expect(readResult(write(result).file)).toMatchObject({ extra: { note: 'x' } });

@@ -3,6 +3,8 @@ import { escapeHtml, jsonForScript } from '../escape.ts';
 import { formatBytes, formatNumber, formatPercent, formatValue } from '../format.ts';
 import type { RunResult } from '../../results/model.ts';
 import type { RawLogSummary } from '../../results/raw.ts';
+import { PROTOCOL_NAMES, ReportContext } from '../context.ts';
+import { SERVERS_NOT_RECORDED, serverDetails, serverText } from '../servers.ts';
 
 function row(label: string, value: string): string {
   return `<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`;
@@ -54,6 +56,20 @@ export function renderFidelity(result: RunResult): string | undefined {
   );
 }
 
+function renderServers(result: RunResult): string {
+  if (!result.servers) return escapeHtml(SERVERS_NOT_RECORDED);
+  return new ReportContext(result)
+    .protocols()
+    .map((p) => {
+      const server = result.servers![p];
+      if (!server) return `${escapeHtml(PROTOCOL_NAMES[p])}: ${escapeHtml(SERVERS_NOT_RECORDED)}`;
+      const d = serverDetails(server);
+      const origin = `${escapeHtml(d.origin)}${d.command !== undefined ? ` <code>${escapeHtml(d.command)}</code>` : ''}`;
+      return `${escapeHtml(PROTOCOL_NAMES[p])}: <strong>${escapeHtml(serverText(server))}</strong>, ${origin}; ${escapeHtml(d.notes.join('; '))}`;
+    })
+    .join('<br>');
+}
+
 export function renderEnvironment(result: RunResult, raw?: RawLogSummary): string {
   const env = result.environment;
   const emulator =
@@ -75,6 +91,7 @@ export function renderEnvironment(result: RunResult, raw?: RawLogSummary): strin
     row('CPU', `${escapeHtml(env.cpu.model)} \u00d7 ${env.cpu.cores} cores`) +
     row('Memory', escapeHtml(formatBytes(env.memoryBytes))) +
     row('Link emulator', escapeHtml(emulator)) +
+    row('Servers', renderServers(result)) +
     row('Tool', `${escapeHtml(result.tool.name)} ${escapeHtml(result.tool.version)}, result schema v${result.schemaVersion}`) +
     row('Dependencies', deps || '\u2014') +
     row('Command', `<code>${escapeHtml(result.run.argv.join(' '))}</code>`) +
