@@ -50,6 +50,24 @@ function buildProgram(): Command {
     });
 
   program
+    .command('compare')
+    .description('Compare runs of one scenario: per metric the change with its 95% interval and a verdict; writes compare.html and compare.md.')
+    .argument('<runs...>', 'result.json files or run directories; the first is the baseline')
+    .option('-l, --label <name>', 'a name per run, in the order given (repeat the option); default: scenario, date and commit', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-o, --out <dir>', 'where to write compare.html and compare.md (default: reports/compare/<timestamp>)')
+    .option('--force', 'compare runs of different scenarios anyway')
+    .option('--json', 'print the comparison as JSON on stdout')
+    .option('-q, --quiet', 'no table on stdout')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bench compare reports/smoke/2026-11-28T10-00-00 reports/smoke/2026-11-29T10-00-00\n  $ bench compare main/result.json pr/result.json --label main --label pr --out /tmp/cmp',
+    )
+    .action(async (inputs: string[], opts) => {
+      const { compareCommand } = await import('./commands/compare.ts');
+      exitCode = await compareCommand(inputs, opts);
+    });
+
+  program
     .command('serve')
     .description('Start the matched H1/H2/H3 servers standalone, for a browser, curl or h2load.')
     .option('--host <address>', 'address to listen on', '127.0.0.1')

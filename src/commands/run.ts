@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Protocol } from '../drivers/types.ts';
+import { displayPath } from '../cli/display.ts';
 import { writeReport } from '../report/write.ts';
 import { watchSignals } from '../runner/lifecycle.ts';
 import { createProgress } from '../runner/progress.ts';
@@ -41,10 +42,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     } else if (!opts.quiet) {
       process.stdout.write(written.summaryText + '\n');
     }
-    const rel = (p: string) => {
-      const r = path.relative(process.cwd(), p);
-      return r && !r.startsWith('..') ? r : p;
-    };
+    const rel = displayPath;
     process.stderr.write(
       `bench: results in ${rel(dir)}\n  report  ${rel(written.reportPath)}\n  result  ${rel(path.join(dir, 'result.json'))}\n  events  ${rel(path.join(dir, 'raw.jsonl'))}\n`,
     );

@@ -45,8 +45,21 @@ export interface PercentileRow {
   repetitions: number;
 }
 
+/**
+ * How lines are told apart: by protocol (report.html), or by run (compare.html, one protocol per
+ * chart), with the series' own field first in the tooltip.
+ */
+export interface SeriesOptions {
+  color: Record<string, unknown>;
+  tooltip: Array<Record<string, unknown>>;
+}
+
+const bySeriesOrProtocol = (protocols: readonly Protocol[], series?: SeriesOptions) =>
+  series ?? { color: protocolColor(protocols), tooltip: [] };
+
 /** The HdrHistogram percentile plot: x = percentile on a log scale of 1/(1-p), y = latency. */
-export function percentileChart(rows: PercentileRow[], protocols: readonly Protocol[], yTitle = 'Latency (ms)'): VegaLiteSpec {
+export function percentileChart(rows: PercentileRow[], protocols: readonly Protocol[], yTitle = 'Latency (ms)', series?: SeriesOptions): VegaLiteSpec {
+  const { color, tooltip } = bySeriesOrProtocol(protocols, series);
   const maxX = Math.max(10, ...rows.map((r) => r.inverseTail));
   const ticks = percentileTicks(maxX);
   return {
@@ -63,8 +76,9 @@ export function percentileChart(rows: PercentileRow[], protocols: readonly Proto
         axis: { values: ticks, labelExpr: "format(100 - 100 / datum.value, '.4~f') + '%'", grid: true, labelFlush: true },
       },
       y: { field: 'valueMs', type: 'quantitative', title: yTitle, scale: { zero: true } },
-      color: protocolColor(protocols),
+      color,
       tooltip: [
+        ...tooltip,
         { field: 'protocolName', title: 'protocol' },
         { field: 'percentile', title: 'percentile', format: '.4~f' },
         { field: 'valueMs', title: 'latency (ms)', format: ',.3~f' },
@@ -86,7 +100,8 @@ export interface CdfRow {
   repetitions: number;
 }
 
-export function cdfChart(rows: CdfRow[], protocols: readonly Protocol[], xTitle = 'Latency (ms)'): VegaLiteSpec {
+export function cdfChart(rows: CdfRow[], protocols: readonly Protocol[], xTitle = 'Latency (ms)', series?: SeriesOptions): VegaLiteSpec {
+  const { color, tooltip } = bySeriesOrProtocol(protocols, series);
   const values = rows.map((r) => r.valueMs).filter((v) => v > 0);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
@@ -112,8 +127,9 @@ export function cdfChart(rows: CdfRow[], protocols: readonly Protocol[], xTitle 
         scale: { domain: [0, 1] },
         axis: { format: '.0%' },
       },
-      color: protocolColor(protocols),
+      color,
       tooltip: [
+        ...tooltip,
         { field: 'protocolName', title: 'protocol' },
         { field: 'valueMs', title: 'latency (ms)', format: ',.3~f' },
         { field: 'fraction', title: 'at or below', format: '.3~%' },

@@ -32,14 +32,35 @@ export const PROTOCOL_NAMES: Record<Protocol, string> = { h1: 'HTTP/1.1', h2: 'H
 /** The same colour for a protocol in every chart and table. */
 export const PROTOCOL_COLORS: Record<Protocol, string> = { h1: '#4c78a8', h2: '#e45756', h3: '#54a24b' };
 
-export class ReportContext {
+/** The charts of one page (report.html, compare.html): each registered once, embedded at the end. */
+export class ChartRegistry {
   readonly charts: ChartSlot[] = [];
   private nextId = 0;
 
+  /** Registers a chart and returns the HTML of its container. */
+  chart(spec: VegaLiteSpec, opts: { title: string; caption?: string; source?: string; className?: string }): string {
+    const id = `chart-${this.nextId++}`;
+    this.charts.push({ id, spec: compactData(spec) });
+    const parts = [
+      opts.caption ? escapeHtml(opts.caption) : '',
+      opts.source ? `<span class="source">Source: ${escapeHtml(opts.source)}</span>` : '',
+    ].filter(Boolean);
+    const caption = parts.length ? `<figcaption>${parts.join(' ')}</figcaption>` : '';
+    return (
+      `<figure class="chart ${opts.className ?? ''}">` +
+      `<div class="chart-title">${escapeHtml(opts.title)}</div>` +
+      `<div class="chart-body" id="${id}" data-chart></div>${caption}</figure>`
+    );
+  }
+}
+
+export class ReportContext extends ChartRegistry {
   constructor(
     readonly result: RunResult,
     readonly raw?: readonly RawEvent[],
-  ) {}
+  ) {
+    super();
+  }
 
   /** Network variants in scenario order; variants that only appear in cells come last. */
   networks(): NetworkVariantResult[] {
@@ -69,22 +90,6 @@ export class ReportContext {
       );
       return { network, workload, workloadType: own[0]!.workloadType, protocols, cells: own, repetitions };
     });
-  }
-
-  /** Registers a chart and returns the HTML of its container. */
-  chart(spec: VegaLiteSpec, opts: { title: string; caption?: string; source?: string; className?: string }): string {
-    const id = `chart-${this.nextId++}`;
-    this.charts.push({ id, spec: compactData(spec) });
-    const parts = [
-      opts.caption ? escapeHtml(opts.caption) : '',
-      opts.source ? `<span class="source">Source: ${escapeHtml(opts.source)}</span>` : '',
-    ].filter(Boolean);
-    const caption = parts.length ? `<figcaption>${parts.join(' ')}</figcaption>` : '';
-    return (
-      `<figure class="chart ${opts.className ?? ''}">` +
-      `<div class="chart-title">${escapeHtml(opts.title)}</div>` +
-      `<div class="chart-body" id="${id}" data-chart></div>${caption}</figure>`
-    );
   }
 
   /** "h2 · workload bulk (requests) · network lte · userspace backend · 5 repetitions". */

@@ -1,5 +1,5 @@
 /**
- * The page shell shared by report.html (and later compare.html): styles, the inlined chart
+ * The page shell shared by report.html and compare.html: styles, the inlined chart
  * libraries, the chart specifications as inert JSON, and the few lines that embed them.
  */
 import { chartLibraries } from './assets.ts';
@@ -131,6 +131,8 @@ export interface PageInput {
   charts: readonly ChartSlot[];
   /** Extra inert JSON blocks (e.g. the full result). */
   data?: string;
+  /** Extra CSS of the page (compare.html's verdict colours). */
+  style?: string;
 }
 
 export function renderPage(input: PageInput): string {
@@ -144,7 +146,7 @@ export function renderPage(input: PageInput): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="bench">
 <title>${escapeHtml(input.title)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${input.style ?? ''}</style>
 </head>
 <body>
 <main>
