@@ -7,11 +7,13 @@
  * a dead external target, a command that exits at once, a daemonising command.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/results/model.ts';
+import { generateCertificate } from '../../src/tls/cert.ts';
+import { startCaddy, type RunningCaddy } from '../interop/caddy.ts';
 import { isRoot, peerMissing, which } from '../support/peers.ts';
 import { allProcesses, eventually, namespaces, runBench, writeScenario } from './run-harness.ts';
 
@@ -104,6 +106,64 @@ describe.skipIf(peerMissing(isRoot(), 'root (the scenarios shape the network)') 
     }, RUN_MS + 10_000);
   },
 );
+
+describe.skipIf(peerMissing(!!which('caddy'), 'caddy (apt-get install caddy)'))('servers: URLs of a server already running (Caddy on loopback)', () => {
+  let caddy: RunningCaddy;
+  let caFile: string;
+  /** n bytes of the pattern bench's own /bytes/<n> sends (i mod 251), written as Caddy's files. */
+  const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 251);
+  const scenario = (name: string, size: string, protocols: string[]) =>
+    writeScenario(
+      tmp,
+      `${name}.yaml`,
+      [
+        `name: ${name}`,
+        `protocols: [${protocols.join(', ')}]`,
+        'repetitions: 1',
+        'servers:',
+        ...protocols.map((p) => `  ${p}: https://127.0.0.1:${caddy.port}`),
+        `  ca: ${caFile}`,
+        'workloads:',
+        `  - {type: requests, requests: 30, size: ${size}}`,
+        '',
+      ].join('\n'),
+    );
+
+  beforeAll(async () => {
+    const cert = await generateCertificate();
+    caFile = path.join(tmp, 'external-ca.pem');
+    writeFileSync(caFile, cert.certPem);
+    // The warm-up's sizes (1000, 50000) and the workload's; nothing else.
+    caddy = await startCaddy({ certPem: cert.certPem, keyPem: cert.keyPem, files: { 'bytes/1000': pattern(1000), 'bytes/50000': pattern(50_000), 'bytes/10000': pattern(10_000) } });
+  }, 30_000);
+  afterAll(async () => {
+    await caddy?.stop();
+  });
+
+  it('every protocol goes to the URL (Caddy answers each: its Server header), server CPU is unavailable, not 0', async () => {
+    const outDir = path.join(tmp, 'external-out');
+    const run = await runBench(['run', scenario('external', '10KB', ['h1', 'h2', 'h3'])], outDir, 90_000);
+    expect(run.code, run.stderr).toBe(0);
+    const result = resultOf(outDir);
+    for (const p of ['h1', 'h2', 'h3'] as const) {
+      expect(result.servers?.[p], p).toEqual({ kind: 'external', name: `external https://127.0.0.1:${caddy.port}`, url: `https://127.0.0.1:${caddy.port}`, serverHeader: 'Caddy', cpu: 'unavailable', ...(p !== 'h3' && { altSvc: expect.stringContaining(`:${caddy.port}`) }) });
+    }
+    for (const cell of result.cells) {
+      expect(cell.requests, cell.protocol).toMatchObject({ ok: 30, failed: 0, bytes: 300_000 });
+      expect(cell.serverCpuMs, `${cell.protocol}: not 0, not measured`).toBeUndefined();
+    }
+    expect(result.warnings.map((w) => w.code)).toContain('SERVER_CPU_UNAVAILABLE');
+    expect(readFileSync(path.join(outDir, 'summary.md'), 'utf8')).toContain(`HTTP/1.1, HTTP/2, HTTP/3: external https://127.0.0.1:${caddy.port} (Server: Caddy)`);
+  }, 100_000);
+
+  it('a route the server does not have ends the run before any cell: exit 2 naming the target and the path', async () => {
+    const outDir = path.join(tmp, 'missing-route-out');
+    const run = await runBench(['run', scenario('missing-route', '20KB', ['h2'])], outDir, 60_000);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`error: h2 target https://127.0.0.1:${caddy.port}: GET /bytes/20000 answered 404, expected 200`);
+    expect(existsSync(outDir), 'run directory').toBe(false);
+  }, 70_000);
+});
 
 describe('servers bench cannot use: exit 2 naming them, nothing left behind', () => {
   it('a dead external target (nothing listens on its port)', async () => {

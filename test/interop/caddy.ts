@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { QuicClient } from '../../src/quic/index.ts';
 
 export interface CaddyFiles {
@@ -57,7 +57,10 @@ export async function startCaddy(opts: { certPem: string; keyPem: string; files:
   writeFileSync(join(dir, 'cert.pem'), opts.certPem);
   writeFileSync(join(dir, 'key.pem'), opts.keyPem, { mode: 0o600 });
   mkdirSync(site);
-  for (const [name, bytes] of Object.entries(opts.files)) writeFileSync(join(site, name), bytes);
+  for (const [name, bytes] of Object.entries(opts.files)) {
+    mkdirSync(dirname(join(site, name)), { recursive: true });
+    writeFileSync(join(site, name), bytes);
+  }
   const port = await freeTcpUdpPort();
   const caddyfile = [
     '{',
