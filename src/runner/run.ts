@@ -177,11 +177,12 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
       topology,
       cert: ctx.cert,
       congestionControl: congestionControlOf(variant.spec),
+      pacing: pacingOf(variant.spec),
       routes: ctx.routes,
       runDir: ctx.dir,
       label: variant.label,
     });
-    await checkServer(server, client, { scenario, routes: ctx.routes, workloads: [WARM_UP, ...scenario.workloads] });
+    await checkServer(server, client, { scenario, routes: ctx.routes, workloads: [WARM_UP, ...scenario.workloads], signal: opts.signal });
     recordServers(result, server, scenario.protocols);
     watchdog = new PeerWatchdog(server.exited, topology);
     if (opts.signal.aborted) return;
@@ -257,6 +258,7 @@ function dispatchCell(
     clientAddresses: { ...ctx.topology.clientAddresses },
     requestTimeoutMs: ctx.scenario.timeouts.requestMs,
     congestionControl: congestionControlOf(ctx.variant.spec),
+    pacing: pacingOf(ctx.variant.spec),
   });
   return ctx.watchdog.guard(
     ctx.client.waitFor<CellOutcome>(
@@ -402,6 +404,10 @@ async function linkOperation(op: LinkOp, arg: unknown, topology: Topology, spec:
     case 'counters':
       return topology.counters();
   }
+}
+
+function pacingOf(spec: NetworkSpec): SenderPacing {
+  return spec.kind === 'shaped' ? (spec.pacing ?? 'default') : 'default';
 }
 
 function congestionControlOf(spec: NetworkSpec): 'cubic' | 'reno' | 'bbr' | undefined {

@@ -5,6 +5,7 @@
  * failure here is the user's to fix (exit 2, nothing measured), with the server named and, for a
  * command, its last output.
  */
+import type { SenderPacing } from '../../netem/model.ts';
 import path from 'node:path';
 import type { Topology } from '../../netem/types.ts';
 import type { Protocol } from '../drivers/types.ts';
@@ -22,6 +23,7 @@ export interface ServerSetup {
   topology: Topology;
   cert: GeneratedCertificate;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
   /** The routes the workloads (warm-up included) request; written for a command's {{site}}. */
   routes: readonly SiteRoute[];
   /** Run directory (server.log goes there) and the network variant's label. */
@@ -40,6 +42,7 @@ export async function startServer(setup: ServerSetup): Promise<ServerHandle> {
         protocols: scenario.protocols,
         cert: setup.cert,
         congestionControl: setup.congestionControl,
+        pacing: setup.pacing,
       });
     case 'external':
       return externalServers(servers.targets, scenario.protocols);
@@ -67,9 +70,16 @@ let nextCheckId = 1;
 export async function checkServer(
   server: ServerHandle,
   client: ChildHandle,
-  opts: { scenario: Scenario; routes: readonly SiteRoute[]; workloads: Scenario['workloads'] },
+  opts: { scenario: Scenario; routes: readonly SiteRoute[]; workloads: Scenario['workloads']; signal: AbortSignal },
 ): Promise<void> {
   if (server.startupWaitMs === undefined) return;
+  // Interrupted while a server is starting: stop waiting, the teardown follows.
+  const interrupted = new Promise<never>((_, reject) => {
+    const abort = () => reject(opts.signal.reason ?? new Error('aborted'));
+    if (opts.signal.aborted) abort();
+    else opts.signal.addEventListener('abort', abort, { once: true });
+  });
+  interrupted.catch(() => {});
   const checks = routeChecks(opts.routes, firstPaths(opts.workloads));
   const attemptTimeoutMs = Math.min(opts.scenario.timeouts.requestMs, 10_000);
   for (const protocol of opts.scenario.protocols) {
@@ -87,7 +97,7 @@ export async function checkServer(
     const died = server.exited.then((error): never => {
       throw new UserError('E_SERVER_EXITED', error.message);
     });
-    const outcome = await Promise.race([answer.then((m) => m.outcome), died]);
+    const outcome = await Promise.race([answer.then((m) => m.outcome), died, interrupted]);
     if (!outcome.ok) throw checkFailure(server, protocol, outcome, opts.scenario);
     const implementation = server.implementations[protocol]!;
     if (outcome.serverHeader !== undefined) implementation.serverHeader = outcome.serverHeader;

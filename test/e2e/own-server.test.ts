@@ -15,7 +15,7 @@ import type { RunResult } from '../../src/results/model.ts';
 import { generateCertificate } from '../../src/tls/cert.ts';
 import { startCaddy, type RunningCaddy } from '../interop/caddy.ts';
 import { isRoot, peerMissing, which } from '../support/peers.ts';
-import { allProcesses, eventually, namespaces, runBench, writeScenario } from './run-harness.ts';
+import { allProcesses, eventually, namespaces, ROOT, runBench, startBench, waitForCellEnds, withTimeout, writeScenario, type BenchRun } from './run-harness.ts';
 
 const RUN_MS = 170_000;
 
@@ -34,6 +34,11 @@ function resultOf(outDir: string): RunResult {
 /** The command line bench ran (server.log's first line), to look for its processes afterwards. */
 function renderedCommand(outDir: string): string {
   return /^== network [^:]+: (.*)$/m.exec(readFileSync(path.join(outDir, 'server.log'), 'utf8'))![1]!;
+}
+
+/** The server's scratch directory ({{dir}}), as it appears in the rendered command line. */
+function scratchDirOf(command: string): string {
+  return /\/\S*bench-server-[^/\s]+/.exec(command)![0];
 }
 
 function processesRunning(argvPart: string): string[] {
@@ -64,8 +69,7 @@ async function runShipped(scenario: string, outDir: string): Promise<RunResult> 
   // The server is gone with the run: no process with the rendered command line, no scratch dir, no namespace.
   const command = renderedCommand(outDir);
   expect(processesRunning(command), 'server processes after the run').toEqual([]);
-  const scratch = /\/\S*bench-server-[^/\s]+/.exec(command)![0];
-  expect(existsSync(scratch), `scratch dir ${scratch}`).toBe(false);
+  expect(existsSync(scratchDirOf(command)), 'scratch dir').toBe(false);
   expect(namespaces().filter((n) => !nsBefore.has(n)), 'new namespaces').toEqual([]);
   return result;
 }
@@ -163,6 +167,59 @@ describe.skipIf(peerMissing(!!which('caddy'), 'caddy (apt-get install caddy)'))(
     expect(run.stderr).toContain(`error: h2 target https://127.0.0.1:${caddy.port}: GET /bytes/20000 answered 404, expected 200`);
     expect(existsSync(outDir), 'run directory').toBe(false);
   }, 70_000);
+});
+
+describe.skipIf(peerMissing(!!which('caddy'), 'caddy (apt-get install caddy)'))('a server started from a command ends with the run', () => {
+  const CADDYFILE = path.join(ROOT, 'servers/examples/caddy/Caddyfile');
+  /** Cells of a few seconds each, so the run is still going after its first. */
+  const long = (name: string) =>
+    writeScenario(
+      tmp,
+      `${name}.yaml`,
+      [
+        `name: ${name}`,
+        'protocols: [h1, h2]',
+        'repetitions: 3',
+        'network: none',
+        'servers:',
+        '  command: caddy run --config {{config}} --adapter caddyfile',
+        `  config: ${CADDYFILE}`,
+        'workloads: [{type: requests, requests: 3000, size: 1KB}]',
+        '',
+      ].join('\n'),
+    );
+
+  async function afterFirstCell(name: string): Promise<{ run: BenchRun; outDir: string; command: string }> {
+    const outDir = path.join(tmp, name);
+    const run = startBench(['run', long(name)], outDir);
+    await waitForCellEnds(run, 1, 90_000);
+    const command = renderedCommand(outDir);
+    expect(processesRunning(command), 'the server while the run goes on').toHaveLength(1);
+    return { run, outDir, command };
+  }
+
+  it('SIGINT mid-run: exit 130, the server stopped, finished cells kept', async () => {
+    const { run, outDir, command } = await afterFirstCell('command-sigint');
+    run.child.kill('SIGINT');
+    expect(await withTimeout(run.exited, 30_000, 'runner exit after SIGINT'), run.stderr()).toBe(130);
+    expect(processesRunning(command), 'server processes').toEqual([]);
+    expect(existsSync(scratchDirOf(command)), 'scratch dir').toBe(false);
+    const result = resultOf(outDir);
+    expect(result.run.status).toBe('partial');
+    expect(result.cells.filter((c) => !c.error).length).toBeGreaterThanOrEqual(1);
+    expect(result.servers?.h1?.kind).toBe('command');
+  }, 150_000);
+
+  it('the server killed mid-run: exit 3 naming its command, finished cells kept', async () => {
+    const { run, outDir, command } = await afterFirstCell('command-killed');
+    const pid = allProcesses().find((p) => p.argv.join(' ') === command)!.pid;
+    process.kill(pid, 'SIGKILL');
+    expect(await withTimeout(run.exited, 30_000, 'runner exit after the server died'), run.stderr()).toBe(3);
+    expect(run.stderr()).toMatch(/internal error: the server command exited \(SIGKILL\): caddy run --config \S+ --adapter caddyfile/);
+    const result = resultOf(outDir);
+    expect(result.run.status).toBe('partial');
+    expect(result.run.error).toMatch(/the server command exited \(SIGKILL\)/);
+  }, 150_000);
 });
 
 describe('servers bench cannot use: exit 2 naming them, nothing left behind', () => {
