@@ -151,7 +151,7 @@ function portFree(port: number, transport: 'tcp' | 'udp', host: string): Promise
 }
 
 /** A port free for both TCP and UDP on `host` (HTTPS and HTTP/3 servers bind both). */
-async function freeTcpUdpPort(host: string): Promise<number> {
+export async function freeTcpUdpPort(host: string): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = net.createServer();

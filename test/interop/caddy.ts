@@ -6,11 +6,10 @@
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { QuicClient } from '../../src/quic/index.ts';
+import { freeTcpUdpPort as freePortFor } from '../../src/runner/command-server.ts';
 
 export interface CaddyFiles {
   [name: string]: Uint8Array;
@@ -26,25 +25,7 @@ export interface RunningCaddy {
 }
 
 /** A port free for both TCP and UDP on 127.0.0.1 (Caddy binds both for HTTPS + HTTP/3). */
-export async function freeTcpUdpPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free TCP+UDP port on 127.0.0.1 after 20 attempts');
-}
+export const freeTcpUdpPort = (): Promise<number> => freePortFor('127.0.0.1');
 
 export async function caddyVersion(): Promise<string> {
   const r = await execa('caddy', ['version'], { reject: false });

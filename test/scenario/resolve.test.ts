@@ -147,10 +147,19 @@ describe('sweeps', () => {
   });
 });
 
+/** Runs `check` with a fresh directory for scenario files, removed afterwards. */
+function inTempDir(check: (dir: string) => void): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-resolve-'));
+  try {
+    check(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('servers', () => {
   it('a command: defaults, ports, paths relative to the scenario file', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-resolve-'));
-    try {
+    inTempDir((dir) => {
       mkdirSync(path.join(dir, 'conf'));
       writeFileSync(path.join(dir, 'conf', 'Caddyfile'), 'https://:{{port.h2}} {\n  tls {{cert}} {{key}}\n  try_files {path}.html\n}\n');
       const file = path.join(dir, 'own.yaml');
@@ -167,26 +176,20 @@ describe('servers', () => {
       // Behind the shaped link too: the server runs in the server namespace.
       const shaped = parseScenario('network: {profile: cable}\nservers: {command: "my-server --port {{port.h1}}", startTimeout: 5s}\nworkloads: [{type: requests}]', file);
       expect(shaped.servers).toMatchObject({ kind: 'command', startTimeoutMs: 5000, ports: {} });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a config template's unknown placeholder is reported at its own line and column", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-resolve-'));
-    try {
+    inTempDir((dir) => {
       writeFileSync(path.join(dir, 'nginx.conf'), 'events {}\nhttp {\n  server {\n    listen {{host}}:{{prot.h2}} ssl;\n  }\n}\n');
       const load = () => parseScenario('servers: {command: "nginx -c {{config}}", config: nginx.conf}\nworkloads: [{type: requests}]', path.join(dir, 'own.yaml'));
       expect(load).toThrow(UserError);
       expect(load).toThrow(`${path.join(dir, 'nginx.conf')}:4:21: unknown placeholder \`{{prot.h2}}\`, expected one of {{cert}}, {{key}}, {{host}}, {{port.h1}}, {{port.h2}}, {{port.h3}}, {{dir}}, {{site}}. Did you mean \`{{port.h2}}\`?`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('an external CA file is read relative to the scenario file and must hold a certificate', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-resolve-'));
-    try {
+    inTempDir((dir) => {
       writeFileSync(path.join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
       writeFileSync(path.join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
       const text = (ca: string) => `protocols: [h2]\nservers: {h2: "https://a.test:8443", ca: ${ca}}\nworkloads: [{type: requests}]`;
@@ -195,9 +198,7 @@ describe('servers', () => {
         targets: { h2: { url: 'https://a.test:8443', insecure: false, ca: path.join(dir, 'ca.pem') } },
       });
       expect(() => parseScenario(text('key.pem'), path.join(dir, 'x.yaml'))).toThrow(/servers\.ca: key\.pem holds no PEM certificate/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('external targets per protocol', () => {
