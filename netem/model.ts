@@ -58,6 +58,15 @@ export interface Phase {
 export type Backend = 'kernel' | 'userspace';
 export type TcpCongestionControl = 'cubic' | 'reno' | 'bbr';
 
+/**
+ * Whether the data senders pace their packets. `default`: each stack as it ships (quiche paces at
+ * 1.25 x cwnd/srtt; Linux TCP with cubic or reno and no fq qdisc sends in bursts; BBR paces
+ * itself). `on`: both pace, each with its own pacer (TCP through SO_MAX_PACING_RATE: 2 x cwnd/srtt
+ * in slow start, 1.2 x after). `off`: neither paces (quiche's pacer disabled; not with BBR).
+ */
+export type SenderPacing = 'default' | 'on' | 'off';
+export const SENDER_PACING: readonly SenderPacing[] = ['default', 'on', 'off'];
+
 export type NetworkSpec =
   | { kind: 'none' }
   | {
@@ -67,6 +76,8 @@ export type NetworkSpec =
       profile?: string;
       mtu: number;
       congestionControl: TcpCongestionControl;
+      /** Which senders pace (see SenderPacing); absent in results written before it existed: `default`. */
+      pacing?: SenderPacing;
       paths: PathModel[];
       phases: Phase[];
     };

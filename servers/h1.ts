@@ -1,4 +1,5 @@
 /** HTTP/1.1 over TLS 1.3 (node:https) around the shared handler. */
+import type { SenderPacing } from '../netem/model.ts';
 import { createServer } from 'node:https';
 import type { HandlerContext, RequestHandler } from './handler-types.ts';
 import { listenTcp, type TcpListener } from './listen.ts';
@@ -13,6 +14,8 @@ export interface TcpListenerOptions {
   handler: RequestHandler;
   /** Shared, mutable: the H3 port is filled in once that listener is up. */
   context: HandlerContext;
+  /** `on`: every accepted connection paces (Linux TCP's own pacer). */
+  pacing?: SenderPacing;
 }
 
 export async function startH1Listener(opts: TcpListenerOptions): Promise<TcpListener> {
@@ -25,5 +28,5 @@ export async function startH1Listener(opts: TcpListenerOptions): Promise<TcpList
   server.headersTimeout = 121_000;
   server.requestTimeout = 0;
   server.maxRequestsPerSocket = 0;
-  return listenTcp(server, opts.host, opts.port);
+  return listenTcp(server, opts.host, opts.port, opts.pacing);
 }

@@ -26,5 +26,5 @@ export async function startH2Listener(opts: TcpListenerOptions): Promise<TcpList
     session.setLocalWindowSize(H2_CONNECTION_WINDOW);
   });
   server.on('sessionError', () => {});
-  return listenTcp(server, opts.host, opts.port);
+  return listenTcp(server, opts.host, opts.port, opts.pacing);
 }

@@ -47,6 +47,7 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
     certPem: opts.cert,
     keyPem: opts.key,
     congestionControl: opts.congestionControl,
+    pacing: opts.pacing !== 'off',
     retry: opts.retry,
     earlyData: true,
     idleTimeoutMs: opts.idleTimeoutMs,

@@ -2,6 +2,7 @@
  * The protocol-independent request handler shared by the H1, H2 and H3 listeners.
  * Each listener turns its protocol's request into a HandlerRequest and writes the HandlerResponse.
  */
+import type { SenderPacing } from '../netem/model.ts';
 export interface HandlerRequest {
   method: string;
   path: string;
@@ -36,6 +37,7 @@ export interface H3ListenerOptions {
   key: string;
   handler: RequestHandler;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
 }
 
 export interface H3Listener {

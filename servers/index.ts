@@ -2,6 +2,7 @@
  * Matched servers: H1, H2 (and H3 when servers/h3.ts is present) around ONE handler, one
  * certificate and the same TLS settings. H1/H2 responses advertise the H3 listener with Alt-Svc.
  */
+import type { SenderPacing } from '../netem/model.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../src/drivers/types.ts';
@@ -19,6 +20,7 @@ export interface StartServersOptions {
   protocols: readonly Protocol[];
   cert: ServerCertificate;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
   /** Largest /bytes body (default 64 MiB, allocated once). */
   maxBodyBytes?: number;
 }
@@ -62,6 +64,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
         key: opts.cert.keyPem,
         handler,
         congestionControl: opts.congestionControl,
+        pacing: opts.pacing,
       });
       closers.push(() => h3.close());
       ports.h3 = h3.port;
@@ -72,7 +75,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
       ['h2', startH2Listener],
     ] as const) {
       if (!opts.protocols.includes(protocol)) continue;
-      const listener = await start({ host: opts.host, port: opts.ports?.[protocol] ?? 0, cert: opts.cert, handler, context });
+      const listener = await start({ host: opts.host, port: opts.ports?.[protocol] ?? 0, cert: opts.cert, handler, context, pacing: opts.pacing });
       closers.push(() => listener.close());
       ports[protocol] = listener.port;
     }

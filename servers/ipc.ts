@@ -1,4 +1,5 @@
 /** Messages between the runner and the server process (servers/process.ts), over node's IPC channel. */
+import type { SenderPacing } from '../netem/model.ts';
 import type { Protocol } from '../src/drivers/types.ts';
 import type { CpuTime } from './index.ts';
 
@@ -12,6 +13,7 @@ export interface ServerStartMessage {
   certFile?: string;
   keyFile?: string;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
   maxBodyBytes?: number;
 }
 

@@ -1,5 +1,7 @@
 /** Binding a TCP listener, with the mistakes users make (port taken, address absent) as UserErrors. */
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { enableTcpPacing } from '../netem/userspace/libc.ts';
+import type { SenderPacing } from '../netem/model.ts';
 import type { TLSSocket } from 'node:tls';
 import { UserError } from '../src/util/errors.ts';
 
@@ -9,8 +11,12 @@ export interface TcpListener {
 }
 
 /** Listens, tracks every TLS connection, and closes them all (not just the listening socket) on close(). */
-export async function listenTcp(server: Server, host: string, port: number): Promise<TcpListener> {
+export async function listenTcp(server: Server, host: string, port: number, pacing: SenderPacing = 'default'): Promise<TcpListener> {
   const sockets = new Set<TLSSocket>();
+  if (pacing === 'on') {
+    // Before TLS wraps it: the raw TCP socket's descriptor.
+    server.on('connection', (socket: Socket) => enableTcpPacing(socketFd(socket)));
+  }
   server.on('secureConnection', (socket: TLSSocket) => {
     // Small responses must not wait for Nagle: the same for every protocol.
     socket.setNoDelay(true);
@@ -55,4 +61,11 @@ export function listenError(error: NodeJS.ErrnoException, host: string, port: nu
     return new UserError('E_PORT_DENIED', `port ${port} needs privileges; pick one above 1023 with --port or run as root`, { cause: error });
   }
   return error;
+}
+
+/** A connected TCP socket's file descriptor (libuv's handle keeps it; Node has no public accessor). */
+function socketFd(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no file descriptor on an accepted TCP socket');
+  return fd;
 }

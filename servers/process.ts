@@ -29,6 +29,7 @@ async function start(msg: ServerStartMessage): Promise<void> {
       protocols: msg.protocols,
       cert,
       congestionControl: msg.congestionControl,
+      pacing: msg.pacing,
       maxBodyBytes: msg.maxBodyBytes,
     });
     send({ type: 'ready', pid: process.pid, urls: servers.urls, ports: servers.ports });

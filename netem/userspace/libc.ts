@@ -286,3 +286,19 @@ export function udpRecv(fd: number, buf: Uint8Array, from: Buffer, fromLen: Buff
   if (e === EAGAIN || e === EINTR) return 0;
   throw new OsError('recvfrom', e);
 }
+
+const SO_MAX_PACING_RATE = 47;
+/** The largest finite rate (bytes/s) SO_MAX_PACING_RATE takes as a 32-bit value; ~0U means "no pacing". */
+const PACING_RATE_NO_CAP = 0xfffffffe;
+
+/**
+ * Turns on Linux TCP's own pacing for one socket. The kernel paces a TCP socket only when a
+ * qdisc (fq) or the congestion control (BBR) asks for it, or when SO_MAX_PACING_RATE holds a
+ * finite rate: then tcp_update_pacing_rate paces at 200% of cwnd/srtt in slow start and 120%
+ * after, capped by that rate. The cap set here (34 Gbit/s) caps nothing.
+ */
+export function enableTcpPacing(fd: number): void {
+  const v = Buffer.alloc(4);
+  v.writeUInt32LE(PACING_RATE_NO_CAP, 0);
+  check('setsockopt SO_MAX_PACING_RATE', loadSockets().setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, v, 4));
+}

@@ -92,6 +92,7 @@ class H3ClientSession implements ClientSession {
         session: opts.session,
         earlyData: opts.earlyData ?? false,
         congestionControl: opts.congestionControl,
+        pacing: opts.pacing !== 'off',
       });
     } catch (error) {
       record.error = errorText(error);

@@ -2,6 +2,7 @@
  * The one interface every protocol driver implements (h1, h2, h3). Workloads talk only to this.
  * All timestamps are monoMs() values (src/util/clock.ts): one monotonic clock across processes.
  */
+import type { SenderPacing } from '../../netem/model.ts';
 export type Protocol = 'h1' | 'h2' | 'h3';
 export const PROTOCOLS: readonly Protocol[] = ['h1', 'h2', 'h3'];
 
@@ -28,6 +29,8 @@ export interface ConnectOptions {
   localAddress?: string;
   /** Congestion control for QUIC (TCP's is set per namespace). */
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  /** QUIC: `off` disables quiche's pacer (network.pacing). TCP clients send only requests and ACKs here. */
+  pacing?: SenderPacing;
   /** Called for every connection opened by this client (h1 pools open several). */
   onConnection?: (record: ConnectionRecord) => void;
   /**

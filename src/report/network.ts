@@ -1,5 +1,5 @@
 /** Words for a network variant: what the link was, and whether it was shaped at all. */
-import type { DirectionModel, LossModel, PathModel } from '../../netem/model.ts';
+import type { DirectionModel, LossModel, PathModel, SenderPacing, TcpCongestionControl } from '../../netem/model.ts';
 import { baseRttMs } from '../../netem/model.ts';
 import { formatNumber, formatSetting } from './format.ts';
 import type { NetworkVariantResult } from '../results/model.ts';
@@ -24,6 +24,7 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
     .join(', ');
   const details = spec.paths.map((p) => `${p.name}: ${describePath(p)}`);
   details.push(`MTU ${spec.mtu}, TCP congestion control ${spec.congestionControl}`);
+  details.push(describePacing(spec.pacing ?? 'default', spec.congestionControl));
   if (spec.phases.length > 0) {
     details.push(`${spec.phases.length} phase change${spec.phases.length === 1 ? '' : 's'} during the run`);
   }
@@ -31,6 +32,22 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
   const pathText = first ? describePath(first) : 'no paths';
   const more = spec.paths.length > 1 ? ` (+${spec.paths.length - 1} more path${spec.paths.length > 2 ? 's' : ''})` : '';
   return { shaped: true, summary: `${origin}: ${pathText}${more}`, details };
+}
+
+/** Which of bench's own senders paced, and how (network.pacing). */
+export function describePacing(pacing: SenderPacing, congestionControl: TcpCongestionControl): string {
+  const quic = 'QUIC paced by quiche (1.25 x cwnd/srtt)';
+  const linux = 'TCP paced by Linux (2 x cwnd/srtt in slow start, 1.2 x after)';
+  switch (pacing) {
+    case 'on':
+      return `pacing on: ${quic}; ${linux}`;
+    case 'off':
+      return 'pacing off: neither QUIC (quiche\'s pacer disabled) nor TCP paces';
+    case 'default':
+      return congestionControl === 'bbr'
+        ? `pacing as the stacks ship: ${quic}; TCP paced by BBR`
+        : `pacing as the stacks ship: ${quic}; TCP not paced (${congestionControl} without an fq qdisc sends in bursts)`;
+  }
 }
 
 function describePath(path: PathModel): string {

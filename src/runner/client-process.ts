@@ -58,6 +58,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       clientAddresses: msg.clientAddresses,
       requestTimeoutMs: msg.requestTimeoutMs,
       congestionControl: msg.congestionControl,
+      pacing: msg.pacing,
       emit: (event) => send({ type: 'event', cellId: msg.cellId, event }),
       link,
       signal: abort.signal,

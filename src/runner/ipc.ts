@@ -1,4 +1,5 @@
 /** Messages between the runner and the client process (node IPC channel, JSON-serialisable). */
+import type { SenderPacing } from '../../netem/model.ts';
 import type { Protocol, Target } from '../drivers/types.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { WorkloadEvent } from '../results/events.ts';
@@ -17,6 +18,7 @@ export interface RunCellMessage {
   clientAddresses: Record<string, string>;
   requestTimeoutMs: number;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
 }
 
 export type LinkOp = 'applyPhase' | 'restore' | 'drops' | 'counters';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../drivers/types.ts';
-import { baseRttMs, type NetworkSpec, type Phase } from '../../netem/model.ts';
+import { baseRttMs, type NetworkSpec, type Phase, type SenderPacing } from '../../netem/model.ts';
 import type { Topology } from '../../netem/types.ts';
 import { createTopology } from '../../netem/index.ts';
 import type { Cell, RunResult } from '../results/model.ts';

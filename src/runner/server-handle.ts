@@ -4,6 +4,7 @@
  * user's command (./command-server.ts). The runner sees one ServerHandle: where the clients
  * connect, how the result names the server, its CPU time, and how it ends.
  */
+import type { SenderPacing } from '../../netem/model.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +62,7 @@ export async function startServerProcess(opts: {
   protocols: Protocol[];
   cert: GeneratedCertificate;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
   ports?: Partial<Record<Protocol, number>>;
 }): Promise<ServerHandle> {
   const child = new ChildHandle('server', SERVER_SCRIPT, opts.prefix);
@@ -72,6 +74,7 @@ export async function startServerProcess(opts: {
     ports: opts.ports,
     cert: { certPem: opts.cert.certPem, keyPem: opts.cert.keyPem },
     congestionControl: opts.congestionControl,
+    pacing: opts.pacing,
   });
   const reply = await child
     .waitFor<ServerToRunner>((m) => m.type === 'ready' || m.type === 'error', 20_000, 'ready message')

@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
+import type { Assertion } from '../results/assertions.ts';
+import { parseAssertion } from './assertions.ts';
 import { message } from './messages.ts';
 import { lossModelOf, NAME_PATTERN, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
 import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
@@ -104,6 +106,10 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
     });
   }
 
+  if (net.pacing === 'off' && net.congestionControl === 'bbr') {
+    throw new ScenarioIssue(at('pacing'), message('`pacing: off` cannot hold for BBR', 'a congestion control that can send unpaced (cubic or reno)', 'BBR paces by design: set `congestionControl: cubic`, or `pacing: default`/`on`.'));
+  }
+
   // Phases are cumulative: each one is expressed as the change from the state the previous left.
   const state = new Map(paths.map((p) => [p.name, { up: p.up, down: p.down }]));
   const order = net.phases.map((ph, index) => ({ ph, index })).sort((a, b) => a.ph.at - b.ph.at || a.index - b.index);
@@ -141,6 +147,7 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
     ...(net.profile !== undefined && { profile: net.profile }),
     mtu: net.mtu,
     congestionControl: net.congestionControl,
+    pacing: net.pacing,
     paths,
     phases,
   };
@@ -244,8 +251,19 @@ export function resolveScenario(input: ResolveInput): Scenario {
     ...(sweep && { sweep }),
     servers,
     workloads: doc.workloads,
+    assertions: resolveAssertions(doc),
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
   };
+}
+
+/** `assert:` entries parsed against the scenario's own workloads and protocols (src/scenario/assertions.ts). */
+function resolveAssertions(doc: ScenarioDocument): Assertion[] {
+  const ctx = { workloads: doc.workloads.map((w) => ({ name: w.name, type: w.type })), protocols: doc.protocols };
+  return (doc.assert ?? []).map((entry, i) => {
+    const parsed = parseAssertion(entry.check, entry.level, ctx);
+    if (!parsed.ok) throw new ScenarioIssue(entry.short ? ['assert', i] : ['assert', i, 'check'], parsed.problem);
+    return parsed.value;
+  });
 }
 
 /**
@@ -254,6 +272,9 @@ export function resolveScenario(input: ResolveInput): Scenario {
  */
 function resolveServers(doc: ScenarioDocument, protocols: Protocol[], scenarioDir: string): ServersSpec {
   const servers = doc.servers;
+  if (servers.kind !== 'builtin' && doc.network !== 'none' && doc.network.pacing !== 'default') {
+    throw new ScenarioIssue(['network', 'pacing'], message(`\`pacing: ${doc.network.pacing}\` applies to bench's own servers only`, '`pacing: default` with servers bench did not write', 'Remove `pacing`, or use `servers: builtin`; a server of your own paces as it is configured.'));
+  }
   if (servers.kind === 'external') {
     if (doc.network !== 'none') {
       throw new ScenarioIssue(['servers'], message('external servers cannot sit behind the shaped link', '`network: none` with external servers (the link runs between namespaces bench creates)', 'Set `network: none`, use `servers: {command: ...}` to run the server behind the link, or use `servers: builtin`.'));

@@ -6,7 +6,7 @@
  * Error functions return `<what is wrong>, expected <what>. <fix>` (see messages.ts).
  */
 import { z } from 'zod';
-import type { JitterDistribution, LossModel } from '../../netem/model.ts';
+import { SENDER_PACING, type JitterDistribution, type LossModel, type SenderPacing } from '../../netem/model.ts';
 import { PROFILE_NAMES } from '../../netem/profiles.ts';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
@@ -265,6 +265,7 @@ const shapedNetworkSchema = mapping(
     backend: oneOf(BACKENDS, 'backend', 'Link emulator: `kernel` (tc netem), `userspace` (TUN link process), or `auto` (kernel when this kernel has netem).').default('auto'),
     mtu: int({ min: 1280, max: 9000, example: 1500 }, 'MTU of the emulated link in bytes (QUIC needs at least 1280).').default(1500),
     congestionControl: oneOf(CONGESTION_CONTROLS, 'congestion control', 'Congestion control for TCP (in the namespaces) and QUIC.').default('cubic'),
+    pacing: oneOf(SENDER_PACING as readonly [SenderPacing, ...SenderPacing[]], 'pacing', 'Whether senders pace: `default` (each stack as it ships: QUIC paces, TCP with cubic/reno does not), `on` (both pace, each with its own pacer), `off` (neither paces; not with bbr).').default('default'),
     ...directionKeys('Every path'),
     paths: list(pathSchema, 'path', '[{name: wifi}, {name: lte}]', 'Paths between client and server (default: one path named `primary`).').optional(),
     phases: z
@@ -558,6 +559,28 @@ const workloadSchema = z.discriminatedUnion('type', WORKLOAD_SCHEMAS, {
 
 const protocolSchema = oneOf(PROTOCOLS as [Protocol, ...Protocol[]], 'protocol', 'h1 (HTTP/1.1), h2 (HTTP/2) or h3 (HTTP/3).');
 
+const ASSERTION_EXAMPLE = 'h3.small.latency.p99 < h2.small.latency.p99';
+const assertionText = text(
+  'an assertion',
+  ASSERTION_EXAMPLE,
+  'A comparison `<protocol>.<workload>.<metric> <op> <bound>`: the bound is a value in the metric\'s unit (`2.2 rtt`, `150ms`), another metric (`h2.small.latency.p99`, optionally times a factor) or a multiple of the baseline run (`0.9 baseline`).',
+);
+const assertionSchema = z
+  .union(
+    [
+      assertionText.transform((check) => ({ check, level: 'error' as const, short: true })),
+      mapping(
+        {
+          check: assertionText,
+          level: oneOf(['warn', 'error'] as const, 'level', '`error` (a failure exits 1) or `warn` (reported only).').default('error'),
+        },
+        'an assertion {check, level}',
+      ).transform((a) => ({ ...a, short: false })),
+    ],
+    { error: (iss) => typeMessage(iss.input, `an assertion: a string such as \`${ASSERTION_EXAMPLE}\`, or {check, level}`, `"${ASSERTION_EXAMPLE}"`) },
+  )
+  .describe('One check of the results, evaluated after the run (and by `bench gate`); a failed `error` check exits 1.');
+
 export const scenarioDocumentSchema = mapping(
   {
     name: identifier('scenario name', 'smoke', 'Scenario name, used in report paths (defaults to the file name).').optional(),
@@ -569,6 +592,7 @@ export const scenarioDocumentSchema = mapping(
     sweep: sweepSchema.optional(),
     servers: serversSchema.prefault('builtin'),
     workloads: list(workloadSchema, 'workload', '[{type: requests}]', 'What to measure: a list of workloads, run in order.'),
+    assert: list(assertionSchema, 'assertion', `["${ASSERTION_EXAMPLE}"]`, 'Checks of the results: the CI gate.').optional(),
     timeouts: mapping(
       {
         request: duration('Per-request timeout.').prefault('30s'),

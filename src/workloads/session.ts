@@ -6,5 +6,5 @@ import type { WorkloadContext } from './types.ts';
  * control, the request timeout) reaches the driver whatever the workload.
  */
 export function connectSession(ctx: WorkloadContext, opts: Pick<ConnectOptions, 'maxConnections' | 'session' | 'earlyData'>): Promise<ClientSession> {
-  return ctx.driver.connect(ctx.target, { ...opts, congestionControl: ctx.congestionControl, requestTimeoutMs: ctx.requestTimeoutMs });
+  return ctx.driver.connect(ctx.target, { ...opts, congestionControl: ctx.congestionControl, pacing: ctx.pacing, requestTimeoutMs: ctx.requestTimeoutMs });
 }

@@ -3,6 +3,7 @@
  * drives, except where the protocol difference is the point. One file per workload, registered by
  * type name in ./registry.ts. Workloads run inside the client process (in the client namespace).
  */
+import type { SenderPacing } from '../../netem/model.ts';
 import type { Driver, Protocol, Target, TransportStats } from '../drivers/types.ts';
 import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
@@ -33,6 +34,7 @@ export interface WorkloadContext<Spec = unknown> {
   clientAddresses: Readonly<Record<string, string>>;
   requestTimeoutMs: number;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  pacing?: SenderPacing;
   emit(event: WorkloadEvent): void;
   link: LinkControl;
   signal: AbortSignal;
