@@ -5,7 +5,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BenchError, UserError } from './util/errors.ts';
 import { EXIT_CODES } from './util/exit-codes.ts';
-import { parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
+import { parseDurationOption, parsePercentOption, parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
+import { MAX_DELAY_MS } from '../servers/handler.ts';
 
 
 function buildProgram(): Command {
@@ -30,9 +31,14 @@ function buildProgram(): Command {
     .option('--network <labels>', 'run only these network variants of a sweep, e.g. rtt=100ms (comma-separated)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('-q, --quiet', 'no progress output')
+    .option('--baseline <result>', 'gate against this result.json or run directory: exit 1 on a significant regression beyond --max-regression')
+    .option('--max-regression <percent>', 'with --baseline: the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
+    .option('--junit <file>', 'write the gate\'s checks as JUnit XML')
+    .option('--summary <file>', 'write the gate\'s checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
+    .option('--server-delay <duration>', 'the built-in servers wait this long before every response: an injected regression to calibrate the gate', (v) => parseDurationOption(v, '--server-delay', { maxMs: MAX_DELAY_MS }))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ bench run scenarios/smoke.yaml\n  $ bench run scenarios/hol-loss.yaml --protocols h2,h3 --repetitions 5 --out /tmp/hol\n  $ bench run scenarios/smoke.yaml --json --quiet > summary.json',
+      '\nExamples:\n  $ bench run scenarios/smoke.yaml\n  $ bench run scenarios/smoke-loopback.yaml --repetitions 10 --baseline main/result.json --junit gate.xml\n  $ bench run scenarios/hol-loss.yaml --protocols h2,h3 --repetitions 5 --out /tmp/hol\n  $ bench run scenarios/smoke.yaml --json --quiet > summary.json',
     )
     .action(async (file: string, opts) => {
       const { runCommand } = await import('./commands/run.ts');
@@ -65,6 +71,21 @@ function buildProgram(): Command {
     .action(async (inputs: string[], opts) => {
       const { compareCommand } = await import('./commands/compare.ts');
       exitCode = await compareCommand(inputs, opts);
+    });
+
+  program
+    .command('gate')
+    .description('The CI gate over two results made elsewhere: the candidate\'s scenario assertions, and every headline metric against the baseline. Exit 1 on an error-level failure.')
+    .argument('<baseline>', 'result.json or run directory of the baseline')
+    .argument('<candidate>', 'result.json or run directory of the candidate')
+    .option('--max-regression <percent>', 'the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
+    .option('--junit <file>', 'write the checks as JUnit XML')
+    .option('--summary <file>', 'write the checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
+    .option('--force', 'gate runs of different scenarios anyway')
+    .addHelpText('after', '\nExamples:\n  $ bench gate baseline/result.json reports/smoke-loopback/2026-11-29T10-00-00 --max-regression 10% --junit gate.xml')
+    .action(async (baseline: string, candidate: string, opts) => {
+      const { gateCommand } = await import('./commands/gate.ts');
+      exitCode = await gateCommand(baseline, candidate, opts);
     });
 
   program

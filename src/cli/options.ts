@@ -1,5 +1,6 @@
 /** Pure parsing of CLI option values: tested without starting anything. */
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { describeProblem, parseDuration, parsePercent } from '../scenario/units.ts';
 import { UserError } from '../util/errors.ts';
 
 export function parseProtocolList(value: string, flag = '--protocols'): Protocol[] {
@@ -61,4 +62,20 @@ export function parseHttpsUrl(value: string): ParsedUrl {
     path: `${url.pathname}${url.search}` || '/',
     servername: host,
   };
+}
+
+/** `--max-regression 10%` -> 0.1 (the scenario's percentage parser: `10%`, not a bare 0.1). */
+export function parsePercentOption(value: string, flag: string): number {
+  const parsed = parsePercent(value);
+  if (!parsed.ok) throw new UserError('E_ARG', `${flag}: ${describeProblem(parsed.problem)}`);
+  if (parsed.value <= 0 || parsed.value >= 1) throw new UserError('E_ARG', `${flag}: ${value} leaves no room, expected a percentage between 0% and 100% (e.g. ${flag} 10%)`);
+  return parsed.value;
+}
+
+/** `--server-delay 2ms` -> 2 (ms; the scenario's duration parser). */
+export function parseDurationOption(value: string, flag: string, opts: { maxMs: number }): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new UserError('E_ARG', `${flag}: ${describeProblem(parsed.problem)}`);
+  if (parsed.value > opts.maxMs) throw new UserError('E_ARG', `${flag}: ${value} is longer than ${opts.maxMs} ms, expected at most ${opts.maxMs}ms`);
+  return parsed.value;
 }

@@ -1,7 +1,11 @@
 import path from 'node:path';
 import type { Protocol } from '../drivers/types.ts';
 import { displayPath } from '../cli/display.ts';
+import { scenarioKeysThatDiffer } from '../compare/environment.ts';
 import { writeReport } from '../report/write.ts';
+import { readResult } from '../results/read.ts';
+import type { RunResult } from '../results/model.ts';
+import { applyGate } from './gate.ts';
 import { watchSignals } from '../runner/lifecycle.ts';
 import { createProgress } from '../runner/progress.ts';
 import { runScenario } from '../runner/run.ts';
@@ -19,6 +23,13 @@ export interface RunCommandOptions {
   quiet?: boolean;
   /** Comma-separated network variant labels to keep (a subset of a sweep). */
   network?: string;
+  /** A result.json (or run directory) to gate against: one assertion per headline metric at --max-regression. */
+  baseline?: string;
+  maxRegression?: number;
+  junit?: string;
+  summary?: string;
+  /** Delay (ms) the built-in servers add before every response: the injected regression for calibrating the gate. */
+  serverDelay?: number;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
@@ -27,6 +38,10 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     loadScenario(file, { repetitions: opts.repetitions, protocols: opts.protocols, seed: opts.seed }),
     opts.network,
   );
+  const baseline = opts.baseline ? readBaseline(opts.baseline, scenario) : undefined;
+  if (opts.maxRegression !== undefined && !baseline) {
+    throw new UserError('E_OPTION', '--max-regression needs --baseline <result.json>: a regression is measured against a baseline run');
+  }
   const lifecycle = watchSignals((signal) => process.stderr.write(`\nbench: ${signal} received, tearing down...\n`));
   const progress = createProgress({ quiet: Boolean(opts.quiet), tty: Boolean(process.stderr.isTTY) });
   try {
@@ -46,7 +61,8 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     process.stderr.write(
       `bench: results in ${rel(dir)}\n  report  ${rel(written.reportPath)}\n  result  ${rel(path.join(dir, 'result.json'))}\n  events  ${rel(path.join(dir, 'raw.jsonl'))}\n`,
     );
-    return result.run.status === 'complete' ? EXIT_CODES.ok : EXIT_CODES.internal;
+    if (result.run.status !== 'complete') return EXIT_CODES.internal;
+    return applyGate(result, baseline, { ...opts, quiet: false }).exitCode;
   } catch (error) {
     const signal = lifecycle.interruptedBy();
     const runDir = (error as { runDir?: string }).runDir;
@@ -59,6 +75,19 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   } finally {
     lifecycle.dispose();
   }
+}
+
+/** The baseline of `--baseline`, read and checked before anything starts (a mistake exits 2, nothing left behind). */
+function readBaseline(input: string, scenario: Scenario): RunResult {
+  const baseline = readResult(input);
+  const keys = scenarioKeysThatDiffer(baseline.scenario, JSON.parse(JSON.stringify(scenario)) as RunResult['scenario']);
+  if (keys.length > 0) {
+    throw new UserError(
+      'E_DIFFERENT_SCENARIOS',
+      `--baseline ${input} ran scenario "${baseline.scenario.name}"${keys.filter((k) => k !== 'name').length ? ` with different ${keys.filter((k) => k !== 'name').join(', ')}` : ''}, not ${scenario.file}: gate against a run of the same scenario`,
+    );
+  }
+  return baseline;
 }
 
 /** `--network rtt=100ms,rtt=300ms`: keep only those variants of the scenario's networks. */

@@ -27,17 +27,17 @@ function stable(value: unknown): string {
   );
 }
 
-/** The resolved scenario's keys whose values differ (SAME_SCENARIO_DESPITE left out); empty when the scenarios are the same. */
-export function scenarioKeysThatDiffer(a: RunResult, b: RunResult): string[] {
-  const keys = new Set([...Object.keys(a.scenario), ...Object.keys(b.scenario)]);
-  return [...keys].filter((k) => !SAME_SCENARIO_DESPITE.has(k) && stable(a.scenario[k]) !== stable(b.scenario[k])).sort();
+/** The resolved scenarios' keys whose values differ (SAME_SCENARIO_DESPITE left out); empty when they are the same scenario. */
+export function scenarioKeysThatDiffer(a: RunResult['scenario'], b: RunResult['scenario']): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => !SAME_SCENARIO_DESPITE.has(k) && stable(a[k]) !== stable(b[k])).sort();
 }
 
 /** Why these runs are not runs of one scenario (undefined when they are). */
 export function differentScenarios(runs: readonly { label: string; result: RunResult }[]): string | undefined {
   const [first, ...rest] = runs;
   for (const other of rest) {
-    const keys = scenarioKeysThatDiffer(first!.result, other.result);
+    const keys = scenarioKeysThatDiffer(first!.result.scenario, other.result.scenario);
     if (keys.length === 0) continue;
     const rest = keys.filter((k) => k !== 'name');
     const names =

@@ -9,7 +9,8 @@ import { handshakeMode, multiplexDetails, pageDetails } from './details.ts';
 import { HANDSHAKE_MODES, HANDSHAKE_PHASES, type HandshakeMode } from './handshake-theory.ts';
 import type { Cell } from './model.ts';
 
-export type MetricUnit = 'ms' | 'rtt' | 'req/s' | 'bit/s' | 'count' | 'streams';
+export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'count', 'streams'] as const;
+export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 export interface MetricDefinition {
   /** Name in result.json summaries and in scenario assertions, e.g. "latency.p99", "cold.firstByte". */

@@ -7,6 +7,7 @@ import type { Protocol, TransportStats } from '../drivers/types.ts';
 import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { MetricHistogram } from '../metrics/histogram.ts';
+import type { Assertion } from './assertions.ts';
 import type { WorkloadDetails } from './details.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -140,7 +141,7 @@ export interface RunResult {
     emulator: { backend: 'kernel' | 'userspace' | 'none'; shaped: boolean; fidelity?: FidelityReport };
   };
   /** The resolved scenario (units converted, profiles expanded), as JSON. */
-  scenario: Record<string, unknown> & { name: string; file: string };
+  scenario: Record<string, unknown> & { name: string; file: string; assertions?: Assertion[] };
   /** Which server answered each protocol (absent in results written before it was recorded). */
   servers?: Partial<Record<Protocol, ServerImplementation>>;
   networks: NetworkVariantResult[];

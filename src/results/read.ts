@@ -11,6 +11,8 @@ import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
 import { PROTOCOLS, type TransportStats } from '../drivers/types.ts';
 import { UserError } from '../util/errors.ts';
+import type { Assertion } from './assertions.ts';
+import { METRIC_UNITS } from './catalogue.ts';
 import type { WorkloadDetails } from './details.ts';
 import { type Cell, type MetricHistogram, type RunResult, SCHEMA_VERSION, type ServerImplementation, type Summary, type Warning } from './model.ts';
 
@@ -95,6 +97,19 @@ const server: z.ZodType<ServerImplementation> = z.looseObject({
   cpu: z.enum(['process', 'process-group', 'unavailable']),
 });
 
+const metricRef = z.looseObject({ protocol, workload: z.string(), metric: z.string() });
+const assertion: z.ZodType<Assertion> = z.looseObject({
+  text: z.string(),
+  level: z.enum(['warn', 'error']),
+  subject: metricRef,
+  operator: z.enum(['<', '<=', '>', '>=']),
+  bound: z.discriminatedUnion('kind', [
+    z.looseObject({ kind: z.literal('value'), value: z.number(), unit: z.enum(METRIC_UNITS) }),
+    z.looseObject({ kind: z.literal('metric'), factor: z.number(), ref: metricRef }),
+    z.looseObject({ kind: z.literal('baseline'), factor: z.number() }),
+  ]),
+});
+
 const runResult: z.ZodType<RunResult> = z.looseObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.looseObject({ name: z.literal('bench'), version: z.string(), commit: z.string().optional(), dependencies: z.record(z.string(), z.string()) }),
@@ -117,7 +132,7 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
     memoryBytes: z.number(),
     emulator: z.looseObject({ backend, shaped: z.boolean(), fidelity: object<FidelityReport>().optional() }),
   }),
-  scenario: z.looseObject({ name: z.string(), file: z.string() }),
+  scenario: z.looseObject({ name: z.string(), file: z.string(), assertions: z.array(assertion).optional() }),
   servers: z.partialRecord(protocol, server).optional(),
   networks: z.array(z.looseObject({ label: z.string(), spec: object<NetworkSpec>(), backend })),
   cells: z.array(cell),

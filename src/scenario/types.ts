@@ -5,6 +5,7 @@
  */
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { Protocol } from '../drivers/types.ts';
+import type { Assertion } from '../results/assertions.ts';
 
 // Workload specs are defined by the workloads that run them (src/workloads/); the scenario layer
 // validates YAML into these shapes.
@@ -78,6 +79,8 @@ export interface Scenario {
   sweep?: { key: SweepKey; unit: 'ms' | 'fraction' | 'bps' };
   servers: ServersSpec;
   workloads: WorkloadSpec[];
+  /** `assert:`: checks of the results, evaluated after the run and by `bench gate` (src/gate/). */
+  assertions: Assertion[];
   timeouts: { requestMs: number; cellMs: number };
 }
 

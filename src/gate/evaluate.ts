@@ -1,0 +1,146 @@
+/**
+ * The CI gate: assertions evaluated over result.json, by a pure function. A check fails only when
+ * the data show the violation beyond noise; a violated point estimate whose 95% interval still
+ * reaches the allowed side is "inconclusive" (reported, never failing), so a gate on a shared,
+ * noisy runner stops a real regression and lets noise through.
+ *
+ * - A value bound (`<= 2.2 rtt`): the median of the repetitions, with a bootstrap 95% interval of
+ *   the median (5+ repetitions) or their range; fails when the whole interval violates the bound.
+ * - A ratio bound (`< 0.8 h2....`, `>= 0.9 baseline`): the ratio of medians with its bootstrap
+ *   interval (compare.ts); fails when the ratio violates the factor AND its interval excludes the
+ *   less demanding of "no difference" and the factor: a tolerance (`<= 1.1 baseline`) then fails
+ *   on a significant change beyond it, a demand (`< 0.8 h2`) on a significant shortfall.
+ */
+import { bootstrapCI95, median } from '../metrics/stats.ts';
+import { compareValues, MIN_REPETITIONS, type Side } from '../compare/compare.ts';
+import { formatChange } from '../compare/format.ts';
+import { formatValue } from '../report/format.ts';
+import type { Assertion, AssertionOperator, MetricRef } from '../results/assertions.ts';
+import { findMetric, type MetricDefinition } from '../results/catalogue.ts';
+import type { RunResult } from '../results/model.ts';
+
+export type GateVerdict = 'pass' | 'fail' | 'inconclusive' | 'too few repetitions' | 'no data' | 'not run' | 'no baseline';
+
+export interface GateCheck {
+  assertion: Assertion;
+  network: string;
+  /** The bound in words: "<= 2.2 RTT", "<= 1.1 x baseline". */
+  expected: string;
+  /** The measured figure: "2.41 RTT (median of 5)", "1.12 x (+12%)". */
+  found: string;
+  /** Its 95% interval, or the range of the repetitions (said so), when there is one. */
+  interval?: string;
+  verdict: GateVerdict;
+  /** Why, when the verdict is not a plain pass or fail. */
+  note?: string;
+}
+
+export interface EvaluateOptions {
+  seed?: number;
+  resamples?: number;
+}
+
+const holds = (value: number, op: AssertionOperator, bound: number) =>
+  op === '<' ? value < bound : op === '<=' ? value <= bound : op === '>' ? value > bound : value >= bound;
+const upward = (op: AssertionOperator) => op === '<' || op === '<=';
+
+function values(result: RunResult, network: string, ref: MetricRef, metric: MetricDefinition): Side | undefined | 'not run' {
+  const cells = result.cells.filter((c) => c.network === network && c.workload === ref.workload && c.protocol === ref.protocol);
+  if (cells.length === 0) return 'not run';
+  const vs = cells
+    .filter((c) => !c.error)
+    .sort((a, b) => a.repetition - b.repetition)
+    .map(metric.pick)
+    .filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return vs.length ? { median: median(vs), values: vs } : undefined;
+}
+
+const workloadType = (result: RunResult, workload: string) => result.cells.find((c) => c.workload === workload)?.workloadType;
+const refText = (r: MetricRef) => `${r.protocol}.${r.workload}.${r.metric}`;
+
+function checkValue(a: Assertion & { bound: { kind: 'value' } }, side: Side, metric: MetricDefinition, opts: EvaluateOptions): Omit<GateCheck, 'assertion' | 'network'> {
+  const fmt = (v: number) => formatValue(v, metric.unit);
+  const n = side.values.length;
+  const useCi = n >= MIN_REPETITIONS;
+  const [lo, hi] = useCi
+    ? bootstrapCI95(side.values, median, { seed: opts.seed ?? 1, resamples: opts.resamples ?? 10_000 })
+    : [Math.min(...side.values), Math.max(...side.values)];
+  const expected = `${a.operator} ${fmt(a.bound.value)}`;
+  const found = `${fmt(side.median)} (median of ${n})`;
+  const interval = n > 1 ? `${fmt(lo)} to ${fmt(hi)} (${useCi ? '95% CI' : 'range'})` : undefined;
+  if (holds(side.median, a.operator, a.bound.value)) return { expected, found, interval, verdict: 'pass' };
+  // The interval's edge nearest the allowed side: when even it violates, so does (almost) every plausible value.
+  const nearest = upward(a.operator) ? lo : hi;
+  return holds(nearest, a.operator, a.bound.value)
+    ? { expected, found, interval, verdict: 'inconclusive', note: 'the median violates the bound, the interval reaches back across it' }
+    : { expected, found, interval, verdict: 'fail' };
+}
+
+function checkRatio(a: Assertion, subject: Side, reference: Side, metric: MetricDefinition, factor: number, against: string, opts: EvaluateOptions): Omit<GateCheck, 'assertion' | 'network'> {
+  const expected = `${a.operator} ${factor === 1 ? '' : `${factor} x `}${against}`;
+  const c = compareValues(metric, reference, subject, opts);
+  if (c.change === undefined) return { expected, found: '\u2014', verdict: 'no data', note: `${against} is 0: no ratio` };
+  const ratio = 1 + c.change;
+  const found = `${ratio.toFixed(3)} x (${formatChange(c.change)}; ${formatValue(subject.median, metric.unit)} vs ${formatValue(reference.median, metric.unit)})`;
+  const interval = c.ci95 ? `${formatChange(c.ci95[0])} to ${formatChange(c.ci95[1])} (95% CI of the change)` : undefined;
+  if (holds(ratio, a.operator, factor)) return { expected, found, interval, verdict: 'pass' };
+  if (c.verdict === 'too few repetitions') {
+    return { expected, found, interval, verdict: 'too few repetitions', note: `a ratio needs ${MIN_REPETITIONS}+ repetitions on each side for an interval` };
+  }
+  const [lo, hi] = c.ci95!.map((x) => 1 + x) as [number, number];
+  const significant = upward(a.operator) ? lo > Math.min(1, factor) : hi < Math.max(1, factor);
+  return significant
+    ? { expected, found, interval, verdict: 'fail' }
+    : { expected, found, interval, verdict: 'inconclusive', note: 'violated by the medians, but within the noise of the repetitions' };
+}
+
+/** One check per assertion and network variant the subject's workload ran on. */
+export function evaluateAssertions(assertions: readonly Assertion[], candidate: RunResult, baseline?: RunResult, opts: EvaluateOptions = {}): GateCheck[] {
+  const checks: GateCheck[] = [];
+  for (const assertion of assertions) {
+    const { subject } = assertion;
+    const type = workloadType(candidate, subject.workload) ?? (baseline && workloadType(baseline, subject.workload));
+    const metric = type ? findMetric(type, subject.metric) : undefined;
+    const networks = [...new Set(candidate.cells.filter((c) => c.workload === subject.workload).map((c) => c.network))];
+    if (!metric || networks.length === 0) {
+      checks.push({ assertion, network: '\u2014', expected: '', found: '\u2014', verdict: 'not run', note: `workload ${subject.workload} is not in this result` });
+      continue;
+    }
+    for (const network of networks) {
+      const push = (c: Omit<GateCheck, 'assertion' | 'network'>) => checks.push({ assertion, network, ...c });
+      const own = values(candidate, network, subject, metric);
+      if (own === 'not run') {
+        push({ expected: '', found: '\u2014', verdict: 'not run', note: `${subject.protocol} did not run ${subject.workload} on ${network}` });
+        continue;
+      }
+      if (!own) {
+        push({ expected: '', found: '\u2014', verdict: 'no data', note: `no repetition of ${refText(subject)} on ${network} has this metric (failed cells?)` });
+        continue;
+      }
+      const bound = assertion.bound;
+      if (bound.kind === 'value') {
+        push(checkValue({ ...assertion, bound }, own, metric, opts));
+        continue;
+      }
+      const [reference, against] =
+        bound.kind === 'metric'
+          ? [values(candidate, network, bound.ref, findMetric(workloadType(candidate, bound.ref.workload) ?? type!, bound.ref.metric) ?? metric), refText(bound.ref)]
+          : [baseline ? values(baseline, network, subject, metric) : undefined, 'baseline'];
+      if (bound.kind === 'baseline' && !baseline) {
+        push({ expected: `${assertion.operator} ${bound.factor} x baseline`, found: '\u2014', verdict: 'no baseline', note: 'give a baseline: bench run --baseline FILE, or bench gate BASELINE CANDIDATE' });
+        continue;
+      }
+      if (reference === 'not run' || !reference) {
+        push({ expected: `${assertion.operator} ${bound.factor} x ${against}`, found: '\u2014', verdict: reference === 'not run' ? 'not run' : 'no data', note: `${against} has no ${metric.id} on ${network}` });
+        continue;
+      }
+      push(checkRatio(assertion, own, reference, metric, bound.factor, against, opts));
+    }
+  }
+  return checks;
+}
+
+/** Which verdicts stop the build: a failed error-level check, or an error-level check that found no data. */
+export function isBlocking(check: GateCheck): boolean {
+  return check.assertion.level === 'error' && (check.verdict === 'fail' || check.verdict === 'no data');
+}
