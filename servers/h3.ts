@@ -35,9 +35,21 @@ export interface RunningH3Listener extends H3Listener {
 }
 
 interface Outgoing {
+  /** Not yet handed to the HTTP/3 layer (see writeResponses). */
+  headers?: Array<[string, string]>;
+  bodyless: boolean;
   body: Uint8Array;
   offset: number;
 }
+
+/**
+ * A response's HEADERS go out only when the connection can also take this much of its body:
+ * quiche puts one STREAM frame in a packet, so HEADERS written alone while the window is full
+ * would later leave as a packet of their own (a hundred 60-byte packets for a hundred
+ * responses), each costing a packet's overhead and pacing slot. nghttp2 likewise writes HEADERS
+ * and DATA together when the socket takes them.
+ */
+const HEADERS_WITH_BODY_BYTES = 1200;
 
 export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraOptions): Promise<RunningH3Listener> {
   const server = new QuicServer({
@@ -104,7 +116,7 @@ class ServedConnection {
   private drive(): void {
     this.h3.process();
     for (let ev = this.h3.poll(); ev; ev = this.h3.poll()) this.onEvent(ev);
-    this.writeBodies();
+    this.writeResponses();
   }
 
   private onEvent(ev: H3Event): void {
@@ -164,30 +176,34 @@ class ServedConnection {
     for (const [k, v] of Object.entries(response.headers)) headers.push([k.toLowerCase(), v]);
     headers.push(['content-length', String(response.body.byteLength)]);
     const bodyless = request.method === 'HEAD' || response.body.byteLength === 0;
-    try {
-      this.h3.sendResponse(streamId, headers, bodyless);
-    } catch {
-      // The client reset or stopped the stream: nothing to answer.
-      return;
-    }
+    this.outgoing.set(streamId, { headers, bodyless, body: response.body, offset: 0 });
+    this.writeResponses();
+  }
+
+  /** Sends the HEADERS of a response once the connection can take some of its body with them. */
+  private startResponse(streamId: number, out: Outgoing, headers: Array<[string, string]>): boolean {
+    const wanted = out.bodyless ? 1 : Math.min(HEADERS_WITH_BODY_BYTES, out.body.byteLength + 64);
+    if (this.conn.streamCapacity(streamId) < wanted) return false;
+    this.h3.sendResponse(streamId, headers, out.bodyless);
+    out.headers = undefined;
     this.stats.requests++;
-    if (!bodyless) this.outgoing.set(streamId, { body: response.body, offset: 0 });
-    this.writeBodies();
+    return true;
   }
 
   /**
-   * Hands response bodies to QUIC. quiche takes stream data only up to the room left in the
+   * Hands responses (HEADERS, then the body) to QUIC. quiche takes stream data only up to the room left in the
    * congestion window (one budget for the whole connection), so the first body it cannot take
    * whole ends the pass: offering the rest would cost native calls per waiting stream on every
    * turn, for nothing. That body moves to the back, so the bodies take turns (round-robin, as
    * nghttp2 serves HTTP/2 streams of equal weight) and one held by its own stream window
    * cannot hold up the others.
    */
-  private writeBodies(): void {
+  private writeResponses(): void {
     for (const [streamId, out] of this.outgoing) {
       let blocked = false;
       try {
-        while (out.offset < out.body.byteLength) {
+        if (out.headers && !this.startResponse(streamId, out, out.headers)) break;
+        while (!out.bodyless && out.offset < out.body.byteLength) {
           const n = this.h3.sendBody(streamId, out.body.subarray(out.offset), true);
           if (n <= 0) {
             blocked = true;
@@ -196,11 +212,11 @@ class ServedConnection {
           out.offset += n;
         }
       } catch {
-        // STOP_SENDING or reset from the client: abandon this response only.
+        // STOP_SENDING or reset from the client (or a stream already gone): abandon this response only.
         this.outgoing.delete(streamId);
         continue;
       }
-      if (out.offset >= out.body.byteLength) this.outgoing.delete(streamId);
+      if (out.bodyless || out.offset >= out.body.byteLength) this.outgoing.delete(streamId);
       if (blocked) {
         this.outgoing.delete(streamId);
         this.outgoing.set(streamId, out);
