@@ -31,6 +31,11 @@ export interface TopologyOptions {
   linkBackend?: LinkBackend;
   /** Defaults to the process-wide recorded runner (getRunner()). */
   exec?: CommandRunner;
+  /**
+   * Seed of the userspace link's random decisions (loss, jitter, reordering ...), so a scenario's
+   * `seed` reproduces them; default the run id. The kernel's netem cannot be seeded.
+   */
+  seed?: string | number;
 }
 
 /** What a shaped topology offers beyond the shared Topology interface. */
@@ -78,9 +83,9 @@ export function needsRootError(scenario?: string): UserError {
 type ShapedSpec = Extract<NetworkSpec, { kind: 'shaped' }>;
 
 /** Loaded lazily: kernel and loopback runs never load the TUN/FFI code. */
-async function loadUserspaceBackend(): Promise<LinkBackend> {
+async function loadUserspaceBackend(seed: string | number | undefined): Promise<LinkBackend> {
   const { createUserspaceBackend } = await import('./userspace/index.ts');
-  return createUserspaceBackend();
+  return createUserspaceBackend({ seed });
 }
 
 /** What only the userspace backend can do; the reason, or undefined when the kernel can run the spec. */
@@ -96,9 +101,10 @@ async function selectBackend(
   spec: ShapedSpec,
   exec: CommandRunner,
   scenario: string | undefined,
+  seed: string | number | undefined,
 ): Promise<{ backend: LinkBackend; reason: string }> {
   const where = scenario ?? 'the scenario';
-  if (spec.backend === 'userspace') return { backend: await loadUserspaceBackend(), reason: 'requested: userspace' };
+  if (spec.backend === 'userspace') return { backend: await loadUserspaceBackend(seed), reason: 'requested: userspace' };
   const userspaceOnly = needsUserspace(spec);
   if (spec.backend === 'kernel') {
     if (userspaceOnly) {
@@ -113,10 +119,10 @@ async function selectBackend(
     }
     return { backend: createKernelBackend(), reason: 'requested: kernel' };
   }
-  if (userspaceOnly) return { backend: await loadUserspaceBackend(), reason: `auto: userspace because ${userspaceOnly}` };
+  if (userspaceOnly) return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${userspaceOnly}` };
   const probe = await probeNetem(exec);
   if (probe.ok) return { backend: createKernelBackend(), reason: 'auto: tc netem available' };
-  return { backend: await loadUserspaceBackend(), reason: `auto: userspace because ${probe.detail}` };
+  return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${probe.detail}` };
 }
 
 function validate(spec: ShapedSpec, where: string): void {
@@ -284,7 +290,7 @@ export async function createTopology(spec: NetworkSpec, opts: TopologyOptions): 
   try {
     const { backend, reason } = opts.linkBackend
       ? { backend: opts.linkBackend, reason: `given: ${opts.linkBackend.name}` }
-      : await selectBackend(spec, exec, opts.scenario);
+      : await selectBackend(spec, exec, opts.scenario, opts.seed);
     await topo.build(backend, reason);
   } catch (e) {
     await topo.teardown().catch(() => undefined);

@@ -4,9 +4,10 @@ import { nodeTsArgv } from '../util/node-child.ts';
 
 /**
  * A Node child process running a .ts entry, optionally inside a namespace (argv prefix), talking
- * over IPC. Crashes surface as rejected waits, never as hangs.
+ * over IPC. Crashes surface as rejected waits, never as hangs. `Outgoing`: the messages it takes,
+ * so what is sent is checked against what the child reads.
  */
-export class ChildHandle {
+export class ChildHandle<Outgoing = unknown> {
   private readonly child: ChildProcess;
   private readonly listeners = new Set<(msg: any) => void>();
   private exitError: Error | undefined;
@@ -55,7 +56,7 @@ export class ChildHandle {
     return this.exitError === undefined;
   }
 
-  send(message: unknown): void {
+  send(message: Outgoing): void {
     if (this.exitError) throw this.exitError;
     this.child.send(message as any);
   }

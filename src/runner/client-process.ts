@@ -53,7 +53,6 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       target: msg.target,
       spec: msg.spec,
       repetition: msg.repetition,
-      seed: msg.seed,
       baseRttMs: msg.baseRttMs,
       clientAddresses: msg.clientAddresses,
       requestTimeoutMs: msg.requestTimeoutMs,

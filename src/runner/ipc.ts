@@ -13,7 +13,6 @@ export interface RunCellMessage {
   spec: unknown;
   target: Target;
   repetition: number;
-  seed: number;
   baseRttMs: number;
   clientAddresses: Record<string, string>;
   requestTimeoutMs: number;

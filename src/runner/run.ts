@@ -19,7 +19,7 @@ import { ChildHandle } from './child.ts';
 import { fidelityFor } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
 import type { CellKey } from '../results/events.ts';
-import type { ClientToRunner, LinkOp, RunCellMessage } from './ipc.ts';
+import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
 import { planCells, type PlannedCell } from './plan.ts';
 import type { ProgressSink } from './progress.ts';
 import { RawLog } from './raw-log.ts';
@@ -146,9 +146,9 @@ interface VariantContext {
 
 async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   const { scenario, variant, result, opts } = ctx;
-  const topology = await createTopology(variant.spec, { runId: ctx.runId, scenario: scenario.file });
+  const topology = await createTopology(variant.spec, { runId: ctx.runId, scenario: scenario.file, seed: scenario.seed });
   let server: ServerHandle | undefined;
-  let client: ChildHandle | undefined;
+  let client: ChildHandle<RunnerToClient> | undefined;
   let watchdog: PeerWatchdog | undefined;
   try {
     result.networks.push({ label: variant.label, spec: variant.spec, backend: topology.backend });
@@ -170,7 +170,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     if (opts.signal.aborted) return;
 
     // The client first: it checks a server bench did not write, over the link, as soon as it starts.
-    client = new ChildHandle('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
+    client = new ChildHandle<RunnerToClient>('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
     await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
     server = await startServer({
       scenario,
@@ -234,7 +234,6 @@ async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
       workloadType: 'requests',
       spec: WARM_UP,
       repetition: -1,
-      seed: ctx.scenario.seed,
       baseRttMs: 0,
     }, `warm-up over ${protocol}`);
     if (done.type === 'cell-error') {
@@ -248,7 +247,7 @@ type CellOutcome = Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' 
 /** Hands one cell to the client process and waits for its outcome (or a dead peer, or the cell timeout). */
 function dispatchCell(
   ctx: Omit<CellContext, 'planned'>,
-  cell: Pick<RunCellMessage, 'cellId' | 'protocol' | 'workloadType' | 'spec' | 'repetition' | 'seed' | 'baseRttMs'>,
+  cell: Pick<RunCellMessage, 'cellId' | 'protocol' | 'workloadType' | 'spec' | 'repetition' | 'baseRttMs'>,
   what: string,
 ): Promise<CellOutcome> {
   ctx.client.send({
@@ -276,7 +275,7 @@ function targetFor(ctx: Omit<CellContext, 'planned'>, protocol: Protocol): Targe
 interface CellContext extends VariantContext {
   topology: Topology;
   server: ServerHandle;
-  client: ChildHandle;
+  client: ChildHandle<RunnerToClient>;
   watchdog: PeerWatchdog;
   planned: PlannedCell;
 }
@@ -312,7 +311,6 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       workloadType: workload.type,
       spec: workload,
       repetition: planned.repetition,
-      seed: scenario.seed * 1000 + planned.order,
       baseRttMs: variant.spec.kind === 'shaped' ? baseRttMs(variant.spec.paths[0]!) : 0,
     }, `result for ${planned.protocol} ${planned.workload} within the cell timeout`);
     const serverCpuAfter = await server.cpuMs();
@@ -372,7 +370,7 @@ async function restoreLink(topology: Topology, spec: NetworkSpec): Promise<void>
 }
 
 function serveLinkRequests(
-  client: ChildHandle,
+  client: ChildHandle<RunnerToClient>,
   cellId: number,
   topology: Topology,
   spec: NetworkSpec,

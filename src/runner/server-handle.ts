@@ -65,7 +65,7 @@ export async function startServerProcess(opts: {
   pacing?: SenderPacing;
   ports?: Partial<Record<Protocol, number>>;
 }): Promise<ServerHandle> {
-  const child = new ChildHandle('server', SERVER_SCRIPT, opts.prefix);
+  const child = new ChildHandle<RunnerToServer>('server', SERVER_SCRIPT, opts.prefix);
   const send = (m: RunnerToServer) => child.send(m);
   send({
     type: 'start',

@@ -13,7 +13,7 @@ import type { Scenario } from '../scenario/types.ts';
 import type { GeneratedCertificate } from '../tls/cert.ts';
 import { UserError } from '../util/errors.ts';
 import type { ChildHandle } from './child.ts';
-import type { ClientToRunner } from './ipc.ts';
+import type { ClientToRunner, RunnerToClient } from './ipc.ts';
 import { externalServers, startServerFromCommand, startServerProcess, type ServerHandle } from './server-handle.ts';
 import type { ServerCheckOutcome } from './server-check.ts';
 import { firstPaths, routeChecks, type SiteRoute } from './site.ts';
@@ -69,7 +69,7 @@ let nextCheckId = 1;
  */
 export async function checkServer(
   server: ServerHandle,
-  client: ChildHandle,
+  client: ChildHandle<RunnerToClient>,
   opts: { scenario: Scenario; routes: readonly SiteRoute[]; workloads: Scenario['workloads']; signal: AbortSignal },
 ): Promise<void> {
   if (server.startupWaitMs === undefined) return;

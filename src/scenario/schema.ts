@@ -587,7 +587,7 @@ export const scenarioDocumentSchema = mapping(
     description: text('a sentence', 'What this scenario shows', 'What this scenario shows, for the report.').default(''),
     protocols: list(protocolSchema, 'protocol', '[h1, h2, h3]', 'Protocols to compare (default all three).').default([...PROTOCOLS]),
     repetitions: int({ min: 1, max: 1000, example: 3 }, 'Repetitions of every (network, protocol, workload) cell, in interleaved protocol order.').default(3),
-    seed: int({ min: 0, max: 2 ** 32 - 1, example: 1 }, 'Random seed (link emulation, request order).').default(1),
+    seed: int({ min: 0, max: 2 ** 32 - 1, example: 1 }, 'Seed of the link emulation\'s random decisions (loss, jitter, reordering) with the userspace backend; the kernel\'s netem cannot be seeded.').default(1),
     network: networkSchema.default('none'),
     sweep: sweepSchema.optional(),
     servers: serversSchema.prefault('builtin'),

@@ -27,7 +27,6 @@ export interface WorkloadContext<Spec = unknown> {
   target: Target;
   spec: Spec;
   repetition: number;
-  seed: number;
   /** Base RTT of the default path in ms (0 when the network is not shaped). */
   baseRttMs: number;
   /** The client's address per path, when the network is shaped. */

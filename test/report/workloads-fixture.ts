@@ -526,7 +526,6 @@ async function runCells(
               target: { host: '10.99.0.1', port: 1 },
               spec: job.spec,
               repetition,
-              seed: seed * 1000 + order,
               baseRttMs: network.link.rttMs,
               clientAddresses: { primary: '10.99.0.2' },
               requestTimeoutMs: 60_000,
