@@ -11,7 +11,7 @@
 import { H3Connection, type H3Event } from '../src/h3/connection.ts';
 import { H3_NO_ERROR } from '../src/h3/errors.ts';
 import type { HeaderList } from '../src/h3/headers.ts';
-import { QuicServer, type QuicConnection, type QuicServerCounters } from '../src/quic/index.ts';
+import { QuicServer, type QuicConnection, type QuicSenderStats, type QuicServerCounters } from '../src/quic/index.ts';
 import type { H3Listener, H3ListenerOptions, HandlerRequest, HandlerResponse, RequestHandler } from './handler-types.ts';
 
 /** Largest request header section we take (SETTINGS_MAX_FIELD_SECTION_SIZE); larger ones get 431. */
@@ -26,6 +26,12 @@ export interface H3ListenerExtraOptions {
 }
 
 export interface RunningH3Listener extends H3Listener {
+  /**
+   * Sender statistics of every connection not reported yet, open or closed (the runner samples
+   * before and after each cell; a cell's connections are done with when it ends, though a closing
+   * one may still be draining). Each connection is reported once.
+   */
+  takeConnectionStats(): QuicSenderStats[];
   /** What the endpoint dropped or answered statelessly. */
   counters: QuicServerCounters;
   /** Connections open now. */
@@ -67,7 +73,13 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
   });
   const stats = { received: 0, requests: 0, streamResets: 0, connectionErrors: 0 };
   const sessions = new Set<ServedConnection>();
+  const closedStats: QuicSenderStats[] = [];
+  const unreported = new Set<QuicConnection>();
   server.on('connection', (conn) => {
+    unreported.add(conn);
+    conn.once('closed', () => {
+      if (unreported.delete(conn) && closedStats.length < 100_000) closedStats.push(conn.senderStats());
+    });
     const h3 = new H3Connection(conn, { isServer: true, maxFieldSectionSize: H3_MAX_FIELD_SECTION_SIZE });
     const served = new ServedConnection(conn, h3, opts.handler, stats);
     sessions.add(served);
@@ -79,6 +91,12 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
     counters: server.counters,
     stats,
     connections: () => server.connections.size,
+    takeConnectionStats() {
+      const out = closedStats.splice(0);
+      for (const conn of unreported) out.push(conn.senderStats());
+      unreported.clear();
+      return out;
+    },
     async close() {
       for (const s of sessions) s.goaway();
       // Give in-flight responses a moment to finish after GOAWAY, then close everything.

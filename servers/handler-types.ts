@@ -3,6 +3,7 @@
  * Each listener turns its protocol's request into a HandlerRequest and writes the HandlerResponse.
  */
 import type { SenderPacing } from '../netem/model.ts';
+import type { QuicSenderStats } from '../src/quic/stats.ts';
 export interface HandlerRequest {
   method: string;
   path: string;
@@ -43,5 +44,7 @@ export interface H3ListenerOptions {
 export interface H3Listener {
   /** The UDP port actually bound. */
   port: number;
+  /** Sender statistics of the QUIC connections not reported yet (see servers/h3.ts). */
+  takeConnectionStats(): QuicSenderStats[];
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { SenderPacing } from '../netem/model.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../src/drivers/types.ts';
+import type { QuicSenderStats } from '../src/quic/stats.ts';
 import { UserError } from '../src/util/errors.ts';
 import { startH1Listener } from './h1.ts';
 import { startH2Listener } from './h2.ts';
@@ -23,6 +24,8 @@ export interface StartServersOptions {
   pacing?: SenderPacing;
   /** Largest /bytes body (default 64 MiB, allocated once). */
   maxBodyBytes?: number;
+  /** Delay before every response (ms): the injected regression of `bench run --server-delay`. */
+  responseDelayMs?: number;
 }
 
 export interface CpuTime {
@@ -38,6 +41,8 @@ export interface RunningServers {
   /** CPU time of this process since it started. All listeners share the process, so the runner
    *  samples before and after each cell (protocols run one at a time) to attribute it. */
   cpuUsage(): CpuTime;
+  /** The HTTP/3 server's sender statistics of connections not reported yet (none without h3). */
+  takeQuicSenderStats(): QuicSenderStats[];
 }
 
 const H3_MODULE = fileURLToPath(new URL('./h3.ts', import.meta.url));
@@ -47,9 +52,10 @@ export function h3Available(): boolean {
 }
 
 export async function startServers(opts: StartServersOptions): Promise<RunningServers> {
-  const handler = createHandler({ maxBodyBytes: opts.maxBodyBytes });
+  const handler = createHandler({ maxBodyBytes: opts.maxBodyBytes, responseDelayMs: opts.responseDelayMs });
   const context: HandlerContext = {};
   const closers: Array<() => Promise<void>> = [];
+  let h3Listener: H3Listener | undefined;
   const ports: Partial<Record<Protocol, number>> = {};
   const close = async () => {
     await Promise.allSettled(closers.splice(0).map((c) => c()));
@@ -67,6 +73,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
         pacing: opts.pacing,
       });
       closers.push(() => h3.close());
+      h3Listener = h3;
       ports.h3 = h3.port;
       context.h3Port = h3.port;
     }
@@ -91,6 +98,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
     urls,
     ports,
     close,
+    takeQuicSenderStats: () => h3Listener?.takeConnectionStats() ?? [],
     cpuUsage() {
       const u = process.cpuUsage();
       return { userMs: u.user / 1000, systemMs: u.system / 1000, totalMs: (u.user + u.system) / 1000 };

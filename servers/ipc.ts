@@ -1,6 +1,7 @@
 /** Messages between the runner and the server process (servers/process.ts), over node's IPC channel. */
 import type { SenderPacing } from '../netem/model.ts';
 import type { Protocol } from '../src/drivers/types.ts';
+import type { QuicSenderStats } from '../src/quic/stats.ts';
 import type { CpuTime } from './index.ts';
 
 export interface ServerStartMessage {
@@ -15,17 +16,22 @@ export interface ServerStartMessage {
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
   maxBodyBytes?: number;
+  /** Delay before every response (ms): `bench run --server-delay`. */
+  responseDelayMs?: number;
 }
 
 export type RunnerToServer =
   | ServerStartMessage
   /** Ask for the process's CPU time so far; sample before and after a cell and subtract. */
   | { type: 'cpu'; requestId: number }
+  /** Sender statistics of the HTTP/3 server's connections since the last ask (see servers/h3.ts). */
+  | { type: 'quic-stats'; requestId: number }
   | { type: 'stop' };
 
 export type ServerToRunner =
   | { type: 'ready'; pid: number; urls: Partial<Record<Protocol, string>>; ports: Partial<Record<Protocol, number>> }
   | ({ type: 'cpu'; requestId: number } & CpuTime)
+  | { type: 'quic-stats'; requestId: number; connections: QuicSenderStats[] }
   /** Start failed; `userError` means the message is for the user as is (port taken ...). */
   | { type: 'error'; code: string; message: string; userError: boolean }
   | { type: 'stopped' };

@@ -31,6 +31,7 @@ async function start(msg: ServerStartMessage): Promise<void> {
       congestionControl: msg.congestionControl,
       pacing: msg.pacing,
       maxBodyBytes: msg.maxBodyBytes,
+      responseDelayMs: msg.responseDelayMs,
     });
     send({ type: 'ready', pid: process.pid, urls: servers.urls, ports: servers.ports });
   } catch (error) {
@@ -69,6 +70,9 @@ process.on('message', (raw) => {
       send({ type: 'cpu', requestId: msg.requestId, userMs: u.user / 1000, systemMs: u.system / 1000, totalMs: (u.user + u.system) / 1000 });
       break;
     }
+    case 'quic-stats':
+      send({ type: 'quic-stats', requestId: msg.requestId, connections: servers?.takeQuicSenderStats() ?? [] });
+      break;
     case 'stop':
       if (process.connected) send({ type: 'stopped' });
       void stop(0);

@@ -25,7 +25,7 @@ import {
   type NativePathEvent,
 } from './binding.ts';
 import { ReleaseQueue, type ReleaseStats } from './release-queue.ts';
-import type { QuicStats } from './stats.ts';
+import type { QuicSenderStats, QuicStats } from './stats.ts';
 import { readStats } from './stats.ts';
 
 /** Puts one datagram on the wire from the given local address (the endpoint owns the sockets). */
@@ -182,6 +182,20 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
 
   stats(): QuicStats {
     return readStats(this.native);
+  }
+
+  /** This connection as a data sender sees it (bench reports it for its HTTP/3 server). */
+  senderStats(): QuicSenderStats {
+    const s = this.stats();
+    return {
+      srttMs: s.rttMs,
+      cwndBytes: s.cwndBytes,
+      sentPackets: s.sentPackets,
+      sentBytes: s.sentBytes,
+      lostPackets: s.lostPackets,
+      retransmittedPackets: s.retransmittedPackets,
+      pacing: { ...this.paced.stats },
+    };
   }
 
   // ------------------------------------------------------------------ datagrams in

@@ -1,4 +1,5 @@
 /** Public surface of the QUIC layer (the HTTP/3 layer and drivers import from here). */
+export type { QuicSenderStats } from './stats.ts';
 export { QuicClient, type QuicClientOptions } from './client.ts';
 export { QuicServer, type QuicServerOptions, type QuicServerCounters } from './server.ts';
 export {

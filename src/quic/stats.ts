@@ -1,5 +1,6 @@
 /** Connection statistics, readable at any time (quiche's stats() plus the active path's). */
 import type { NativeConnection } from './binding.ts';
+import type { ReleaseStats } from './release-queue.ts';
 
 export interface QuicStats {
   /** Smoothed RTT of the active path, ms. */
@@ -17,6 +18,21 @@ export interface QuicStats {
   lostBytes: number;
   streamRetransmittedBytes: number;
   paths: number;
+}
+
+/**
+ * One connection as its data sender (bench's HTTP/3 server) saw it when it closed: the sender's
+ * smoothed RTT, window and losses, and how its send loop met quiche's pacing release times.
+ */
+export interface QuicSenderStats {
+  srttMs?: number;
+  cwndBytes?: number;
+  sentPackets: number;
+  sentBytes: number;
+  lostPackets: number;
+  retransmittedPackets: number;
+  /** Packets that waited for their release time, and how late they left (release-queue.ts). */
+  pacing: ReleaseStats;
 }
 
 export function readStats(conn: NativeConnection): QuicStats {

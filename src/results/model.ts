@@ -4,6 +4,7 @@
  * Bump SCHEMA_VERSION on any incompatible change.
  */
 import type { Protocol, TransportStats } from '../drivers/types.ts';
+import type { QuicSenderStats } from '../quic/stats.ts';
 import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { MetricHistogram } from '../metrics/histogram.ts';
@@ -50,7 +51,13 @@ export interface Cell {
   /** CPU time the server process spent on this cell (user+system). */
   serverCpuMs?: number;
   clientCpuMs?: number;
+  /** The client's view of its (first) connection: ss -tin for TCP, quiche's stats for QUIC. */
   transport?: TransportStats;
+  /**
+   * bench's HTTP/3 server, as the data sender, per QUIC connection of the cell: its smoothed RTT
+   * (the estimate that drives its window and pacing), losses, and its pacing release error.
+   */
+  serverQuic?: QuicSenderStats[];
   link?: LinkCounters;
   /** Workload-specific figures, keyed by workload type (src/results/details.ts). */
   details?: WorkloadDetails;
@@ -128,6 +135,8 @@ export interface RunResult {
     argv: string[];
     seed: number;
     status: 'complete' | 'partial' | 'failed';
+    /** `bench run --server-delay`: the built-in servers waited this long (ms) before every response. */
+    serverDelayMs?: number;
     error?: string;
   };
   environment: {

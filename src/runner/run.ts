@@ -38,6 +38,8 @@ export interface RunOptions {
   argv: string[];
   progress: ProgressSink;
   signal: AbortSignal;
+  /** The built-in servers wait this long (ms) before every response: an injected regression. */
+  serverDelayMs?: number;
 }
 
 export interface RunOutcome {
@@ -68,7 +70,14 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const result: RunResult = {
     schemaVersion: SCHEMA_VERSION,
     tool: toolVersions(),
-    run: { id: runId, startedAt: startedAt.toISOString(), argv: opts.argv, seed: scenario.seed, status: 'partial' },
+    run: {
+      id: runId,
+      startedAt: startedAt.toISOString(),
+      argv: opts.argv,
+      seed: scenario.seed,
+      status: 'partial',
+      ...(opts.serverDelayMs ? { serverDelayMs: opts.serverDelayMs } : {}),
+    },
     environment: { ...environmentInfo(), emulator: { backend: 'none', shaped: false } },
     scenario: JSON.parse(JSON.stringify(scenario)),
     networks: [],
@@ -181,6 +190,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
       routes: ctx.routes,
       runDir: ctx.dir,
       label: variant.label,
+      responseDelayMs: opts.serverDelayMs,
     });
     await checkServer(server, client, { scenario, routes: ctx.routes, workloads: [WARM_UP, ...scenario.workloads], signal: opts.signal });
     recordServers(result, server, scenario.protocols);
@@ -296,6 +306,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const started = monoMs();
   raw.append({ type: 'cell-start', t: started, ...key });
   const serverCpuBefore = await server.cpuMs();
+  await server.quicSenderStats?.(); // what earlier cells and the warm-up left is not this cell's
   const countersBefore = await topology.counters().catch(() => undefined);
   const phaseTimers = schedulePhases(variant.spec, topology, raw, key);
   const linkCleanup = serveLinkRequests(client, cellId, topology, variant.spec, started);
@@ -314,6 +325,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       baseRttMs: variant.spec.kind === 'shaped' ? baseRttMs(variant.spec.paths[0]!) : 0,
     }, `result for ${planned.protocol} ${planned.workload} within the cell timeout`);
     const serverCpuAfter = await server.cpuMs();
+    const serverQuic = planned.protocol === 'h3' ? await server.quicSenderStats?.() : undefined;
     const serverCpuMs = serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
     // The link's drop log goes next to the requests, so analyses and waterfalls can join them.
@@ -327,6 +339,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       outcome: done.type === 'cell-result' ? { result: done.result } : { error: firstLine(done.error) },
       serverCpuMs,
       clientCpuMs: done.cpuMs,
+      serverQuic,
       countersBefore,
       countersAfter,
       wallMs: monoMs() - started,

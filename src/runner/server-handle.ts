@@ -4,6 +4,7 @@
  * user's command (./command-server.ts). The runner sees one ServerHandle: where the clients
  * connect, how the result names the server, its CPU time, and how it ends.
  */
+import type { QuicSenderStats } from '../quic/stats.ts';
 import type { SenderPacing } from '../../netem/model.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,11 @@ export interface ServerHandle {
   outputTail?(): string;
   /** CPU time the server has used so far (user + system); undefined when it cannot be measured. */
   cpuMs(): Promise<number | undefined>;
+  /**
+   * bench's own HTTP/3 server only: the data sender's view of each QUIC connection not reported
+   * yet (smoothed RTT, losses, pacing release error). Sampled before a cell (discarded) and after.
+   */
+  quicSenderStats?(): Promise<QuicSenderStats[]>;
   /** Resolves when the server exits (after stop(), or because it died), with how it ended. */
   exited: Promise<Error>;
   stop(): Promise<void>;
@@ -64,6 +70,7 @@ export async function startServerProcess(opts: {
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
   ports?: Partial<Record<Protocol, number>>;
+  responseDelayMs?: number;
 }): Promise<ServerHandle> {
   const child = new ChildHandle<RunnerToServer>('server', SERVER_SCRIPT, opts.prefix);
   const send = (m: RunnerToServer) => child.send(m);
@@ -75,6 +82,7 @@ export async function startServerProcess(opts: {
     cert: { certPem: opts.cert.certPem, keyPem: opts.cert.keyPem },
     congestionControl: opts.congestionControl,
     pacing: opts.pacing,
+    responseDelayMs: opts.responseDelayMs,
   });
   const reply = await child
     .waitFor<ServerToRunner>((m) => m.type === 'ready' || m.type === 'error', 20_000, 'ready message')
@@ -95,6 +103,16 @@ export async function startServerProcess(opts: {
     targets,
     implementations: Object.fromEntries(opts.protocols.map((p) => [p, builtin[p]])),
     describe: (protocol) => `bench's ${protocol} server (${ready.urls[protocol]})`,
+    async quicSenderStats() {
+      const requestId = nextRequestId++;
+      send({ type: 'quic-stats', requestId });
+      const reply = await child.waitFor<Extract<ServerToRunner, { type: 'quic-stats' }>>(
+        (m) => m.type === 'quic-stats' && m.requestId === requestId,
+        5000,
+        'QUIC statistics',
+      );
+      return reply.connections;
+    },
     async cpuMs() {
       const requestId = nextRequestId++;
       send({ type: 'cpu', requestId });

@@ -1,8 +1,10 @@
 import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
+import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import { metricsWithValues } from '../results/catalogue.ts';
 import type { Cell, RunResult, Summary, Warning } from '../results/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
+import type { QuicSenderStats } from '../quic/stats.ts';
 import type { PlannedCell } from './plan.ts';
 
 export function cellFromResult(input: {
@@ -11,6 +13,7 @@ export function cellFromResult(input: {
   outcome: { result: WorkloadResult } | { error: string };
   serverCpuMs?: number;
   clientCpuMs?: number;
+  serverQuic?: QuicSenderStats[];
   countersBefore?: LinkCounters;
   countersAfter?: LinkCounters;
   wallMs: number;
@@ -25,6 +28,7 @@ export function cellFromResult(input: {
     order: planned.order,
     serverCpuMs: input.serverCpuMs,
     clientCpuMs: input.clientCpuMs,
+    ...(input.serverQuic && input.serverQuic.length > 0 && { serverQuic: input.serverQuic }),
     link: diffCounters(input.countersBefore, input.countersAfter),
   };
   if ('error' in input.outcome) {
@@ -149,6 +153,15 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
+    const inflated = stackRttInflation(cell, result.networks.find((n) => n.label === cell.network)?.spec);
+    if (inflated) {
+      warnings.push({
+        level: 'warn',
+        code: 'STACK_RTT_INFLATED',
+        message: `the HTTP/3 server's own RTT estimate (median ${inflated.srttMs.toFixed(0)} ms over ${inflated.connections} connections) was ${(100 * (inflated.srttMs / inflated.pathRttMs - 1)).toFixed(0)}% above the path's ${inflated.pathRttMs.toFixed(0)} ms in ${rep} while the link queued nothing (no rate limit, no jitter): time spent in the QUIC stack, so this HTTP/3 figure may be the stack's rather than the protocol's`,
+        ...where,
+      });
+    }
     if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > 0.9) {
       warnings.push({
         level: 'warn',
@@ -166,6 +179,13 @@ export function validityWarnings(result: RunResult): Warning[] {
       message: `${reps} repetition(s): figures show the range across repetitions; ${MIN_REPETITIONS_FOR_CI} or more give a 95% confidence interval of the median`,
     });
   }
+  if (result.run.serverDelayMs) {
+    warnings.push({
+      level: 'warn',
+      code: 'SERVER_DELAY_INJECTED',
+      message: `the built-in servers waited ${result.run.serverDelayMs} ms before every response (--server-delay): an injected regression, not the servers' own speed`,
+    });
+  }
   const fidelity = result.environment.emulator.fidelity;
   if (fidelity) {
     for (const [check, ok] of Object.entries(fidelity.pass)) {
@@ -173,6 +193,26 @@ export function validityWarnings(result: RunResult): Warning[] {
     }
   }
   return warnings;
+}
+
+/** Above this ratio of the path RTT, a QUIC sender's smoothed RTT counts as inflated by the stack. */
+const STACK_RTT_TOLERANCE = 1.1;
+
+/**
+ * When the link cannot queue (no rate limit, no jitter on the first path), every RTT sample
+ * above the path's RTT is time spent in the endpoints. Returns the figures when the HTTP/3
+ * server's median smoothed RTT exceeds the path RTT by more than 10%.
+ */
+export function stackRttInflation(cell: Cell, spec: NetworkSpec | undefined): { srttMs: number; pathRttMs: number; connections: number } | undefined {
+  if (!spec || spec.kind !== 'shaped' || !cell.serverQuic) return undefined;
+  const path = spec.paths[0];
+  if (!path || spec.phases.length > 0) return undefined;
+  const queueFree = [path.up, path.down].every((d) => d.rateBps === undefined && d.jitterMs === 0 && !d.rateTrace);
+  const srtts = cell.serverQuic.map((c) => c.srttMs).filter((v): v is number => v !== undefined);
+  if (!queueFree || srtts.length === 0) return undefined;
+  const pathRttMs = baseRttMs(path);
+  const srttMs = median(srtts);
+  return pathRttMs > 0 && srttMs > STACK_RTT_TOLERANCE * pathRttMs ? { srttMs, pathRttMs, connections: srtts.length } : undefined;
 }
 
 /** ` (timeout 3, status 1)`: the kinds of a cell's failed requests, when the result has them. */

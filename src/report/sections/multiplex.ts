@@ -81,6 +81,7 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
     (charts.length ? `<div class="chart-grid three">${charts.join('')}</div>` : '') +
     renderFiguresTable(ctx, scope) +
     renderTransportTable(ctx, scope) +
+    renderQuicSenderTable(ctx, scope) +
     (waterfalls.length
       ? `<h4>Waterfall of one round per protocol</h4><div class="chart-grid${waterfalls.length > 1 ? ' three' : ' one'}">${waterfalls.join('')}</div>`
       : ctx.raw
@@ -242,6 +243,29 @@ function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string 
     `They are the client's view: its own losses and retransmissions (requests, acknowledgements); the server's lost response data shows as the link's drops above. ${escapeHtml(ctx.provenance(scope))}</caption>` +
     `<thead><tr><th>Protocol</th><th>Transport</th><th class="num">Connections</th><th class="num">RTT (ms)</th><th class="num">cwnd</th><th class="num">Packets sent</th>` +
     `<th class="num">Lost</th><th class="num">Retransmitted</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+/** bench's HTTP/3 server as the data sender: its RTT estimate and how its pacing kept time. */
+function renderQuicSenderTable(ctx: ReportContext, scope: WorkloadScope): string {
+  const stats = cellsFor(scope, 'h3').flatMap((c) => c.serverQuic ?? []);
+  if (stats.length === 0) return '';
+  const srtt = stats.map((s) => s.srttMs).filter((v): v is number => v !== undefined);
+  const paced = stats.reduce((a, s) => a + s.pacing.queued, 0);
+  const late = stats.reduce((a, s) => a + s.pacing.lateSumMs, 0);
+  const lateOver1 = stats.reduce((a, s) => a + s.pacing.lateOver1Ms, 0);
+  const lateMax = Math.max(...stats.map((s) => s.pacing.lateMaxMs));
+  const sent = stats.reduce((a, s) => a + s.sentPackets, 0);
+  const lost = stats.reduce((a, s) => a + s.lostPackets, 0);
+  const range = srtt.length ? `${formatNumber(median(srtt))} <span class="muted">(${formatNumber(Math.min(...srtt))}\u2013${formatNumber(Math.max(...srtt))})</span>` : '\u2014';
+  return (
+    `<div class="table-wrap"><table class="compact transport quic-sender"><caption>bench's HTTP/3 server as the data sender, over ${stats.length} QUIC connections: ` +
+    `its smoothed RTT (the estimate its window and pacing use; median, range), the packets that waited for quiche's pacing release time and how late the send loop released them. ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th><th class="num">Sender RTT (ms)</th><th class="num">Packets sent</th><th class="num">Lost</th><th class="num">Paced packets</th><th class="num">Release error mean (ms)</th><th class="num">max (ms)</th><th class="num">&gt; 1 ms late</th></tr></thead>` +
+    `<tbody><tr data-protocol="h3"><th scope="row"><span class="swatch swatch-h3"></span>${PROTOCOL_NAMES.h3}</th><td class="num">${range}</td>` +
+    `<td class="num">${sent.toLocaleString('en-US')}</td><td class="num">${lost.toLocaleString('en-US')}</td><td class="num">${paced.toLocaleString('en-US')}</td>` +
+    `<td class="num">${paced ? formatNumber(late / paced) : '\u2014'}</td><td class="num">${paced ? formatNumber(lateMax) : '\u2014'}</td>` +
+    `<td class="num">${paced ? `${formatNumber((100 * lateOver1) / paced)}%` : '\u2014'}</td></tr></tbody></table></div>`
   );
 }
 
