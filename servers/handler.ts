@@ -13,6 +13,11 @@ import type { HandlerResponse, RequestHandler } from './handler-types.ts';
 export interface HandlerOptions {
   /** Largest /bytes/<n> (and subresource) body; the buffer is allocated once, up front. Default 64 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Added before every response, in whole ms (the listeners' timers): `bench run --server-delay`,
+   * the known regression that calibrates the CI gate (docs/ci.md).
+   */
+  responseDelayMs?: number;
 }
 
 /**
@@ -43,6 +48,7 @@ export function createHandler(opts: HandlerOptions = {}): RequestHandler {
 
   return (req, ctx = {}) => {
     const response = route(req.path);
+    if (opts.responseDelayMs) response.delayMs = (response.delayMs ?? 0) + opts.responseDelayMs;
     response.headers['cache-control'] ??= 'no-store';
     if (ctx.h3Port !== undefined) response.headers['alt-svc'] = `h3=":${ctx.h3Port}"; ma=86400`;
     return response;

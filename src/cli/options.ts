@@ -77,5 +77,8 @@ export function parseDurationOption(value: string, flag: string, opts: { maxMs: 
   const parsed = parseDuration(value);
   if (!parsed.ok) throw new UserError('E_ARG', `${flag}: ${describeProblem(parsed.problem)}`);
   if (parsed.value > opts.maxMs) throw new UserError('E_ARG', `${flag}: ${value} is longer than ${opts.maxMs} ms, expected at most ${opts.maxMs}ms`);
+  if (!Number.isInteger(parsed.value)) {
+    throw new UserError('E_ARG', `${flag}: ${value} is finer than the servers' timers, expected whole milliseconds (e.g. ${flag} ${Math.max(1, Math.round(parsed.value))}ms)`);
+  }
   return parsed.value;
 }

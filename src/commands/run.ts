@@ -38,6 +38,9 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     loadScenario(file, { repetitions: opts.repetitions, protocols: opts.protocols, seed: opts.seed }),
     opts.network,
   );
+  if (opts.serverDelay && scenario.servers.kind !== 'builtin') {
+    throw new UserError('E_OPTION', `--server-delay: ${scenario.file} uses ${scenario.servers.kind === 'external' ? 'servers at URLs' : 'a server started from a command'}; only bench's built-in servers can add the delay. Drop --server-delay, or use \`servers: builtin\``);
+  }
   const baseline = opts.baseline ? readBaseline(opts.baseline, scenario) : undefined;
   if (opts.maxRegression !== undefined && !baseline) {
     throw new UserError('E_OPTION', '--max-regression needs --baseline <result.json>: a regression is measured against a baseline run');
@@ -50,6 +53,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
       argv: process.argv.slice(2),
       progress,
       signal: lifecycle.signal,
+      serverDelayMs: opts.serverDelay,
     });
     const written = await writeReport(dir);
     if (opts.json) {

@@ -30,7 +30,9 @@ function stable(value: unknown): string {
 /** The resolved scenarios' keys whose values differ (SAME_SCENARIO_DESPITE left out); empty when they are the same scenario. */
 export function scenarioKeysThatDiffer(a: RunResult['scenario'], b: RunResult['scenario']): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => !SAME_SCENARIO_DESPITE.has(k) && stable(a[k]) !== stable(b[k])).sort();
+  // A key a newer bench added (e.g. `assertions: []`) equals its absence in an older result.
+  const norm = (v: unknown) => (v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : stable(v));
+  return [...keys].filter((k) => !SAME_SCENARIO_DESPITE.has(k) && norm(a[k]) !== norm(b[k])).sort();
 }
 
 /** Why these runs are not runs of one scenario (undefined when they are). */
@@ -59,6 +61,7 @@ function fieldsOf(runs: readonly RunResult[]): Field[] {
     ['protocols', (r) => [...new Set(r.cells.map((c) => c.protocol))].sort().join(', ')],
     ['seed', (r) => String(r.run.seed)],
     ['status', (r) => r.run.status],
+    ['injected server delay (--server-delay)', (r) => (r.run.serverDelayMs ? `${r.run.serverDelayMs} ms` : 'none')],
     ['bench version', (r) => r.tool.version],
     ['bench commit', (r) => r.tool.commit],
     ['hostname', (r) => r.environment.hostname],

@@ -121,6 +121,7 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
     argv: z.array(z.string()),
     seed: z.number(),
     status: z.enum(['complete', 'partial', 'failed']),
+    serverDelayMs: z.number().optional(),
     error: z.string().optional(),
   }),
   environment: z.looseObject({

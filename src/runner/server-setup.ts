@@ -26,6 +26,8 @@ export interface ServerSetup {
   pacing?: SenderPacing;
   /** The routes the workloads (warm-up included) request; written for a command's {{site}}. */
   routes: readonly SiteRoute[];
+  /** Built-in servers only: delay before every response (`bench run --server-delay`). */
+  responseDelayMs?: number;
   /** Run directory (server.log goes there) and the network variant's label. */
   runDir: string;
   label: string;
@@ -43,6 +45,7 @@ export async function startServer(setup: ServerSetup): Promise<ServerHandle> {
         cert: setup.cert,
         congestionControl: setup.congestionControl,
         pacing: setup.pacing,
+        responseDelayMs: setup.responseDelayMs,
       });
     case 'external':
       return externalServers(servers.targets, scenario.protocols);
