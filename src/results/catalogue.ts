@@ -93,27 +93,28 @@ const earlyDataAccepted: MetricDefinition = {
   pick: (c) => handshakeMode(c, '0rtt')?.earlyDataAccepted,
 };
 
-const stalledPerLoss: MetricDefinition = {
-  id: 'stalledPerLoss',
-  label: 'stalled per loss event',
-  unit: 'streams',
-  better: 'lower',
-  pick: (c) => {
-    const d = multiplexDetails(c);
-    return d && d.stalledPerLoss.length > 0 ? mean(d.stalledPerLoss) : undefined;
-  },
-};
+/** A statistic of one of a workload's per-event lists in details; undefined when the list is empty. */
+function overDetailsList(def: Omit<MetricDefinition, 'pick'>, list: (c: Cell) => number[] | undefined, statistic: (values: number[]) => number): MetricDefinition {
+  return {
+    ...def,
+    pick: (c) => {
+      const values = list(c);
+      return values && values.length > 0 ? statistic(values) : undefined;
+    },
+  };
+}
 
-const handshakesPerLoad: MetricDefinition = {
-  id: 'handshakesPerLoad',
-  label: 'handshakes per page load',
-  unit: 'count',
-  better: 'lower',
-  pick: (c) => {
-    const d = pageDetails(c);
-    return d && d.handshakesPerLoad.length > 0 ? median(d.handshakesPerLoad) : undefined;
-  },
-};
+const stalledPerLoss = overDetailsList(
+  { id: 'stalledPerLoss', label: 'stalled per loss event', unit: 'streams', better: 'lower' },
+  (c) => multiplexDetails(c)?.stalledPerLoss,
+  mean,
+);
+
+const handshakesPerLoad = overDetailsList(
+  { id: 'handshakesPerLoad', label: 'handshakes per page load', unit: 'count', better: 'lower' },
+  (c) => pageDetails(c)?.handshakesPerLoad,
+  median,
+);
 
 interface WorkloadCatalogue {
   /** The figures that answer the workload's question, in display order. */
