@@ -27,12 +27,15 @@ function stable(value: unknown): string {
   );
 }
 
+/** A scenario value for comparison; a key a newer bench added (e.g. `assertions: []`) equals its absence in an older result. */
+function scenarioValue(v: unknown): string | undefined {
+  return v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : stable(v);
+}
+
 /** The resolved scenarios' keys whose values differ (SAME_SCENARIO_DESPITE left out); empty when they are the same scenario. */
 export function scenarioKeysThatDiffer(a: RunResult['scenario'], b: RunResult['scenario']): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  // A key a newer bench added (e.g. `assertions: []`) equals its absence in an older result.
-  const norm = (v: unknown) => (v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : stable(v));
-  return [...keys].filter((k) => !SAME_SCENARIO_DESPITE.has(k) && norm(a[k]) !== norm(b[k])).sort();
+  return [...keys].filter((k) => !SAME_SCENARIO_DESPITE.has(k) && scenarioValue(a[k]) !== scenarioValue(b[k])).sort();
 }
 
 /** Why these runs are not runs of one scenario (undefined when they are). */
@@ -74,7 +77,7 @@ function fieldsOf(runs: readonly RunResult[]): Field[] {
   ];
   const names = (pick: (r: RunResult) => string[]) => [...new Set(runs.flatMap(pick))].sort();
   for (const scenarioKey of names((r) => Object.keys(r.scenario)).filter((k) => !['name', 'file'].includes(k))) {
-    fields.push([`scenario ${scenarioKey}`, (r) => (r.scenario[scenarioKey] === undefined ? undefined : stable(r.scenario[scenarioKey]))]);
+    fields.push([`scenario ${scenarioKey}`, (r) => scenarioValue(r.scenario[scenarioKey])]);
   }
   for (const label of names((r) => r.networks.map((n) => n.label))) {
     fields.push([`network ${label} backend`, (r) => r.networks.find((n) => n.label === label)?.backend]);
