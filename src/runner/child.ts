@@ -66,26 +66,38 @@ export class ChildHandle<Outgoing = unknown> {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves with the first message matching `predicate`; rejects if the child exits or on timeout. */
-  waitFor<T = any>(predicate: (msg: any) => boolean, timeoutMs: number, what: string): Promise<T> {
+  /**
+   * Resolves with the first message matching `predicate`; rejects if the child exits, after
+   * `timeoutMs` (none when undefined), or when `cancel` aborts (with its reason).
+   */
+  waitFor<T = any>(predicate: (msg: any) => boolean, timeoutMs: number | undefined, what: string, cancel?: AbortSignal): Promise<T> {
     if (this.exitError) return Promise.reject(this.exitError);
+    if (cancel?.aborted) return Promise.reject(cancel.reason);
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const settle = (done: () => void) => {
+        clearTimeout(timer);
         off();
-        reject(new BenchError('E_CHILD_TIMEOUT', `${this.name} process: no ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
+        cancel?.removeEventListener('abort', onCancel);
+        done();
+      };
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => settle(() => reject(new BenchError('E_CHILD_TIMEOUT', `${this.name} process: no ${what} within ${timeoutMs} ms`))), timeoutMs);
+      const onCancel = () => settle(() => reject(cancel!.reason));
+      cancel?.addEventListener('abort', onCancel, { once: true });
       const off = this.onMessage((msg) => {
-        if (msg?.type === '__exit__') {
-          clearTimeout(timer);
-          off();
-          reject(this.exitError);
-        } else if (predicate(msg)) {
-          clearTimeout(timer);
-          off();
-          resolve(msg as T);
-        }
+        if (msg?.type === '__exit__') settle(() => reject(this.exitError));
+        else if (predicate(msg)) settle(() => resolve(msg as T));
       });
     });
+  }
+
+  /** SIGKILL, for a child that no longer answers (its event loop is blocked); resolves once it is gone. */
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   /** Ends the process: IPC disconnect (it exits by itself), then SIGTERM, then SIGKILL. */

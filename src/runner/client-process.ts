@@ -80,6 +80,9 @@ process.on('message', (raw) => {
     case 'abort-cell':
       aborts.get(msg.cellId)?.abort();
       break;
+    case 'ping':
+      send({ type: 'pong', id: msg.id });
+      break;
     case 'check-server':
       void checkServer(msg.check).then(
         (outcome) => send({ type: 'server-checked', requestId: msg.requestId, outcome }),

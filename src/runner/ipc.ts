@@ -25,6 +25,8 @@ export type LinkOp = 'applyPhase' | 'restore' | 'drops' | 'counters';
 export type RunnerToClient =
   | RunCellMessage
   | { type: 'abort-cell'; cellId: number }
+  /** Answered at once by a client whose event loop runs: how the runner tells a busy client from a stuck one. */
+  | { type: 'ping'; id: number }
   | { type: 'check-server'; requestId: number; check: ServerCheckRequest }
   | { type: 'link-response'; requestId: number; value?: unknown; error?: string }
   | { type: 'stop' };
@@ -35,4 +37,5 @@ export type ClientToRunner =
   | { type: 'cell-result'; cellId: number; result: WorkloadResult; cpuMs: number }
   | { type: 'cell-error'; cellId: number; error: string; cpuMs: number }
   | { type: 'link-request'; requestId: number; op: LinkOp; arg?: unknown }
+  | { type: 'pong'; id: number }
   | { type: 'server-checked'; requestId: number; outcome: ServerCheckOutcome };

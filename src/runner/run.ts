@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../drivers/types.ts';
 import { baseRttMs, type NetworkSpec, type Phase, type SenderPacing } from '../../netem/model.ts';
@@ -254,13 +255,21 @@ async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
 
 type CellOutcome = Extract<ClientToRunner, { type: 'cell-result' | 'cell-error' }>;
 
-/** Hands one cell to the client process and waits for its outcome (or a dead peer, or the cell timeout). */
-function dispatchCell(
+/** How long a client has to answer a ping, or to hand in an interrupted cell, before it counts as stuck. */
+export const CLIENT_ANSWER_GRACE_MS = 3000;
+
+/**
+ * Hands one cell to the client process and waits for its outcome, a dead peer, the cell timeout or
+ * an interrupt. On the timeout or an interrupt the cell is aborted; a client that does not even
+ * answer a ping then (its event loop is blocked) is killed, so neither a timeout nor Ctrl-C waits on it.
+ */
+async function dispatchCell(
   ctx: Omit<CellContext, 'planned'>,
   cell: Pick<RunCellMessage, 'cellId' | 'protocol' | 'workloadType' | 'spec' | 'repetition' | 'baseRttMs'>,
   what: string,
 ): Promise<CellOutcome> {
-  ctx.client.send({
+  const { client, scenario, opts } = ctx;
+  client.send({
     type: 'run-cell',
     ...cell,
     target: targetFor(ctx, cell.protocol),
@@ -269,12 +278,56 @@ function dispatchCell(
     congestionControl: congestionControlOf(ctx.variant.spec),
     pacing: pacingOf(ctx.variant.spec),
   });
-  return ctx.watchdog.guard(
-    ctx.client.waitFor<CellOutcome>(
-      (m) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cell.cellId,
-      ctx.scenario.timeouts.cellMs,
-      what,
-    ),
+  const isOutcome = (m: ClientToRunner) => (m.type === 'cell-result' || m.type === 'cell-error') && m.cellId === cell.cellId;
+  const stopWaiting = new AbortController();
+  const outcome = client.waitFor<CellOutcome>(isOutcome, undefined, what, stopWaiting.signal);
+  outcome.catch(() => {}); // abandoned when the run goes on without it
+  // Every wait below ends when this call returns: no timer outlives it.
+  const pause = (ms: number) => sleep(ms, undefined, { signal: stopWaiting.signal }).catch(() => undefined);
+  try {
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      if (opts.signal.aborted) resolve('interrupted');
+      else opts.signal.addEventListener('abort', () => resolve('interrupted'), { once: true, signal: stopWaiting.signal });
+    });
+    const timedOut = pause(scenario.timeouts.cellMs).then(() => 'timeout' as const);
+    const first = await ctx.watchdog.guard(Promise.race([outcome, interrupted, timedOut]));
+    if (first !== 'timeout' && first !== 'interrupted') return first;
+
+    client.send({ type: 'abort-cell', cellId: cell.cellId });
+    if (first === 'interrupted') {
+      // A client that answers hands in what the cell measured so far; teardown stops any other.
+      const partial = await ctx.watchdog.guard(Promise.race([outcome, pause(CLIENT_ANSWER_GRACE_MS)]));
+      if (partial) return partial;
+      throw opts.signal.reason ?? new Error('interrupted');
+    }
+    if (!(await answersPing(client))) {
+      await client.kill();
+      throw new BenchError(
+        'E_CLIENT_STUCK',
+        `client process did not answer within ${CLIENT_ANSWER_GRACE_MS} ms after the cell timeout (${scenario.timeouts.cellMs} ms) passed: its event loop is blocked; killed it`,
+      );
+    }
+    // Alive: the aborted cell ends once its requests in flight end, at the latest at their timeout.
+    const late = await ctx.watchdog.guard(Promise.race([outcome, pause(scenario.timeouts.requestMs + CLIENT_ANSWER_GRACE_MS)]));
+    if (!late) {
+      await client.kill();
+      throw new BenchError('E_CLIENT_STUCK', `client process did not end the cell within the request timeout after the cell timeout passed; killed it`);
+    }
+    throw new BenchError('E_CELL_TIMEOUT', `no ${what}: aborted after ${scenario.timeouts.cellMs} ms (timeouts.cell)`);
+  } finally {
+    stopWaiting.abort();
+  }
+}
+
+let nextPingId = 1;
+
+/** Whether the client's event loop runs: it answers a ping within the grace. */
+async function answersPing(client: ChildHandle<RunnerToClient>): Promise<boolean> {
+  const id = nextPingId++;
+  client.send({ type: 'ping', id });
+  return client.waitFor((m: ClientToRunner) => m.type === 'pong' && m.id === id, CLIENT_ANSWER_GRACE_MS, 'answer to a ping').then(
+    () => true,
+    () => false,
   );
 }
 
@@ -314,7 +367,6 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     if (msg.type === 'event' && msg.cellId === cellId) raw.append({ ...msg.event, ...key } as never);
   });
   const abortCell = () => client.alive && client.send({ type: 'abort-cell', cellId });
-  opts.signal.addEventListener('abort', abortCell);
   try {
     const done = await dispatchCell(ctx, {
       cellId,
@@ -354,7 +406,6 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     }
     return cellFromResult({ planned, workloadType: workload.type, outcome: { error: message }, wallMs: monoMs() - started });
   } finally {
-    opts.signal.removeEventListener('abort', abortCell);
     stopEvents();
     linkCleanup();
     for (const t of phaseTimers) clearTimeout(t);

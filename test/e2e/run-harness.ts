@@ -66,10 +66,13 @@ export interface BenchRun {
   exited: Promise<number>;
 }
 
-/** `nodeArgs` go to the runner's Node itself (e.g. `--import` of a fault-injecting preload). */
-export function startBench(args: string[], outDir?: string, nodeArgs: string[] = []): BenchRun {
+/**
+ * `nodeArgs` go to the runner's Node itself (e.g. `--import` of a fault-injecting preload); `env` to
+ * the runner and, inherited, to its server and client processes.
+ */
+export function startBench(args: string[], outDir?: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): BenchRun {
   const argv = [...nodeArgs, BIN, ...args, ...(outDir ? ['--out', outDir, '--quiet'] : [])];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', ...env } });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   child.stdout!.resume();
