@@ -204,6 +204,18 @@ export function setParentDeathSignal(signal: number): void {
   check('prctl PR_SET_PDEATHSIG', load().prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0));
 }
 
+let exitCall: ((code: number) => void) | undefined;
+
+/**
+ * Ends the whole process with `code` at once (_exit), from any thread: a worker's process.exit()
+ * ends only the worker, and the main thread may be the one that is stuck.
+ */
+export function exitProcessNow(code: number): never {
+  exitCall ??= libcHandle().func('void _exit(int status)');
+  exitCall(code);
+  throw new Error('_exit returned');
+}
+
 // ---- UDP sockets, for the measurement agent (probe/udp-agent.ts) ----
 
 const AF_INET = 2;
@@ -301,4 +313,18 @@ export function enableTcpPacing(fd: number): void {
   const v = Buffer.alloc(4);
   v.writeUInt32LE(PACING_RATE_NO_CAP, 0);
   check('setsockopt SO_MAX_PACING_RATE', loadSockets().setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, v, 4));
+}
+
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+
+/**
+ * UDP generic segmentation offload for one socket: a send larger than `segmentSize` leaves as
+ * datagrams of that size (the last may be shorter), segmented by the kernel in one system call.
+ * Returns false when the kernel refuses (before Linux 4.18): then send datagrams one by one.
+ */
+export function setUdpSegmentSize(fd: number, segmentSize: number): boolean {
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(segmentSize, 0);
+  return loadSockets().setsockopt(fd, SOL_UDP, UDP_SEGMENT, v, 4) === 0;
 }

@@ -7,9 +7,10 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { BenchError, UserError } from '../util/errors.ts';
 import { connectNative, type HostPort } from './binding.ts';
-import { buildNativeConfig, type QuicOptions } from './config.ts';
+import { buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
 import { QuicConnection, type QuicPathEvent } from './connection.ts';
 import { newCid, newResetToken } from './cid.ts';
+import { udpSink, type DatagramSink } from './udp-batch.ts';
 import { applyKeylog } from './keylog.ts';
 import { verifyAgainstCa } from './verify.ts';
 
@@ -27,6 +28,7 @@ export interface QuicClientOptions extends QuicOptions {
 interface PathSocket {
   socket: dgram.Socket;
   local: HostPort;
+  out: DatagramSink;
 }
 
 const SPARE_CIDS = 2;
@@ -38,6 +40,7 @@ function hostPortKey(h: HostPort): string {
 async function openPathSocket(
   peer: HostPort,
   localAddress: string | undefined,
+  udpPayload: number,
   onMessage: (msg: Buffer, local: HostPort, rinfo: dgram.RemoteInfo) => void,
 ): Promise<PathSocket> {
   const family = isIP(peer.host) === 6 ? 'udp6' : 'udp4';
@@ -66,7 +69,7 @@ async function openPathSocket(
   const a = socket.address();
   const local = { host: a.address, port: a.port };
   socket.on('message', (msg, rinfo) => onMessage(msg, local, rinfo));
-  return { socket, local };
+  return { socket, local, out: udpSink(socket, udpPayload, true) };
 }
 
 export class QuicClient {
@@ -77,6 +80,8 @@ export class QuicClient {
   private constructor(
     readonly connection: QuicConnection,
     first: PathSocket,
+    /** GSO segment size of every path socket: the largest datagram this client sends. */
+    private readonly udpPayload: number,
   ) {
     this.sockets.set(hostPortKey(first.local), first);
   }
@@ -96,7 +101,7 @@ export class QuicClient {
       'client',
     );
     let client: QuicClient | undefined;
-    const first = await openPathSocket(peer, opts.localAddress, (msg, local, rinfo) =>
+    const first = await openPathSocket(peer, opts.localAddress, udpPayloadOf(opts), (msg, local, rinfo) =>
       client?.connection.receive(msg, { host: rinfo.address, port: rinfo.port }, local),
     );
     const servername = opts.servername ?? (isIP(opts.host) ? undefined : opts.host);
@@ -110,12 +115,17 @@ export class QuicClient {
         throw new UserError('BAD_SESSION', 'The QUIC session to resume is not valid: pass the bytes session() returned.', { cause: e });
       }
     }
-    const write = (data: Uint8Array, length: number, _to: HostPort, from: HostPort) => {
-      const s = client?.sockets.get(hostPortKey(from)) ?? first;
-      s.socket.send(data, 0, length);
+    const write = {
+      write(data: Uint8Array, length: number, to: HostPort, from: HostPort) {
+        (client?.sockets.get(hostPortKey(from)) ?? first).out.write(data, length, to);
+      },
+      flush() {
+        if (!client) first.out.flush();
+        else for (const s of client.sockets.values()) s.out.flush();
+      },
     };
     const conn = new QuicConnection(native, 'client', write, first.local, peer);
-    client = new QuicClient(conn, first);
+    client = new QuicClient(conn, first, udpPayloadOf(opts));
     conn.on('established', () => {
       if (verifyWithCa) {
         const problem = verifyAgainstCa(native.peerCertChain(), opts.caPem!, servername ?? peerHost);
@@ -171,7 +181,7 @@ export class QuicClient {
 
   private async socketFor(localAddress: string): Promise<PathSocket> {
     const c = this.connection;
-    const s = await openPathSocket(c.peer, localAddress, (msg, local, rinfo) =>
+    const s = await openPathSocket(c.peer, localAddress, this.udpPayload, (msg, local, rinfo) =>
       c.receive(msg, { host: rinfo.address, port: rinfo.port }, local),
     );
     this.sockets.set(hostPortKey(s.local), s);

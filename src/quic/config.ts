@@ -62,6 +62,11 @@ const DEFAULTS = {
   initialMaxStreamsUni: 16,
 } as const;
 
+/** The largest UDP payload an endpoint with these options sends (quiche's max_send_udp_payload). */
+export function udpPayloadOf(opts: Pick<QuicOptions, 'maxUdpPayload'>): number {
+  return opts.maxUdpPayload ?? DEFAULT_UDP_PAYLOAD;
+}
+
 export function buildNativeConfig(opts: QuicOptions, role: 'client' | 'server'): NativeConfig {
   if (role === 'server' && (!opts.certPem || !opts.keyPem)) {
     throw new UserError('QUIC_NO_CERT', 'An HTTP/3 (QUIC) listener needs a certificate and key (certPem, keyPem).');

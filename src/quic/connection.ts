@@ -28,8 +28,13 @@ import { ReleaseQueue, type ReleaseStats } from './release-queue.ts';
 import type { QuicSenderStats, QuicStats } from './stats.ts';
 import { readStats } from './stats.ts';
 
-/** Puts one datagram on the wire from the given local address (the endpoint owns the sockets). */
-export type DatagramWriter = (data: Uint8Array, length: number, to: HostPort, from: HostPort) => void;
+/** Datagrams out, from the given local address (the endpoint owns the sockets). */
+export interface DatagramWriter {
+  /** Queues one datagram; `data` is never rewritten afterwards (packets are carved from fresh bytes). */
+  write(data: Uint8Array, length: number, to: HostPort, from: HostPort): void;
+  /** Sends what is queued (the send loop calls it whenever it stops). */
+  flush(): void;
+}
 
 export interface QuicTimings {
   /** Connection object created (client: first Initial about to be sent). */
@@ -264,6 +269,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       const lastAt = this.paced.lastAt;
       if (lastAt !== undefined && lastAt - monoMs() > QUEUE_AHEAD_MS) {
         // Pacing-limited: the release timer resumes building.
+        this.write.flush();
         this.declarePacingLimited();
         this.armPacingTimer();
         this.armLossTimer();
@@ -277,6 +283,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
         break;
       }
       if (result === null) {
+        this.write.flush();
         this.sendLoop.idleEnds++;
         this.armPacingTimer();
         this.armLossTimer();
@@ -292,6 +299,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       else this.paced.push(packet, at ?? now);
     }
     // Burst budget used: continue next turn so received ACKs are processed in between.
+    this.write.flush();
     this.sendLoop.burstEnds++;
     this.armPacingTimer();
     this.armLossTimer();
@@ -299,7 +307,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   }
 
   private readonly writePacket = (p: OutgoingPacket): void => {
-    this.write(p.buf, p.len, p.to, p.from);
+    this.write.write(p.buf, p.len, p.to, p.from);
   };
 
   /** One timer, for the oldest waiting packet; kept when that time has not changed. */
@@ -315,7 +323,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     this.pacingTimer = undefined;
     this.pacingTimerAt = Infinity;
     this.paced.takeDue(monoMs(), this.writePacket);
-    this.sendPending();
+    this.sendPending(); // flushes what was released with what it builds
     this.checkClosed();
   };
 
@@ -545,6 +553,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       this.pacingTimerAt = Infinity;
       this.paced.takeAll(this.writePacket);
       this.sendPending();
+      this.write.flush();
       try {
         this.native.close(opts.app ?? true, opts.code ?? 0, Buffer.from(opts.reason ?? ''));
       } catch {

@@ -19,8 +19,9 @@ import {
   type HostPort,
   type NativeConfig,
 } from './binding.ts';
-import { buildNativeConfig, type QuicOptions } from './config.ts';
-import { QuicConnection } from './connection.ts';
+import { buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
+import { QuicConnection, type DatagramWriter } from './connection.ts';
+import { udpSink, type DatagramSink } from './udp-batch.ts';
 import { cidKey, newCid, newResetToken } from './cid.ts';
 import { applyKeylog } from './keylog.ts';
 import { RetryTokens } from './retry.ts';
@@ -105,6 +106,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
       // Kernel limits (rmem_max) apply; the defaults still work.
     }
     this.local = { host: a.address, port: a.port };
+    this.out = udpSink(this.socket, udpPayloadOf(this.opts), false);
     return this.local;
   }
 
@@ -116,8 +118,11 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
     return this.live;
   }
 
-  private readonly writeDatagram = (data: Uint8Array, length: number, to: HostPort): void => {
-    this.socket.send(data, 0, length, to.port, to.host);
+  /** Every connection's packets leave through the listening socket (UDP GSO when the kernel has it). */
+  private out: DatagramSink | undefined;
+  private readonly writeDatagram: DatagramWriter = {
+    write: (data, length, to) => this.out!.write(data, length, to),
+    flush: () => this.out!.flush(),
   };
 
   private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {

@@ -10,9 +10,14 @@ import { nodeTsArgv } from '../../src/util/node-child.ts';
 const BENCHMARKS: Record<string, { file: string; what: string }> = {
   link: { file: './link.ts', what: 'userspace link capacity (packets/s at p99 lateness < 1 ms) next to a plain veth path' },
   h3: { file: './h3.ts', what: 'HTTP/3 requests/s and 10 MB goodput next to node:http2 and Caddy HTTP/3' },
+  'h3-link': { file: './h3-link.ts', what: 'HTTP/3 behind a loss-free 100 ms link: p50 next to our HTTP/2 and Caddy HTTP/3, sender RTT, CPU per request' },
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// `npm run perf -- h3-link --pairs 3 --json`: names first, then options passed to each benchmark.
+const cliArgs = process.argv.slice(2);
+const firstOption = cliArgs.findIndex((a) => a.startsWith('-'));
+const wanted = firstOption < 0 ? cliArgs : cliArgs.slice(0, firstOption);
+const options = firstOption < 0 ? [] : cliArgs.slice(firstOption);
 const unknown = wanted.filter((w) => !(w in BENCHMARKS));
 if (unknown.length) {
   console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
@@ -23,7 +28,7 @@ for (const [name, bench] of Object.entries(BENCHMARKS)) {
   if (wanted.length && !wanted.includes(name)) continue;
   console.log(`\n=== ${name}: ${bench.what}`);
   const [node, ...args] = nodeTsArgv(fileURLToPath(new URL(bench.file, import.meta.url)));
-  const r = spawnSync(node!, args, { stdio: 'inherit' });
+  const r = spawnSync(node!, [...args, ...options], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -1,0 +1,128 @@
+/**
+ * Is an HTTP/3 verdict the protocol's or our stack's? Behind the same shaped link (100 ms RTT,
+ * no loss, no rate limit: nothing on the path queues), the multiplex workload (100 concurrent
+ * 10 KB requests on one connection, several rounds) runs with bench's own HTTP/2 and HTTP/3
+ * servers in one run, then against Caddy's HTTP/3 (quic-go) in the next; the pair repeats
+ * `--pairs` times, alternating, so machine drift falls on both. Printed as ratios:
+ *
+ *   h3VsH2          our HTTP/3 p50 / our HTTP/2 p50 (same run)           aim <= 1.10
+ *   h3VsCaddyH3     our HTTP/3 p50 / Caddy's HTTP/3 p50 (adjacent runs)  aim <= 1.10
+ *   senderRttVsPath our H3 server's smoothed RTT / the path's RTT         aim <= 1.10
+ *   h3CpuVsH2       our H3 server CPU per request / our H2 server's       aim <= 3
+ *
+ *   node --import tsx test/perf/h3-link.ts [--pairs 2] [--repetitions 3] [--pacing default|on|off] [--json]
+ * Needs root (namespaces) and Debian's caddy (without it the Caddy ratio is left out, said so).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median } from '../../src/metrics/stats.ts';
+import type { Cell, RunResult } from '../../src/results/model.ts';
+import { which } from '../support/peers.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CADDYFILE = path.join(ROOT, 'servers/examples/caddy/Caddyfile');
+const PATH_RTT_MS = 100;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+function scenario(name: string, protocols: string[], repetitions: number, pacing: string, servers?: string): string {
+  return [
+    `name: ${name}`,
+    `description: multiplex behind a loss-free ${PATH_RTT_MS} ms path (npm run perf -- h3-link)`,
+    `protocols: [${protocols.join(', ')}]`,
+    `repetitions: ${repetitions}`,
+    'seed: 1',
+    'network:',
+    '  backend: auto',
+    ...(pacing === 'default' ? [] : [`  pacing: ${pacing}`]),
+    '  link:',
+    `    delay: ${PATH_RTT_MS / 2}ms`,
+    ...(servers ? [servers] : []),
+    'workloads:',
+    '  - type: multiplex',
+    '    requests: 100',
+    '    sizes: [10KB]',
+    '    rounds: 5',
+    '    reference: false',
+    'timeouts:',
+    '  request: 60s',
+    '  cell: 5m',
+    '',
+  ].join('\n');
+}
+
+function runBench(dir: string, name: string, yaml: string): RunResult {
+  const file = path.join(dir, `${name}.yaml`);
+  const out = path.join(dir, name);
+  writeFileSync(file, yaml);
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', file, '--out', out, '--quiet'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench run ${name} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+  return JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8')) as RunResult;
+}
+
+const ok = (cells: Cell[]) => cells.filter((c) => !c.error);
+const p50 = (result: RunResult, protocol: string) => median(ok(result.cells.filter((c) => c.protocol === protocol)).map((c) => c.metrics.latency!.p50));
+const cpuPerRequest = (result: RunResult, protocol: string) =>
+  median(ok(result.cells.filter((c) => c.protocol === protocol)).map((c) => (c.serverCpuMs ?? NaN) / Math.max(1, c.requests.ok)));
+
+interface Ratio {
+  name: string;
+  value: number;
+  aim: number;
+  /** One value per pair. */
+  values: number[];
+  detail: string;
+}
+
+function main(): void {
+  const pairs = Number(arg('pairs', '2'));
+  const repetitions = Number(arg('repetitions', '3'));
+  const pacing = arg('pacing', 'default');
+  const caddy = which('caddy') !== undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-h3-link-'));
+  const caddyServers = `servers:\n  command: caddy run --config {{config}} --adapter caddyfile\n  config: ${CADDYFILE}\n  version: caddy version`;
+  const ours: RunResult[] = [];
+  const theirs: RunResult[] = [];
+  try {
+    for (let i = 0; i < pairs; i++) {
+      ours.push(runBench(dir, `ours-${i}`, scenario(`h3-link-ours-${i}`, ['h2', 'h3'], repetitions, pacing)));
+      if (caddy) theirs.push(runBench(dir, `caddy-${i}`, scenario(`h3-link-caddy-${i}`, ['h3'], repetitions, 'default', caddyServers)));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const srtt = (r: RunResult) =>
+    median(r.cells.filter((c) => c.protocol === 'h3').flatMap((c) => (c.serverQuic ?? []).map((s) => s.srttMs ?? NaN)).filter(Number.isFinite));
+  const ratios: Ratio[] = [];
+  const add = (name: string, aim: number, values: number[], detail: string) =>
+    ratios.push({ name, value: median(values), aim, values, detail });
+  add('h3VsH2', 1.1, ours.map((r) => p50(r, 'h3') / p50(r, 'h2')), `p50 ms h3 ${ours.map((r) => p50(r, 'h3').toFixed(0)).join(' ')}; h2 ${ours.map((r) => p50(r, 'h2').toFixed(0)).join(' ')}`);
+  if (caddy) {
+    add('h3VsCaddyH3', 1.1, ours.map((r, i) => p50(r, 'h3') / p50(theirs[i]!, 'h3')), `p50 ms caddy h3 ${theirs.map((r) => p50(r, 'h3').toFixed(0)).join(' ')}`);
+  }
+  add('senderRttVsPath', 1.1, ours.map((r) => srtt(r) / PATH_RTT_MS), `our h3 server's smoothed RTT ms ${ours.map((r) => srtt(r).toFixed(0)).join(' ')}`);
+  add('h3CpuVsH2', 3, ours.map((r) => cpuPerRequest(r, 'h3') / cpuPerRequest(r, 'h2')), `server CPU ms/request h3 ${ours.map((r) => cpuPerRequest(r, 'h3').toFixed(2)).join(' ')}; h2 ${ours.map((r) => cpuPerRequest(r, 'h2').toFixed(2)).join(' ')}`);
+
+  if (process.argv.includes('--json')) {
+    const json: Record<string, unknown> = Object.fromEntries(ratios.map((r) => [r.name, Number(r.value.toFixed(3))]));
+    json.detail = ratios;
+    json.pacing = pacing;
+    if (!caddy) json.caddy = 'not installed: h3VsCaddyH3 left out';
+    console.log(JSON.stringify(json, null, 2));
+    return;
+  }
+  console.log(`multiplex, 100 x 10 KB, ${PATH_RTT_MS} ms RTT loss-free, pacing ${pacing}; ${pairs} pair(s) of runs x ${repetitions} repetitions; medians over pairs`);
+  for (const r of ratios) {
+    const verdict = r.value <= r.aim ? 'ok' : 'ABOVE AIM';
+    console.log(`${r.name.padEnd(16)} ${r.value.toFixed(2).padStart(5)}  (aim <= ${r.aim}, ${verdict}; pairs ${r.values.map((v) => v.toFixed(2)).join(' ')})  ${r.detail}`);
+  }
+  if (!caddy) console.log('caddy is not installed: the Caddy ratio is left out (apt-get install caddy)');
+}
+
+main();
