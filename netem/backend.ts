@@ -70,6 +70,11 @@ export interface LinkBackend {
   counters(): Promise<LinkCounters>;
   /** Drop events since up() (userspace backend; [] otherwise). */
   drops(): Promise<DropEvent[]>;
+  /**
+   * Data packets delivered to the client since sinceMs, by client port; absent when the backend
+   * keeps no such log (then head-of-line blocking cannot be told from a sender's stall).
+   */
+  deliveries?(sinceMs: number): Promise<Record<number, number[]>>;
   /** Stop link processes and remove what up() made outside the namespaces. Idempotent. */
   down(): Promise<void>;
 }

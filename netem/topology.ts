@@ -65,6 +65,7 @@ export function loopbackTopology(): Topology {
     applyPhase: async () => undefined,
     counters: async () => ({}),
     drops: async () => [],
+    deliveries: async () => undefined,
     teardown: async () => undefined,
   };
 }
@@ -231,6 +232,10 @@ class NamespaceTopology implements ShapedTopology {
 
   async drops(): Promise<DropEvent[]> {
     return this.link && !this.tearingDown ? this.link.drops() : [];
+  }
+
+  async deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined> {
+    return this.link?.deliveries && !this.tearingDown ? this.link.deliveries(sinceMs) : undefined;
   }
 
   teardown(): Promise<void> {

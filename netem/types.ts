@@ -63,6 +63,11 @@ export interface Topology {
   counters(): Promise<LinkCounters>;
   /** Drop events since the start (userspace backend; empty for kernel and none). */
   drops(): Promise<DropEvent[]>;
+  /**
+   * Data packets the link delivered to the client since sinceMs (monoMs), by client port
+   * (userspace backend); undefined when the backend keeps no such log.
+   */
+  deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined>;
   /** Removes every namespace, device, qdisc and process this topology made. Idempotent. */
   teardown(): Promise<void>;
 }

@@ -188,6 +188,10 @@ class UserspaceBackend implements UserspaceLinkBackend {
     return (await this.request({ op: 'drops' })).result as DropEvent[];
   }
 
+  async deliveries(sinceMs: number): Promise<Record<number, number[]>> {
+    return (await this.request({ op: 'deliveries', sinceMs })).result as Record<number, number[]>;
+  }
+
   async stats(reset = false): Promise<LinkStats> {
     return (await this.request({ op: 'stats', reset })).result as LinkStats;
   }

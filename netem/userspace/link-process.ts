@@ -222,6 +222,8 @@ function main(): void {
           return reply({ id: msg.id, ok: true, result: need(link).model.counters() });
         case 'drops':
           return reply({ id: msg.id, ok: true, result: need(link).model.drops() });
+        case 'deliveries':
+          return reply({ id: msg.id, ok: true, result: need(link).model.deliveries(msg.sinceMs) });
         case 'stats':
           return reply({ id: msg.id, ok: true, result: { ...need(link).stats(msg.reset ?? false), scheduling } });
         case 'stop':

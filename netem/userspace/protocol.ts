@@ -66,9 +66,10 @@ export type LinkRequest =
   | { id: number; op: 'applyPhase'; phase: Phase }
   | { id: number; op: 'counters' }
   | { id: number; op: 'drops' }
+  | { id: number; op: 'deliveries'; sinceMs: number }
   | { id: number; op: 'stats'; reset?: boolean }
   | { id: number; op: 'stop' };
 
 export type LinkResponse =
-  | { id: number; ok: true; result?: LinkCounters | DropEvent[] | LinkStats }
+  | { id: number; ok: true; result?: LinkCounters | DropEvent[] | LinkStats | Record<number, number[]> }
   | { id: number; ok: false; error: string };

@@ -51,6 +51,13 @@ export interface MultiplexDetails {
   lossEvents: number;
   /** Per loss event: streams that were in flight and then stalled. */
   stalledPerLoss: number[];
+  /**
+   * The stalled split by the link's delivery log (absent when the backend keeps none): streams
+   * that got nothing while the link delivered other data of their connection (head-of-line
+   * blocked), and streams whose connection got nothing (congestion-stalled).
+   */
+  holBlockedPerLoss?: number[];
+  congestionStalledPerLoss?: number[];
   inFlightPerLoss: number[];
   transportPerConnection: Array<TransportStats & { localPort?: number }>;
   /** Per request index: median latency on the loss-free reference link. */

@@ -32,6 +32,7 @@ const link: LinkControl = {
   applyPhase: (phase) => linkRequest('applyPhase', phase),
   restore: () => linkRequest('restore'),
   drops: () => linkRequest('drops'),
+  deliveries: (sinceMs) => linkRequest('deliveries', sinceMs),
   counters: () => linkRequest('counters'),
 };
 

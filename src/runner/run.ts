@@ -463,6 +463,8 @@ async function linkOperation(op: LinkOp, arg: unknown, topology: Topology, spec:
       return restoreLink(topology, spec);
     case 'drops':
       return (await topology.drops()).filter((d) => d.t >= cellStart);
+    case 'deliveries':
+      return topology.deliveries(Math.max(cellStart, Number(arg)));
     case 'counters':
       return topology.counters();
   }

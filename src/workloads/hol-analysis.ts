@@ -6,6 +6,12 @@
  * arrived, and then received nothing for longer than it normally waits between chunks (at least
  * half a base RTT): on HTTP/2 a lost TCP segment holds back every stream behind it until the
  * retransmission arrives; on HTTP/3 only the stream whose data was in the lost packet waits.
+ *
+ * A stall is split by what the link did meanwhile (its delivery log, when the backend keeps one):
+ * head-of-line blocked when the link kept delivering data packets of the stream's connection to
+ * the client while the stream got no bytes (its data waits behind a hole); congestion-stalled
+ * when the link delivered nothing of that connection (the sender was held by its window or a
+ * retransmission timeout).
  */
 import type { RequestRecord } from '../drivers/types.ts';
 import type { DropEvent } from '../../netem/types.ts';
@@ -21,6 +27,10 @@ export interface LossEventStall {
   stalled: number;
   /** Stall time (ms) of each stalled stream. */
   stallMs: number[];
+  /** Of the stalled, how many were head-of-line blocked; undefined without a delivery log. */
+  holBlocked?: number;
+  /** Of the stalled, how many were stalled with nothing delivered; undefined without a delivery log. */
+  congestionStalled?: number;
 }
 
 export interface HolAnalysisInput {
@@ -29,6 +39,23 @@ export interface HolAnalysisInput {
   /** One-way delay of the direction the drop happened in, ms (the lost packet would have arrived this much later). */
   oneWayDelayMs: { up: number; down: number };
   baseRttMs: number;
+  /** The link's deliveries of data packets to the client by client port (monoMs, ascending); absent when unknown. */
+  deliveries?: Record<number, number[]>;
+  /** The client port of a request's connection, for joining with deliveries. */
+  portOf?: (record: RequestRecord) => number | undefined;
+}
+
+/** Whether any delivery time lies strictly inside (from, to). */
+function deliveredWithin(times: number[] | undefined, from: number, to: number): boolean {
+  if (!times) return false;
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < times.length && times[lo]! < to;
 }
 
 function typicalGap(progress: Array<[number, number]>): number {
@@ -60,14 +87,19 @@ export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
     const arrival = drop.t + (drop.dir === 'down' ? input.oneWayDelayMs.down : input.oneWayDelayMs.up);
     const stallMs: number[] = [];
     let inFlight = 0;
+    let holBlocked = 0;
     for (const r of input.requests) {
       if (r.error) continue;
       const wait = waitAfter(r, arrival);
       if (wait === undefined) continue;
       inFlight++;
-      if (wait > threshold(r)) stallMs.push(wait);
+      if (wait <= threshold(r)) continue;
+      stallMs.push(wait);
+      const port = input.portOf?.(r);
+      if (input.deliveries && port !== undefined && deliveredWithin(input.deliveries[port], arrival, arrival + wait)) holBlocked++;
     }
-    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs };
+    const split = input.deliveries ? { holBlocked, congestionStalled: stallMs.length - holBlocked } : {};
+    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs, ...split };
   });
 }
 

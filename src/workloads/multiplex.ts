@@ -26,7 +26,10 @@ interface RoundResult {
   records: RequestRecord[];
   transport: TransportStats[];
   drops: DropEvent[];
+  /** The link's deliveries to the client since the round started (absent without drops or a delivery log). */
+  deliveries?: Record<number, number[]>;
   ports: number[];
+  portByConnection: Map<string, number>;
 }
 
 /**
@@ -66,7 +69,16 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
     const oneWay = { up: ctx.baseRttMs / 2, down: ctx.baseRttMs / 2 };
     for (const round of rounds) {
       const mine = dropsForPorts(round.drops, new Set(round.ports));
-      stalls.push(...analyseHeadOfLine({ requests: round.records, drops: mine, oneWayDelayMs: oneWay, baseRttMs: ctx.baseRttMs }));
+      stalls.push(
+        ...analyseHeadOfLine({
+          requests: round.records,
+          drops: mine,
+          oneWayDelayMs: oneWay,
+          baseRttMs: ctx.baseRttMs,
+          deliveries: round.deliveries,
+          portOf: (r) => (r.connectionId === undefined ? undefined : round.portByConnection.get(r.connectionId)),
+        }),
+      );
       if (reference) {
         round.records.forEach((rec, i) => {
           const ref = reference!.get(i % spec.requests);
@@ -76,6 +88,8 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
     }
     for (const s of stalls) {
       recorder.recordValue('stalledPerLoss', s.stalled);
+      if (s.holBlocked !== undefined) recorder.recordValue('holBlockedPerLoss', s.holBlocked);
+      if (s.congestionStalled !== undefined) recorder.recordValue('congestionStalledPerLoss', s.congestionStalled);
       for (const ms of s.stallMs) recorder.recordValue('stallTime', ms);
     }
     const transport = rounds.flatMap((r) => r.transport);
@@ -85,6 +99,10 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
         multiplex: {
           lossEvents: stalls.length,
           stalledPerLoss: stalls.map((s) => s.stalled),
+          ...(stalls.every((s) => s.holBlocked !== undefined) && {
+            holBlockedPerLoss: stalls.map((s) => s.holBlocked!),
+            congestionStalledPerLoss: stalls.map((s) => s.congestionStalled!),
+          }),
           inFlightPerLoss: stalls.map((s) => s.inFlight),
           transportPerConnection: transport,
           referenceMedianMs: reference ? [...reference.values()] : undefined,
@@ -109,8 +127,10 @@ async function runRound(ctx: WorkloadContext<MultiplexSpec>, recorder: CellRecor
     for (const r of records) recorder.request({ ...r, progress: undefined }, { phase });
     const transport = await transportStats(ctx, session!);
     const drops = phase === undefined ? (await ctx.link.drops()).filter((d) => d.t >= roundStart) : [];
+    const deliveries = phase === undefined && drops.length > 0 ? await ctx.link.deliveries(roundStart) : undefined;
     const ports = session!.connections.map((c) => c.localPort).filter((p): p is number => p !== undefined);
-    return { records, transport, drops, ports };
+    const portByConnection = new Map(session!.connections.filter((c) => c.localPort !== undefined).map((c) => [c.id, c.localPort!]));
+    return { records, transport, drops, deliveries, ports, portByConnection };
   } finally {
     await session!.close();
   }

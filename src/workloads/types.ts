@@ -17,6 +17,8 @@ export interface LinkControl {
   applyPhase(phase: Omit<Phase, 'atMs'>): Promise<void>;
   restore(): Promise<void>;
   drops(): Promise<DropEvent[]>;
+  /** Data packets the link delivered to the client since sinceMs, by client port; undefined when the backend keeps no such log. */
+  deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined>;
   counters(): Promise<LinkCounters>;
 }
 

@@ -50,6 +50,7 @@ interface LinkModel {
 
 class SimLink {
   readonly drops: DropEvent[] = [];
+  readonly deliveries: Record<number, number[]> = {};
   packets = 0;
   loss: number;
   constructor(
@@ -69,6 +70,10 @@ class SimLink {
     this.drops.push({ t, path: 'primary', dir, proto, srcPort, dstPort, len: dir === 'up' ? 120 : MSS + 52, reason: 'loss' });
     return true;
   }
+  /** A data packet reached the client: the delivery log head-of-line analysis joins with. */
+  delivered(t: number, clientPort: number): void {
+    (this.deliveries[clientPort] ??= []).push(t);
+  }
   counters(): LinkCounters {
     const d = { packetsIn: this.packets, packetsOut: this.packets - this.drops.length, dropped: this.drops.length, duplicated: 0, reordered: 0, corrupted: 0 };
     return { primary: { up: { ...d, packetsIn: 0, packetsOut: 0, dropped: 0 }, down: d } };
@@ -82,6 +87,8 @@ class SimLink {
         this.loss = this.model.loss;
       },
       drops: async () => [...this.drops],
+      deliveries: async (sinceMs) =>
+        Object.fromEntries(Object.entries(this.deliveries).map(([port, times]) => [port, times.filter((t) => t >= sinceMs).sort((a, b) => a - b)])),
       counters: async () => this.counters(),
     };
   }
@@ -232,7 +239,13 @@ class SimSession implements ClientSession {
     const proto = this.protocol === 'h3' ? 'udp' : 'tcp';
     conn.recvPackets++;
     const arrive = depart + this.link.oneWay();
-    return this.link.lost(depart, 'down', conn.record.localPort!, proto) ? arrive + this.link.model.rttMs + 3 * pktMs : arrive;
+    if (this.link.lost(depart, 'down', conn.record.localPort!, proto)) {
+      const again = arrive + this.link.model.rttMs + 3 * pktMs;
+      this.link.delivered(again, conn.record.localPort!);
+      return again;
+    }
+    this.link.delivered(arrive, conn.record.localPort!);
+    return arrive;
   }
 
   /** When the request reaches the server: a lost request packet waits for a retransmission timeout. */

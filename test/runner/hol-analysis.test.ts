@@ -37,6 +37,36 @@ describe('analyseHeadOfLine', () => {
     expect(events[0]).toMatchObject({ inFlight: 0, stalled: 0 });
   });
 
+  it('splits stalls by what the link delivered meanwhile: head-of-line blocked vs congestion-stalled', () => {
+    // Two connections (ports 5000, 6000), two silent streams each from 300 to 450 ms. The link kept
+    // delivering data to port 5000 during the silence (packets behind the hole), nothing to 6000.
+    const requests = [
+      { ...stream('a1', 0, 1000, 5, [300, 450]), connectionId: 'c5000' },
+      { ...stream('a2', 0, 1000, 5, [300, 450]), connectionId: 'c5000' },
+      { ...stream('b1', 0, 1000, 5, [300, 450]), connectionId: 'c6000' },
+      { ...stream('b2', 0, 1000, 5, [300, 450]), connectionId: 'c6000' },
+    ];
+    const deliveries = { 5000: [290, 310, 320, 330, 460], 6000: [290, 460] };
+    const ports = new Map([['c5000', 5000], ['c6000', 6000]]);
+    const [event] = analyseHeadOfLine({
+      requests,
+      drops: [drop(250)],
+      oneWayDelayMs: { up: 50, down: 50 },
+      baseRttMs: 100,
+      deliveries,
+      portOf: (r) => ports.get(r.connectionId!),
+    });
+    expect(event).toMatchObject({ inFlight: 4, stalled: 4, holBlocked: 2, congestionStalled: 2 });
+  });
+
+  it('leaves the split unknown without a delivery log (never "no head-of-line blocking")', () => {
+    const requests = [stream('r', 0, 1000, 5, [300, 450])];
+    const [event] = analyseHeadOfLine({ requests, drops: [drop(250)], oneWayDelayMs: { up: 50, down: 50 }, baseRttMs: 100 });
+    expect(event!.stalled).toBe(1);
+    expect(event!.holBlocked).toBeUndefined();
+    expect(event!.congestionStalled).toBeUndefined();
+  });
+
   it('keeps only drops of the given client ports', () => {
     expect(dropsForPorts([drop(1, 5000), drop(2, 6000)], new Set([6000])).map((d) => d.t)).toEqual([2]);
   });

@@ -3,6 +3,7 @@
  * counters and the drop log. The link process feeds it packets read from the TUN devices and writes
  * what it releases; tests feed it with a fake clock.
  */
+import { DeliveryLog } from './delivery-log.ts';
 import type { DirectionModel, PathModel, Phase } from '../../model.ts';
 import type { DropEvent, LinkCounters } from '../../types.ts';
 import { LinkDirection, type DirectionSink, type JitterOrder } from './direction.ts';
@@ -49,6 +50,7 @@ export class LinkEngine {
   /** Tag = 2 * pathIndex + (0 up, 1 down). */
   private readonly scheduler = new PacketScheduler<Uint8Array>();
   private readonly dropLog: DropEvent[] = [];
+  private readonly deliveryLog: DeliveryLog;
   private readonly maxDropEvents: number;
   droppedEventsOmitted = 0;
   /** Arrival time of the packet being offered (for the drop log). */
@@ -59,6 +61,7 @@ export class LinkEngine {
   constructor(opts: EngineOptions) {
     this.maxDropEvents = opts.maxDropEvents ?? 200_000;
     this.dropClockOffsetMs = opts.dropClockOffsetMs ?? 0;
+    this.deliveryLog = new DeliveryLog(undefined, this.dropClockOffsetMs);
     const traces = opts.traces ?? new Map();
     const jitterOrder = opts.jitterOrder ?? 'reorder';
     this.paths = opts.paths.map((p, i) => {
@@ -127,6 +130,7 @@ export class LinkEngine {
       const path = this.paths[pathIndex]!;
       const dir: Dir = (tag & 1) === 0 ? 'up' : 'down';
       (dir === 'up' ? path.up : path.down).counters.packetsOut++;
+      if (dir === 'down') this.deliveryLog.record(packet, sched.poppedDue);
       emit(pathIndex, dir, packet, sched.poppedDue);
       n++;
     }
@@ -154,5 +158,10 @@ export class LinkEngine {
 
   drops(): DropEvent[] {
     return this.dropLog.slice();
+  }
+
+  /** Data packets delivered to the client since sinceMs (monoMs), by client port (delivery-log.ts). */
+  deliveries(sinceMs: number): Record<number, number[]> {
+    return this.deliveryLog.since(sinceMs);
   }
 }

@@ -33,6 +33,15 @@ const histogramStat = (metric: string, stat: 'p50' | 'p99', label: string): Metr
   pick: (c) => c.metrics[metric]?.[stat],
 });
 
+/** Mean head-of-line blocked / congestion-stalled streams per loss event in one repetition (undefined without a delivery log). */
+const meanOf = (pick: (d: MultiplexDetails) => number[] | undefined) => (c: Cell): number | undefined => {
+  const d = multiplexDetails(c);
+  const v = d ? pick(d) : undefined;
+  return v && v.length ? mean(v) : undefined;
+};
+export const meanHolBlocked = meanOf((d) => d.holBlockedPerLoss);
+export const meanCongestionStalled = meanOf((d) => d.congestionStalledPerLoss);
+
 /** Mean streams stalled per loss event in one repetition (undefined without loss events). */
 export const meanStalled = (c: Cell): number | undefined => {
   const d = multiplexDetails(c);
@@ -77,7 +86,11 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
     `<h4>Head-of-line blocking</h4>` +
     `<p class="section-note">${escapeHtml(intro)}</p>` +
     renderHeadlines(headlines, stalledLine ? [escapeHtml(stalledLine)] : []) +
-    (lossEvents === 0 ? `<p class="section-note">No packet was dropped on these connections: nothing to stall (the loss-free variant, or a backend without a drop log).</p>` : '') +
+    (scope.network.backend === 'kernel'
+      ? `<p class="section-note">Head-of-line figures are unavailable on this network: the kernel backend (tc netem) keeps no log of the packets it drops or delivers, so no loss event can be joined with the streams. Use the userspace backend for them.</p>`
+      : lossEvents === 0
+        ? `<p class="section-note">No packet was dropped on these connections: nothing to stall (the loss-free variant).</p>`
+        : '') +
     (charts.length ? `<div class="chart-grid three">${charts.join('')}</div>` : '') +
     renderFiguresTable(ctx, scope) +
     renderTransportTable(ctx, scope) +
@@ -189,6 +202,12 @@ function renderFiguresTable(ctx: ReportContext, scope: WorkloadScope): string {
       return `<td class="num" data-metric="${metric.id}" title="${escapeHtml(title)}"><span class="value">${escapeHtml(f.value.replace(/ ms$/, ''))}</span><span class="ci">${escapeHtml(f.interval.replace(/, \d+ reps?$/, ''))}</span></td>`;
     });
     const perRep = cellsFor(scope, protocol).map(meanStalled).filter((v): v is number => v !== undefined);
+    const split = (pick: (c: Cell) => number | undefined, what: string) => {
+      const v = cellsFor(scope, protocol).map(pick).filter((x): x is number => x !== undefined);
+      return v.length
+        ? `<td class="num" title="${escapeHtml(`${what} per loss event, per repetition: ${v.map((x) => formatNumber(x)).join(', ')}`)}">${formatNumber(mean(v))}</td>`
+        : `<td class="num missing" title="no delivery log for this network">\u2014</td>`;
+    };
     const events = cellsFor(scope, protocol).reduce((s, c) => s + (multiplexDetails(c)?.lossEvents ?? 0), 0);
     let stalled = '\u2014';
     let stalledCi = '';
@@ -201,13 +220,16 @@ function renderFiguresTable(ctx: ReportContext, scope: WorkloadScope): string {
       tds.join('') +
       `<td class="num">${events}</td>` +
       `<td class="num" data-metric="stalledPerLoss" title="${escapeHtml(`mean streams stalled per loss event, per repetition: ${perRep.map((v) => formatNumber(v)).join(', ')}`)}"><span class="value">${stalled}</span>${stalledCi ? `<span class="ci">${stalledCi}</span>` : ''}</td>` +
+      split(meanHolBlocked, 'mean streams head-of-line blocked (the link kept delivering their connection\'s data)') +
+      split(meanCongestionStalled, 'mean streams congestion-stalled (the link delivered nothing of their connection)') +
       `</tr>`
     );
   });
   return (
     `<div class="table-wrap"><table class="headline multiplex"><caption>Values in ms: medians across repetitions of each repetition's percentile, with the 95% interval below. ` +
-    `"Loss-free" is the same requests on the same link with the loss removed, measured in the same run; excess = a request's latency minus that reference. ${escapeHtml(ctx.provenance(scope))}</caption>` +
-    `<thead><tr><th>Protocol</th>${columns.map((c) => `<th class="num">${c.header}</th>`).join('')}<th class="num">Loss events</th><th class="num">Stalled per loss (mean)</th></tr></thead>` +
+    `"Loss-free" is the same requests on the same link with the loss removed, measured in the same run; excess = a request's latency minus that reference. ` +
+    `A stalled stream is head-of-line blocked when the link kept delivering data of its connection while it got nothing (its data waited behind a hole), congestion-stalled when the link delivered nothing of its connection (the sender was held). ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th>${columns.map((c) => `<th class="num">${c.header}</th>`).join('')}<th class="num">Loss events</th><th class="num">Stalled per loss (mean)</th><th class="num">of which head-of-line blocked</th><th class="num">congestion-stalled</th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
 }
