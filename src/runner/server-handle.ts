@@ -99,30 +99,18 @@ export async function startServerProcess(opts: {
   const targets: Partial<Record<Protocol, Target>> = {};
   for (const p of opts.protocols) targets[p] = { host: opts.host, port: ready.ports[p]!, servername: SERVERNAME, ca: opts.cert.certPem };
   const builtin = builtinImplementations();
+  /** One question to the server process, and its answer (matched by id). */
+  const ask = <K extends 'cpu' | 'quic-stats'>(type: K, what: string) => {
+    const requestId = nextRequestId++;
+    send({ type, requestId });
+    return child.waitFor<Extract<ServerToRunner, { type: K }>>((m) => m.type === type && m.requestId === requestId, 5000, what);
+  };
   return {
     targets,
     implementations: Object.fromEntries(opts.protocols.map((p) => [p, builtin[p]])),
     describe: (protocol) => `bench's ${protocol} server (${ready.urls[protocol]})`,
-    async quicSenderStats() {
-      const requestId = nextRequestId++;
-      send({ type: 'quic-stats', requestId });
-      const reply = await child.waitFor<Extract<ServerToRunner, { type: 'quic-stats' }>>(
-        (m) => m.type === 'quic-stats' && m.requestId === requestId,
-        5000,
-        'QUIC statistics',
-      );
-      return reply.connections;
-    },
-    async cpuMs() {
-      const requestId = nextRequestId++;
-      send({ type: 'cpu', requestId });
-      const cpu = await child.waitFor<Extract<ServerToRunner, { type: 'cpu' }>>(
-        (m) => m.type === 'cpu' && m.requestId === requestId,
-        5000,
-        'CPU sample',
-      );
-      return cpu.totalMs;
-    },
+    quicSenderStats: async () => (await ask('quic-stats', 'QUIC statistics')).connections,
+    cpuMs: async () => (await ask('cpu', 'CPU sample')).totalMs,
     exited: child.exitedWith,
     stop: () => child.stop(),
   };
