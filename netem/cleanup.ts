@@ -102,6 +102,28 @@ export function deleteNamespaceSync(ns: string): void {
   spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
 }
 
+/**
+ * What the topologies of process `ownerPid` hold, removed synchronously from any thread: their link
+ * processes, their namespaces (and what runs inside) and their owner records. For a runner whose
+ * event loop is stuck, where no registered teardown can run.
+ */
+export function removeRunsOfSync(ownerPid: number, dir = OWNER_DIR): string[] {
+  const removed: string[] = [];
+  for (const rec of readOwnerRecords(dir).filter((r) => r.pid === ownerPid)) {
+    for (const link of findLinkProcesses().filter((p) => p.runId === rec.runId)) {
+      try {
+        process.kill(link.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (const ns of rec.namespaces) deleteNamespaceSync(ns);
+    removeOwnerRecord(rec.runId, dir);
+    removed.push(rec.runId);
+  }
+  return removed;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Owner records
 

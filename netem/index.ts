@@ -3,7 +3,7 @@ export { createTopology, createShapedTopology, loopbackTopology, isRoot, needsRo
 export type { ShapedTopology, TopologyOptions } from './topology.ts';
 export type { LinkBackend, LinkUpContext, PathAddressing } from './backend.ts';
 export { planAddressing, SERVER_ADDRESS, LINK_PROCESS_MARKER } from './backend.ts';
-export { installTeardownHandlers, cleanupLeftovers, formatCleanupReport, registerTeardown, runAllTeardowns } from './cleanup.ts';
+export { installTeardownHandlers, cleanupLeftovers, formatCleanupReport, registerTeardown, removeRunsOfSync, runAllTeardowns } from './cleanup.ts';
 export type { CleanupReport } from './cleanup.ts';
 export { createKernelBackend, createVethBackend } from './kernel/backend.ts';
 export { probeNetem, probeQdiscs } from './kernel/probe.ts';

@@ -3,11 +3,13 @@
  * (finally blocks), and only then exits with the conventional code (130, 143). An uncaught exception
  * or unhandled rejection (a bug) aborts the run the same way, so the run still tears down and keeps
  * its partial results; should unwinding not finish, the network teardowns run directly and the
- * process exits 3.
+ * process exits 3. Should the event loop itself stop (a bug that spins or blocks it: then no handler
+ * here can run), the loop watchdog's thread removes the run's processes and network and exits 3.
  */
 import { runAllTeardowns } from '../../netem/index.ts';
 import { BenchError } from '../util/errors.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
+import { loopWatchdogOptionsFromEnv, startLoopWatchdog } from './loop-watchdog.ts';
 
 export interface RunLifecycle {
   signal: AbortSignal;
@@ -24,6 +26,8 @@ export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLi
   let received: NodeJS.Signals | undefined;
   let crashed = false;
   let crashTimer: NodeJS.Timeout | undefined;
+  const loopWatchdog = startLoopWatchdog(loopWatchdogOptionsFromEnv());
+  controller.signal.addEventListener('abort', () => loopWatchdog.aborted(), { once: true });
   const handler = (signal: NodeJS.Signals) => {
     if (received) {
       // A second signal while tearing down: the user insists; teardown still runs in finally blocks.
@@ -55,6 +59,7 @@ export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLi
     interruptedBy: () => received,
     dispose() {
       clearTimeout(crashTimer);
+      void loopWatchdog.stop();
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
       process.off('SIGHUP', handler);
