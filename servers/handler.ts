@@ -2,7 +2,8 @@
  * The one route table behind every listener (H1, H2, H3). Pure: a request in, a response out;
  * listeners only translate their protocol to and from these shapes (servers/respond.ts for H1/H2).
  *
- *   /bytes/<n>                 n bytes of a fixed pattern (slices of one preallocated buffer)
+ *   /bytes/<n>                 n bytes of a fixed pattern (slices of one preallocated buffer); a
+ *                              `Range: bytes=a-b` gets 206 with that part, as a client resuming a download asks
  *   /page/<name>               an HTML page naming its subresources (fan-out, size, depth, html size)
  *   /page/<name>/res/<i>[...]  a subresource of that page
  *   /delay/<ms>                a small body after <ms> milliseconds
@@ -41,27 +42,32 @@ export function createHandler(opts: HandlerOptions = {}): RequestHandler {
     headers: { 'content-type': 'text/plain; charset=utf-8', ...extra },
     body: Buffer.from(body),
   });
-  const bytes = (n: number, contentType = 'application/octet-stream'): HandlerResponse =>
-    n > maxBodyBytes
-      ? text(413, `/bytes is limited to ${maxBodyBytes} bytes by the server's maxBodyBytes\n`)
-      : { status: 200, headers: { 'content-type': contentType }, body: pool.subarray(0, n) };
+  const bytes = (n: number, range: string | undefined, contentType = 'application/octet-stream'): HandlerResponse => {
+    if (n > maxBodyBytes) return text(413, `/bytes is limited to ${maxBodyBytes} bytes by the server's maxBodyBytes\n`);
+    const headers = { 'content-type': contentType, 'accept-ranges': 'bytes' };
+    const part = range === undefined ? undefined : byteRange(range, n);
+    if (part === 'unsatisfiable') return text(416, `range outside the ${n} bytes\n`, { 'content-range': `bytes */${n}` });
+    if (part === undefined) return { status: 200, headers, body: pool.subarray(0, n) };
+    // The pattern is periodic from offset 0, so a part is the same slice of the one buffer.
+    return { status: 206, headers: { ...headers, 'content-range': `bytes ${part.first}-${part.last}/${n}` }, body: pool.subarray(part.first, part.last + 1) };
+  };
 
   return (req, ctx = {}) => {
-    const response = route(req.path);
+    const response = route(req.path, req.headers.range);
     if (opts.responseDelayMs) response.delayMs = (response.delayMs ?? 0) + opts.responseDelayMs;
     response.headers['cache-control'] ??= 'no-store';
     if (ctx.h3Port !== undefined) response.headers['alt-svc'] = `h3=":${ctx.h3Port}"; ma=86400`;
     return response;
   };
 
-  function route(rawPath: string): HandlerResponse {
+  function route(rawPath: string, range: string | undefined): HandlerResponse {
     const url = new URL(rawPath, 'https://bench.invalid');
     const parts = url.pathname.split('/').filter(Boolean);
     const [head, arg] = parts;
     if (head === 'health' && parts.length === 1) return text(200, 'ok\n');
     if (head === 'bytes' && parts.length === 2) {
       const n = parseCount(arg!);
-      return n === undefined ? text(400, `/bytes/<n> needs a byte count, got "${arg}"\n`) : bytes(n);
+      return n === undefined ? text(400, `/bytes/<n> needs a byte count, got "${arg}"\n`) : bytes(n, range);
     }
     if (head === 'delay' && parts.length === 2) {
       const ms = parseCount(arg!);
@@ -81,7 +87,7 @@ export function createHandler(opts: HandlerOptions = {}): RequestHandler {
       if (level < spec.depth) {
         return { status: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: renderStylesheet(prefix, spec) };
       }
-      return bytes(spec.size, 'application/octet-stream');
+      return bytes(spec.size, range);
     }
     return text(404, 'not found\n');
   }
@@ -168,6 +174,26 @@ function subresourceLevel(rest: string[], fanOut: number): number | undefined {
     if (rest[i] !== 'res' || index === undefined || index >= fanOut) return undefined;
   }
   return rest.length / 2;
+}
+
+/**
+ * One `bytes=first-last`, `bytes=first-` or `bytes=-suffix` range of a body of n bytes (RFC 9110
+ * section 14.1.2), clipped to the body. undefined: no usable single range, so the whole body is sent
+ * (a server may ignore what it does not support); 'unsatisfiable': a valid range starting past the end.
+ */
+export function byteRange(header: string, n: number): { first: number; last: number } | 'unsatisfiable' | undefined {
+  const m = /^\s*bytes\s*=\s*(\d{0,15})\s*-\s*(\d{0,15})\s*$/i.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || n === 0) return 'unsatisfiable';
+    return { first: Math.max(0, n - suffix), last: n - 1 };
+  }
+  const first = Number(m[1]);
+  const last = m[2] === '' ? Infinity : Number(m[2]);
+  if (last < first) return undefined;
+  if (first >= n) return 'unsatisfiable';
+  return { first, last: Math.min(last, n - 1) };
 }
 
 function parseCount(text: string): number | undefined {

@@ -101,3 +101,41 @@ describe('pages', () => {
     expect(get('/page/p2?size=big').status).toBe(400);
   });
 });
+
+describe('Range on /bytes (resuming an interrupted download)', () => {
+  const ranged = (path: string, range: string) => handler({ method: 'GET', path, headers: { range } });
+
+  it.each([
+    ['bytes=0-99', 0, 99],
+    ['bytes=1000-', 1000, 4999],
+    ['bytes=4990-9999', 4990, 4999],
+    ['bytes=-10', 4990, 4999],
+    ['bytes=-9999', 0, 4999],
+  ])('%s of 5000 bytes answers 206 with bytes %i-%i at their offsets', (range, first, last) => {
+    const res = ranged('/bytes/5000', range);
+    expect(res.status).toBe(206);
+    expect(res.headers['content-range']).toBe(`bytes ${first}-${last}/5000`);
+    expect(res.body.byteLength).toBe(last - first + 1);
+    expect(res.body[0]).toBe(patternByte(first));
+    expect(res.body[res.body.byteLength - 1]).toBe(patternByte(last));
+  });
+
+  it('a range past the end is 416; one it cannot serve (several, malformed) gets the whole body', () => {
+    const past = ranged('/bytes/5000', 'bytes=5000-');
+    expect(past.status).toBe(416);
+    expect(past.headers['content-range']).toBe('bytes */5000');
+    for (const range of ['bytes=0-1,5-6', 'items=0-5', 'bytes=9-3', 'bytes=-']) {
+      const whole = ranged('/bytes/5000', range);
+      expect(whole.status).toBe(200);
+      expect(whole.body.byteLength).toBe(5000);
+    }
+    expect(get('/bytes/10').headers['accept-ranges']).toBe('bytes');
+  });
+
+  it('page leaves answer ranges too', () => {
+    const res = ranged('/page/p2/res/1?size=3000', 'bytes=2000-');
+    expect(res.status).toBe(206);
+    expect(res.body.byteLength).toBe(1000);
+    expect(res.body[0]).toBe(patternByte(2000));
+  });
+});
