@@ -10,7 +10,7 @@
 import type { Protocol } from '../drivers/types.ts';
 import { PROTOCOLS } from '../drivers/types.ts';
 import { compareSamples, median } from '../metrics/stats.ts';
-import { measuredHeadline, type MetricDefinition } from '../results/catalogue.ts';
+import { measuredHeadline, type MetricDefinition, tooFewSamples } from '../results/catalogue.ts';
 import type { Cell, RunResult } from '../results/model.ts';
 
 /** Fewest repetitions per run for a verdict: below it the bootstrap interval is too narrow to trust (its A/A false-alarm rate exceeds 5%). */
@@ -20,9 +20,10 @@ export const BOOTSTRAP_RESAMPLES = 10_000;
 /** The statistic, as every output names it. */
 export const STATISTIC_TEXT =
   `percentile bootstrap of the ratio of medians across repetitions (${BOOTSTRAP_RESAMPLES.toLocaleString('en-US')} resamples, seeded), ` +
-  `95% interval; a change is significant when its interval excludes 0; fewer than ${MIN_REPETITIONS} repetitions per run: no verdict`;
+  `95% interval; a change is significant when its interval excludes 0; fewer than ${MIN_REPETITIONS} repetitions per run, ` +
+  `or a percentile with fewer than 10 samples beyond it per repetition (p99: 1,000): no verdict`;
 
-export type Verdict = 'better' | 'worse' | 'no significant change' | 'too few repetitions' | 'not measured' | 'not comparable';
+export type Verdict = 'better' | 'worse' | 'no significant change' | 'too few repetitions' | 'too few samples' | 'not measured' | 'not comparable';
 
 export interface Side {
   median: number;
@@ -116,6 +117,8 @@ export function compareResults(baseline: RunResult, candidate: RunResult, opts: 
         for (const metric of measuredHeadline(workloadType, [...g.a, ...g.b])) {
           const a = side(g.a, metric);
           const b = side(g.b, metric);
+          const compared = compareValues(metric, a, b, opts);
+          const few = a && b && compared.verdict !== 'too few repetitions' ? tooFewSamples(metric, [...g.a, ...g.b]) : undefined;
           rows.push({
             network,
             workload,
@@ -124,7 +127,8 @@ export function compareResults(baseline: RunResult, candidate: RunResult, opts: 
             metric: { id: metric.id, label: metric.label, unit: metric.unit, better: metric.better },
             ...(a ? { baseline: a } : {}),
             ...(b ? { candidate: b } : {}),
-            ...compareValues(metric, a, b, opts),
+            ...compared,
+            ...(few && { verdict: 'too few samples' as const }),
           });
         }
       }
@@ -139,6 +143,7 @@ export function verdictCounts(rows: readonly MetricChange[]): Record<Verdict, nu
     worse: 0,
     'no significant change': 0,
     'too few repetitions': 0,
+    'too few samples': 0,
     'not measured': 0,
     'not comparable': 0,
   };

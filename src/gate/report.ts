@@ -20,8 +20,12 @@ export function gateHeadline(checks: readonly GateCheck[]): string {
   const warned = checks.filter((c) => c.assertion.level === 'warn' && c.verdict === 'fail').length;
   const inconclusive = checks.filter((c) => c.verdict === 'inconclusive').length;
   const passed = checks.filter((c) => c.verdict === 'pass').length;
+  const noVerdict = checks.filter((c) => !isBlocking(c) && !['pass', 'fail', 'inconclusive'].includes(c.verdict)).length;
   const head = blocking > 0 ? `gate FAILED: ${blocking} error-level check(s) failed` : 'gate passed';
-  return `${head}; ${passed} of ${checks.length} checks passed, ${warned} warning(s), ${inconclusive} inconclusive (within noise)`;
+  return (
+    `${head}; ${passed} of ${checks.length} checks passed, ${warned} warning(s), ${inconclusive} inconclusive (within noise)` +
+    (noVerdict ? `, ${noVerdict} without a verdict (too few samples or repetitions, not run, no baseline)` : '')
+  );
 }
 
 export function renderGateText(checks: readonly GateCheck[]): string {

@@ -23,21 +23,40 @@ export interface MetricDefinition {
   pick: (cell: Cell) => number | undefined;
   /** Shown instead where this metric has no value at all (first byte in ms on a network without a base RTT). */
   fallback?: MetricDefinition;
+  /**
+   * A percentile is an estimate only with enough samples beyond it: the samples behind the value in
+   * one cell, and how many it needs (compare and the gate give no verdict below that).
+   */
+  samples?: { count: (cell: Cell) => number | undefined; needed: number };
 }
 
 export const HISTOGRAM_STATISTICS = ['p50', 'p90', 'p99', 'p999', 'mean', 'max'] as const;
 export type HistogramStatistic = (typeof HISTOGRAM_STATISTICS)[number];
 const STATISTIC_LABELS: Record<HistogramStatistic, string> = { p50: 'p50', p90: 'p90', p99: 'p99', p999: 'p99.9', mean: 'mean', max: 'max' };
 
+/** Percentiles need 10 samples beyond them per repetition (p99: 1,000): below that a p99 is one of the few largest values. */
+const SAMPLES_BEYOND_PERCENTILE = 10;
+const PERCENTILE_OF: Partial<Record<HistogramStatistic, number>> = { p50: 0.5, p90: 0.9, p99: 0.99, p999: 0.999 };
+
 /** A statistic of a recorded distribution (all in ms): "latency.p99" = the p99 of histogram "latency". */
 export function histogramMetric(histogram: string, stat: HistogramStatistic): MetricDefinition {
+  const p = PERCENTILE_OF[stat];
   return {
     id: `${histogram}.${stat}`,
     label: `${histogram} ${STATISTIC_LABELS[stat]}`,
     unit: 'ms',
     better: 'lower',
     pick: (c) => c.metrics[histogram]?.[stat],
+    ...(p !== undefined && { samples: { count: (c: Cell) => c.metrics[histogram]?.count, needed: Math.round(SAMPLES_BEYOND_PERCENTILE / (1 - p)) } }),
   };
+}
+
+/** The fewest samples behind this metric in any of these cells, when it is a percentile that has fewer than it needs. */
+export function tooFewSamples(metric: MetricDefinition, cells: readonly Cell[]): { fewest: number; needed: number } | undefined {
+  if (!metric.samples) return undefined;
+  const counts = cells.filter((c) => !c.error).map(metric.samples.count).filter((n): n is number => n !== undefined);
+  const fewest = Math.min(...counts);
+  return counts.length > 0 && fewest < metric.samples.needed ? { fewest, needed: metric.samples.needed } : undefined;
 }
 
 /** Figures every workload has. */

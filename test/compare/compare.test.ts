@@ -23,10 +23,10 @@ const perRep = (r: RunResult, protocol: string, pick: (c: Cell) => number) =>
   r.cells.filter((c) => c.protocol === protocol && !c.error).sort((a, b) => a.repetition - b.repetition).map(pick);
 
 describe('compareResults', () => {
-  const baseline = fixtureResult({ repetitions: 6, requestsPerCell: 400, seed: 3 });
+  const baseline = fixtureResult({ repetitions: 6, requestsPerCell: 1000, seed: 3 });
 
   it('compares every protocol on the workload’s headline metrics, medians from the cells', () => {
-    const rows = compareResults(baseline, fixtureResult({ repetitions: 6, requestsPerCell: 400, seed: 4 }));
+    const rows = compareResults(baseline, fixtureResult({ repetitions: 6, requestsPerCell: 1000, seed: 4 }));
     expect(rows.map((r) => `${r.protocol} ${r.metric.id}`)).toEqual(
       ['h1', 'h2', 'h3'].flatMap((p) => [`${p} requestsPerSec`, `${p} latency.p50`, `${p} latency.p99`]),
     );
@@ -61,12 +61,19 @@ describe('compareResults', () => {
   });
 
   it('gives no verdict with fewer than the minimum repetitions, but still the change', () => {
-    const few = fixtureResult({ repetitions: MIN_REPETITIONS - 1, requestsPerCell: 400 });
+    const few = fixtureResult({ repetitions: MIN_REPETITIONS - 1, requestsPerCell: 1000 });
     const rows = compareResults(few, scaled(few, { p99: 2 }));
     const p99 = rows.find((r) => r.metric.id === 'latency.p99')!;
     expect(p99.verdict).toBe('too few repetitions');
     expect(p99.change).toBeCloseTo(1, 12);
     expect(p99.ci95).toBeUndefined();
+  });
+
+  it('gives no verdict on a p99 from fewer than 1,000 samples per repetition', () => {
+    const small = fixtureResult({ repetitions: 6, requestsPerCell: 300 });
+    const rows = compareResults(small, scaled(small, { p99: 2 }));
+    expect(rows.filter((r) => r.metric.id === 'latency.p99').map((r) => r.verdict)).toEqual(['too few samples', 'too few samples', 'too few samples']);
+    expect(rows.filter((r) => r.metric.id === 'latency.p50').map((r) => r.verdict)).toEqual(Array(3).fill('no significant change'));
   });
 
   it('marks what only one run measured', () => {

@@ -44,7 +44,8 @@ describe('gate: a value bound', () => {
 
 describe('gate: a ratio to another metric or the baseline', () => {
   it('finds HTTP/3’s p99 below HTTP/2’s under 2% loss (head-of-line blocking), as the ratio of their medians', async () => {
-    const hol = (await multiplexFixture({ repetitions: 5, rounds: 2 })).result;
+    // 100 requests x 10 rounds: the 1,000 samples per repetition a p99 needs.
+    const hol = (await multiplexFixture({ repetitions: 5, requests: 100, rounds: 10 })).result;
     const [ok] = evaluateAssertions(assertions('[{type: multiplex, name: hol}]', ['h3.hol.latency.p99 < h2.hol.latency.p99']), hol);
     const p99 = (p: string) => median(hol.cells.filter((c) => c.protocol === p).map((c) => c.metrics.latency!.p99));
     expect(p99('h3')).toBeLessThan(p99('h2'));
@@ -59,7 +60,7 @@ describe('gate: a ratio to another metric or the baseline', () => {
     expect(checks.map((c) => c.verdict)).toEqual(['fail', 'pass']);
   });
 
-  const baseline = fixtureResult({ repetitions: 6, requestsPerCell: 300, seed: 11 });
+  const baseline = fixtureResult({ repetitions: 6, requestsPerCell: 1000, seed: 11 });
   const gate = (candidate: RunResult, lines: string[]) => evaluateAssertions(assertions('[{type: requests, name: small-objects}]', lines), candidate, baseline);
 
   it('fails a 40% slower p99 beyond a 10% tolerance, and passes the unchanged run', () => {
@@ -91,9 +92,24 @@ describe('gate: a ratio to another metric or the baseline', () => {
     expect(noBaseline!.verdict).toBe('no baseline');
     expect(isBlocking(noBaseline!)).toBe(false);
     const few = fixtureResult({ repetitions: 3, requestsPerCell: 300 });
-    const slower = scaled(few, (c) => (c.metrics.latency!.p99 *= 2));
-    const [check] = evaluateAssertions(assertions('[{type: requests, name: small-objects}]', ['h2.small-objects.latency.p99 <= 1.1 baseline']), slower, few);
+    const slower = scaled(few, (c) => (c.metrics.latency!.p50 *= 2));
+    const [check] = evaluateAssertions(assertions('[{type: requests, name: small-objects}]', ['h2.small-objects.latency.p50 <= 1.1 baseline']), slower, few);
     expect(check!.verdict).toBe('too few repetitions');
+  });
+
+  it('gives no verdict on a percentile with fewer than 10 samples beyond it per repetition', () => {
+    const small = fixtureResult({ repetitions: 6, requestsPerCell: 300 });
+    const slower = scaled(small, (c) => (c.metrics.latency!.p99 *= 2));
+    const [p99, p90] = evaluateAssertions(
+      assertions('[{type: requests, name: small-objects}]', ['h2.small-objects.latency.p99 <= 1.1 baseline', 'h2.small-objects.latency.p90 <= 2 baseline']),
+      slower,
+      small,
+    );
+    expect(p99!.verdict).toBe('too few samples');
+    expect(p99!.note).toBe('latency.p99 needs 1,000 samples per repetition (10 beyond the percentile); the fewest here is 300');
+    expect(isBlocking(p99!)).toBe(false);
+    // A p90 needs 100: 300 are enough.
+    expect(p90!.verdict).toBe('pass');
   });
 
   it('--max-regression checks every headline metric in its own direction', () => {

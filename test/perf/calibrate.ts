@@ -12,7 +12,7 @@
  *   npm run calibrate -- [--pairs 20] [--repetitions 5] [--base-delay 5] [--extra-delay 1] [--out DIR]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,16 +42,27 @@ const extraDelay = Number(args['extra-delay']);
 const out = path.resolve(args.out);
 mkdirSync(out, { recursive: true });
 
+/** One run of the scenario; a complete run already in --out is reused (an interrupted calibration resumes), a failed one retried once. */
 function run(name: string, delayMs: number): RunResult {
   const dir = path.join(out, name);
-  const started = Date.now();
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', SCENARIO, '--repetitions', String(repetitions), '--server-delay', `${delayMs}ms`, '--out', dir, '--quiet'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`bench run ${name} exited ${r.status}:\n${r.stderr}`);
-  process.stderr.write(`  ${name}: ${delayMs} ms server delay, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-  return readResult(dir);
+  if (existsSync(path.join(dir, 'result.json'))) {
+    const previous = readResult(dir);
+    if (previous.run.status === 'complete' && previous.run.serverDelayMs === delayMs) return previous;
+  }
+  for (let attempt = 1; ; attempt++) {
+    rmSync(dir, { recursive: true, force: true });
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', SCENARIO, '--repetitions', String(repetitions), '--server-delay', `${delayMs}ms`, '--out', dir, '--quiet'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (r.status === 0) {
+      process.stderr.write(`  ${name}: ${delayMs} ms server delay, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      return readResult(dir);
+    }
+    if (attempt === 2) throw new Error(`bench run ${name} exited ${r.status} twice:\n${r.stderr}`);
+    process.stderr.write(`  ${name}: exited ${r.status}, once more: ${r.stderr.split('\n')[0]}\n`);
+  }
 }
 
 process.stderr.write(`calibrating: ${pairs} pairs, ${repetitions} repetitions per run, server delay ${baseDelay} ms vs ${baseDelay + extraDelay} ms; runs in ${out}\n`);
