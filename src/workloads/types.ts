@@ -4,12 +4,11 @@
  * type name in ./registry.ts. Workloads run inside the client process (in the client namespace).
  */
 import type { SenderPacing } from '../../netem/model.ts';
-import type { Driver, Protocol, Target, TransportStats } from '../drivers/types.ts';
+import type { Driver, Protocol, Target } from '../drivers/types.ts';
 import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
-import type { MetricHistogram, RequestCounts } from '../results/model.ts';
+import type { Cell } from '../results/model.ts';
 import type { WorkloadEvent } from '../results/events.ts';
-import type { WorkloadDetails } from '../results/details.ts';
 
 /** Link operations a workload may ask the runner for (the link lives outside the client process). */
 export interface LinkControl {
@@ -41,14 +40,8 @@ export interface WorkloadContext<Spec = unknown> {
   signal: AbortSignal;
 }
 
-export interface WorkloadResult {
-  durationMs: number;
-  requests: RequestCounts;
-  connections: { opened: number; resumed: number; earlyData: number };
-  metrics: Record<string, MetricHistogram>;
-  transport?: TransportStats;
-  details?: WorkloadDetails;
-}
+/** What a workload measured: the part of a result.json cell it fills in (the runner adds the rest). */
+export type WorkloadResult = Pick<Cell, 'durationMs' | 'requests' | 'connections' | 'metrics' | 'transport' | 'details'>;
 
 export interface Workload<Spec = unknown> {
   type: string;

@@ -53,7 +53,14 @@ describe('CellRecorder', () => {
       wallMs: 1000,
     });
     expect(cell.requests.failedBy).toEqual({ timeout: 2, status: 1, error: 1 });
-    const warnings = validityWarnings({ cells: [cell], environment: { emulator: { backend: 'none', shaped: false } }, networks: [], warnings: [], scenario: { repetitions: 1 } } as unknown as RunResult);
+    const warnings = validityWarnings({
+      run: { id: 'r', startedAt: '', argv: [], seed: 1, status: 'complete' },
+      cells: [cell],
+      environment: { emulator: { backend: 'none', shaped: false } },
+      networks: [],
+      warnings: [],
+      scenario: { repetitions: 1 },
+    } as unknown as RunResult);
     expect(warnings.find((w) => w.code === 'REQUESTS_FAILED')?.message).toBe('4 of 5 requests failed in repetition 1 (timeout 2, status 1, error 1)');
   });
 });
