@@ -84,7 +84,10 @@ export async function checkServer(
   });
   interrupted.catch(() => {});
   const checks = routeChecks(opts.routes, firstPaths(opts.workloads));
-  const attemptTimeoutMs = Math.min(opts.scenario.timeouts.requestMs, 10_000);
+  // The check crosses the scenario's link: on a lossy path a SYN or handshake lost in a burst
+  // costs seconds (1 s, 2 s, 4 s ... retransmission timeouts), so an attempt gets the scenario's
+  // own request timeout, never a shorter fixed one that would call a slow link a broken server.
+  const attemptTimeoutMs = opts.scenario.timeouts.requestMs;
   for (const protocol of opts.scenario.protocols) {
     const requestId = nextCheckId++;
     client.send({
