@@ -7,6 +7,7 @@
  * here can run), the loop watchdog's thread removes the run's processes and network and exits 3.
  */
 import { runAllTeardowns } from '../../netem/index.ts';
+import { dropOutputWhenClosed } from '../util/closed-output.ts';
 import { BenchError } from '../util/errors.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
 import { loopWatchdogOptionsFromEnv, startLoopWatchdog } from './loop-watchdog.ts';
@@ -22,6 +23,8 @@ export interface RunLifecycle {
 const CRASH_UNWIND_MS = 30_000;
 
 export function watchSignals(onSignal?: (signal: NodeJS.Signals) => void): RunLifecycle {
+  // Otherwise a closed output's EPIPE reaches `crash` below, whose message fails the same way, forever.
+  dropOutputWhenClosed();
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   let crashed = false;

@@ -3,11 +3,12 @@
  * only synchronous calls and writes straight to file descriptor 2 (process.stderr goes through the
  * main thread).
  */
-import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { removeRunsOfSync } from '../../netem/index.ts';
 import { exitProcessNow } from '../../netem/userspace/libc.ts';
+import { writeSyncIfOpen } from '../util/closed-output.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
 import { ABORTED, BEATS, type LoopWatchdogData } from './loop-watchdog.ts';
 
@@ -31,7 +32,8 @@ setInterval(() => {
 }, CHECK_MS);
 
 function tearDown(stalledMs: number): never {
-  writeSync(2, `bench: internal error: the runner's event loop has not run for ${(stalledMs / 1000).toFixed(1)} s; removing the run's processes and network directly\n`);
+  // A closed stderr (bench run | head) must not stop the teardown below.
+  writeSyncIfOpen(2, `bench: internal error: the runner's event loop has not run for ${(stalledMs / 1000).toFixed(1)} s; removing the run's processes and network directly\n`);
   for (const pid of descendants(ownerPid)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -40,7 +42,7 @@ function tearDown(stalledMs: number): never {
     }
   }
   const runs = removeRunsOfSync(ownerPid);
-  writeSync(2, `bench: removed ${runs.length > 0 ? `run ${runs.join(', ')}` : 'the run'}; what it measured so far is in raw.jsonl\n`);
+  writeSyncIfOpen(2, `bench: removed ${runs.length > 0 ? `run ${runs.join(', ')}` : 'the run'}; what it measured so far is in raw.jsonl\n`);
   return exitProcessNow(EXIT_CODES.internal);
 }
 
