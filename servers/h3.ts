@@ -36,6 +36,8 @@ export interface RunningH3Listener extends H3Listener {
   counters: QuicServerCounters;
   /** Connections open now. */
   connections(): number;
+  /** The client address and port each open connection sends to now (it follows a client that migrated). */
+  peers(): Array<{ host: string; port: number }>;
   /** Requests received and answered, streams the client reset, connections closed for protocol errors. */
   stats: { received: number; requests: number; streamResets: number; connectionErrors: number };
 }
@@ -91,6 +93,7 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
     counters: server.counters,
     stats,
     connections: () => server.connections.size,
+    peers: () => [...server.connections].map((c) => ({ ...c.peer })),
     takeConnectionStats() {
       const out = closedStats.splice(0);
       for (const conn of unreported) out.push(conn.senderStats());

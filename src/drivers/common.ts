@@ -41,6 +41,12 @@ export class RequestTimeline {
   private readonly chunks: Uint8Array[] | undefined;
   private finished = false;
   private deadline: NodeJS.Timeout | undefined;
+  /** Body offset the attempt being sent again asks for (0: the whole body). */
+  private resumeFrom = 0;
+  /** Sent again and no response headers yet. */
+  private resent = false;
+  /** Bytes at the start of this attempt's body that had arrived before (the server ignored the Range). */
+  private skip = 0;
 
   constructor(protocol: Protocol, readonly spec: RequestSpec) {
     this.record = { id: newRequestId(protocol), path: spec.path, queued: monoMs(), done: 0, bytes: 0 };
@@ -76,12 +82,41 @@ export class RequestTimeline {
     arm();
   }
 
-  sent(connectionId?: string): void {
+  /** Written to a connection: the first time counts; the connection and local address are the latest. */
+  sent(connectionId?: string, localAddress?: string): void {
     this.record.sent ??= monoMs();
     if (connectionId) this.record.connectionId = connectionId;
+    if (localAddress) this.record.localAddress = localAddress;
+  }
+
+  /**
+   * The request goes out again on another connection (its own was lost or left behind by a move):
+   * counted as a retry when it had been sent, and a GET that had part of its body asks for the rest.
+   */
+  retry(): void {
+    if (this.record.sent !== undefined) this.record.retries = (this.record.retries ?? 0) + 1;
+    const ownRange = Object.keys(this.spec.headers ?? {}).some((h) => h.toLowerCase() === 'range');
+    this.resumeFrom = (this.spec.method ?? 'GET') === 'GET' && !ownRange ? this.record.bytes : 0;
+    this.resent = true;
+  }
+
+  /** The headers of the next attempt: the request's own, and a Range for the rest of a partly received body. */
+  attemptHeaders(): Record<string, string> | undefined {
+    if (this.resumeFrom === 0) return this.spec.headers;
+    return { ...this.spec.headers, range: `bytes=${this.resumeFrom}-` };
   }
 
   headers(status: number, headers?: Record<string, string>): void {
+    if (this.resent && status >= 200) {
+      this.resent = false;
+      // 206 to our Range: the rest of the same response, whose status and headers stand.
+      if (this.resumeFrom > 0 && status === 206) {
+        this.record.resumedFrom = this.resumeFrom;
+        return;
+      }
+      // Answered whole: the bytes that had arrived come again.
+      this.skip = this.resumeFrom;
+    }
     // 1xx informational responses come first; the final status wins, the first time stays.
     this.record.headers ??= monoMs();
     this.record.status = status;
@@ -89,6 +124,12 @@ export class RequestTimeline {
   }
 
   data(chunk: Uint8Array): void {
+    if (this.skip > 0) {
+      const again = Math.min(this.skip, chunk.byteLength);
+      this.skip -= again;
+      this.record.refetchedBytes = (this.record.refetchedBytes ?? 0) + again;
+      chunk = chunk.subarray(again);
+    }
     if (chunk.byteLength === 0) return;
     this.record.firstByte ??= monoMs();
     this.record.bytes += chunk.byteLength;

@@ -6,37 +6,52 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
+import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
+import { QueuedRequest, RequestQueue } from './request-queue.ts';
 import { openTlsConnection, type TlsConnection } from './tcp-tls.ts';
-import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, RequestRecord, RequestSpec, Target } from './types.ts';
+import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
 
 export const H1_DEFAULT_MAX_CONNECTIONS = 6;
 
 // undici calls a request's onRequestStart and then publishes sendHeaders synchronously, in that
 // order, for the socket it is about to write to; nothing can run in between.
-const connectionIdOfSocket = new WeakMap<object, string>();
+const connectionOfSocket = new WeakMap<object, ConnectionRecord>();
 let awaitingSocket: RequestTimeline | undefined;
 subscribe('undici:client:sendHeaders', (message) => {
   const { socket } = message as { socket: Socket };
-  awaitingSocket?.sent(connectionIdOfSocket.get(socket));
+  const connection = connectionOfSocket.get(socket);
+  awaitingSocket?.sent(connection?.id, connection?.localAddress);
   awaitingSocket = undefined;
 });
 
 class H1Session implements ClientSession {
   readonly protocol = 'h1' as const;
   readonly connections: ConnectionRecord[] = [];
-  private readonly pool: Pool;
+  private pool: Pool;
+  private readonly queue: RequestQueue<QueuedRequest>;
   private latestTicket: Buffer | undefined;
-  /** The connection opened by connect(), handed to the pool on its first dial. */
+  /** The connection opened by connect() or moveTo(), handed to the pool on its first dial. */
   private preconnected: TlsConnection | undefined;
+  /** Where new connections come from: ConnectOptions.localAddress, then wherever moveTo() went. */
+  private localAddress: string | undefined;
+  /** A move is replacing the pool: requests wait in the queue meanwhile. */
+  private moving = false;
   private closed = false;
 
   constructor(
     private readonly target: Target,
     private readonly opts: ConnectOptions,
   ) {
-    this.pool = new Pool(`https://${authorityOf(target)}`, {
-      connections: opts.maxConnections ?? H1_DEFAULT_MAX_CONNECTIONS,
+    this.localAddress = opts.localAddress;
+    this.pool = this.createPool();
+    // undici queues requests for its connections itself: ours holds them only during a move.
+    this.queue = new RequestQueue({ canStart: () => !this.moving, start: (r) => this.dispatch(r) }, opts.requestTimeoutMs);
+  }
+
+  private createPool(): Pool {
+    return new Pool(`https://${authorityOf(this.target)}`, {
+      connections: this.opts.maxConnections ?? H1_DEFAULT_MAX_CONNECTIONS,
       pipelining: 1,
       keepAliveTimeout: 120_000,
       keepAliveMaxTimeout: 600_000,
@@ -68,13 +83,13 @@ class H1Session implements ClientSession {
       protocol: 'h1',
       target: this.target,
       alpn: 'http/1.1',
-      localAddress: this.opts.localAddress,
+      localAddress: this.localAddress,
       session,
       onTicket: (ticket) => {
         this.latestTicket = ticket;
       },
     });
-    connectionIdOfSocket.set(connection.socket, connection.record.id);
+    connectionOfSocket.set(connection.socket, connection.record);
     this.connections.push(connection.record);
     const report = () => this.opts.onConnection?.(connection.record);
     connection.ready.then(report, report);
@@ -82,43 +97,88 @@ class H1Session implements ClientSession {
   }
 
   request(spec: RequestSpec): Promise<RequestRecord> {
-    const timeline = new RequestTimeline('h1', spec);
-    return new Promise((resolve) => {
-      let controller: Dispatcher.DispatchController | undefined;
-      let expired: Error | undefined;
-      timeline.expireAfter(this.opts.requestTimeoutMs, (error) => {
-        // Aborting destroys the connection (HTTP/1.1 cannot cancel one response); the pool dials
-        // another for the requests after it. A request still queued in the pool is aborted when a
-        // connection takes it up, as undici does with an abort signal.
-        expired = error;
-        controller?.abort(error);
-        resolve(timeline.finish(error));
-      });
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: (requestController) => {
-          if (expired) {
-            requestController.abort(expired);
-            return;
-          }
-          controller = requestController;
-          awaitingSocket = timeline;
+    return new Promise((resolve) => this.queue.add(new QueuedRequest(new RequestTimeline('h1', spec), resolve)));
+  }
+
+  /** Hands the current attempt of a request to the pool; callbacks of a replaced attempt are ignored. */
+  private dispatch(r: QueuedRequest): boolean {
+    const { timeline, spec } = r;
+    const attempt = r.attempt;
+    let controller: Dispatcher.DispatchController | undefined;
+    let withdrawn: Error | undefined;
+    // Aborting destroys the connection (HTTP/1.1 cannot cancel one response); the pool dials
+    // another for the requests after it. One still queued in the pool is aborted when a
+    // connection takes it up, as undici does with an abort signal.
+    r.cancel = (error) => {
+      withdrawn = error;
+      controller?.abort(error);
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: (requestController) => {
+        if (!r.isCurrent(attempt)) {
+          requestController.abort(withdrawn ?? new Error('request withdrawn'));
+          return;
+        }
+        controller = requestController;
+        awaitingSocket = timeline;
+      },
+      onResponseStart: (_controller, status, headers) => {
+        if (r.isCurrent(attempt)) timeline.headers(status, spec.keepBody ? normaliseHeaders(headers) : undefined);
+      },
+      onResponseData: (_controller, chunk) => {
+        if (r.isCurrent(attempt)) timeline.data(chunk);
+      },
+      onResponseEnd: () => {
+        if (r.isCurrent(attempt)) this.queue.finish(r);
+      },
+      onResponseError: (_controller, error) => {
+        if (!r.isCurrent(attempt)) return;
+        // The connection broke under it (reset, closed): with reconnect, the pool dials anew for it.
+        if (this.opts.reconnect && !this.closed && !withdrawn) {
+          this.queue.resend([r], error);
+          this.queue.pump();
+        } else {
+          this.queue.finish(r, error);
+        }
+      },
+    };
+    try {
+      this.pool.dispatch(
+        {
+          path: spec.path,
+          method: spec.method ?? 'GET',
+          headers: timeline.attemptHeaders(),
+          body: spec.body ? Buffer.from(spec.body) : undefined,
         },
-        onResponseStart: (_controller, status, headers) => {
-          timeline.headers(status, spec.keepBody ? normaliseHeaders(headers) : undefined);
-        },
-        onResponseData: (_controller, chunk) => timeline.data(chunk),
-        onResponseEnd: () => resolve(timeline.finish()),
-        onResponseError: (_controller, error) => resolve(timeline.finish(error)),
-      };
-      try {
-        this.pool.dispatch(
-          { path: spec.path, method: spec.method ?? 'GET', headers: spec.headers, body: spec.body ? Buffer.from(spec.body) : undefined },
-          handler,
-        );
-      } catch (error) {
-        resolve(timeline.finish(error));
-      }
-    });
+        handler,
+      );
+    } catch (error) {
+      this.queue.finish(r, error);
+    }
+    return true;
+  }
+
+  /** A new pool from the new address: the old one's connections are closed, their requests sent again. */
+  async moveTo(localAddress: string): Promise<MoveOutcome> {
+    if (this.closed) throw new BenchError('E_SESSION_CLOSED', 'HTTP/1.1 session is closed');
+    this.localAddress = localAddress;
+    this.moving = true;
+    const left = this.pool;
+    this.pool = this.createPool();
+    this.preconnected?.socket.destroy();
+    this.preconnected = undefined;
+    const moved = new BenchError('E_MOVED', `the client moved to ${localAddress}`);
+    this.queue.resendInFlight(moved);
+    void left.destroy(moved).catch(() => {});
+    try {
+      const first = this.dial();
+      await first.ready;
+      this.preconnected = first;
+    } finally {
+      this.moving = false;
+      this.queue.pump();
+    }
+    return 'reconnected';
   }
 
   session(): Uint8Array | undefined {
@@ -134,6 +194,8 @@ class H1Session implements ClientSession {
     const timer = new Promise((resolve) => setTimeout(resolve, 1000).unref());
     await Promise.race([graceful, timer]);
     await this.pool.destroy().catch(() => {});
+    // What a move held back never reached a connection.
+    this.queue.failAll(new BenchError('E_SESSION_CLOSED', 'HTTP/1.1 session closed'));
   }
 }
 

@@ -4,9 +4,11 @@
  * SETTINGS_MAX_CONCURRENT_STREAMS wait here, so `sent` is when a stream really went out.
  */
 import { connect as h2Connect, constants, type ClientHttp2Session } from 'node:http2';
+import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
+import { QueuedRequest, RequestQueue } from './request-queue.ts';
 import { openTlsConnection, type TlsConnection } from './tcp-tls.ts';
-import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, RequestRecord, RequestSpec, Target } from './types.ts';
+import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
 
 /** Receive windows as Chromium sets them (6 MiB per stream, 15 MiB per connection). */
 export const H2_CLIENT_STREAM_WINDOW = 6 * 1024 * 1024;
@@ -14,40 +16,62 @@ export const H2_CLIENT_CONNECTION_WINDOW = 15 * 1024 * 1024;
 /** Used until the server's SETTINGS arrive (RFC 9113 recommends servers allow at least 100). */
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 
+/** One TCP+TLS connection carrying an HTTP/2 session, and its streams in flight. */
+interface H2Connection {
+  tls: TlsConnection;
+  h2: ClientHttp2Session;
+  streams: number;
+}
+
 class H2Session implements ClientSession {
   readonly protocol = 'h2' as const;
-  readonly connections: ConnectionRecord[];
+  readonly connections: ConnectionRecord[] = [];
+  private readonly queue: RequestQueue<QueuedRequest>;
   private latestTicket: Buffer | undefined;
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** The connection new streams go on; undefined while a new one is being opened. */
+  private current: H2Connection | undefined;
+  private replacing: Promise<void> | undefined;
+  /** Where new connections come from: ConnectOptions.localAddress, then wherever moveTo() went. */
+  private localAddress: string | undefined;
   private closed = false;
 
   private constructor(
-    private readonly connection: TlsConnection,
-    private readonly h2: ClientHttp2Session,
-    private readonly requestTimeoutMs: number | undefined,
+    private readonly target: Target,
+    private readonly opts: ConnectOptions,
   ) {
-    this.connections = [connection.record];
+    this.localAddress = opts.localAddress;
+    this.queue = new RequestQueue(
+      {
+        canStart: () => this.current !== undefined && this.current.streams < streamLimit(this.current.h2),
+        start: (r) => this.startStream(r, this.current!),
+      },
+      opts.requestTimeoutMs,
+    );
   }
 
   static async open(target: Target, opts: ConnectOptions): Promise<H2Session> {
-    let ticket: Buffer | undefined;
-    const connection = openTlsConnection({
+    const session = new H2Session(target, opts);
+    session.current = await session.connect(opts.session);
+    return session;
+  }
+
+  /** A new TCP+TLS connection with an HTTP/2 session on it (resumed when a ticket is given). */
+  private async connect(ticket: Uint8Array | undefined): Promise<H2Connection> {
+    const tls = openTlsConnection({
       protocol: 'h2',
-      target,
+      target: this.target,
       alpn: 'h2',
-      localAddress: opts.localAddress,
-      session: opts.session,
+      localAddress: this.localAddress,
+      session: ticket,
       onTicket: (t) => {
-        ticket = t;
-        if (session) session.latestTicket = t;
+        this.latestTicket = t;
       },
     });
-    let session: H2Session | undefined;
+    this.connections.push(tls.record);
     try {
-      await connection.ready;
-      const h2 = h2Connect(`https://${authorityOf(target)}`, {
-        createConnection: () => connection.socket,
+      await tls.ready;
+      const h2 = h2Connect(`https://${authorityOf(this.target)}`, {
+        createConnection: () => tls.socket,
         settings: { enablePush: false, initialWindowSize: H2_CLIENT_STREAM_WINDOW },
         maxSessionMemory: 256,
       });
@@ -55,90 +79,128 @@ class H2Session implements ClientSession {
         h2.once('connect', () => resolve());
         h2.once('error', reject);
       });
-      h2.on('error', (error) => {
-        connection.record.error ??= error.message;
-      });
       h2.setLocalWindowSize(H2_CLIENT_CONNECTION_WINDOW);
-      h2.on('remoteSettings', () => session?.pump());
-      session = new H2Session(connection, h2, opts.requestTimeoutMs);
-      session.latestTicket = ticket;
-      return session;
+      const connection: H2Connection = { tls, h2, streams: 0 };
+      h2.on('error', (error) => {
+        tls.record.error ??= error.message;
+      });
+      h2.on('remoteSettings', () => this.queue.pump());
+      h2.once('close', () => this.lost(connection));
+      return connection;
     } catch (error) {
-      connection.socket.destroy();
+      tls.socket.destroy();
       throw error;
     } finally {
-      opts.onConnection?.(connection.record);
+      this.opts.onConnection?.(tls.record);
     }
   }
 
-  private get streamLimit(): number {
-    return this.h2.remoteSettings?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+  /** The connection closed under the session: with reconnect, its requests go again on a new one. */
+  private lost(connection: H2Connection): void {
+    if (connection !== this.current || this.closed || !this.opts.reconnect) return;
+    void this.replace(new BenchError('E_CONNECTION_LOST', 'the HTTP/2 connection was lost')).catch(() => {});
   }
 
-  private pump(): void {
-    while (this.waiting.length > 0 && this.active < this.streamLimit) this.waiting.shift()!();
+  /**
+   * Leaves the current connection for a new one from this.localAddress (resumed with the newest
+   * ticket): its requests in flight go again on the new one; requests wait meanwhile.
+   */
+  private replace(cause: Error): Promise<void> {
+    this.replacing ??= (async () => {
+      const left = this.current;
+      this.current = undefined;
+      this.queue.resend([...this.queue.inFlight], cause);
+      if (left) {
+        left.h2.destroy();
+        left.tls.socket.destroy();
+      }
+      try {
+        this.current = await this.connect(this.latestTicket ?? this.opts.session);
+      } catch (error) {
+        this.queue.failAll(error);
+        throw error;
+      } finally {
+        this.replacing = undefined;
+      }
+      this.queue.pump();
+    })();
+    return this.replacing;
   }
 
   request(spec: RequestSpec): Promise<RequestRecord> {
     const timeline = new RequestTimeline('h2', spec);
     return new Promise((resolve) => {
-      let cancelStream: ((error: Error) => void) | undefined;
-      const start = () => {
-        this.active++;
-        cancelStream = this.startStream(spec, timeline, (record) => {
-          this.active--;
-          this.pump();
-          resolve(record);
-        });
-      };
-      timeline.expireAfter(this.requestTimeoutMs, (error) => {
-        if (cancelStream) return cancelStream(error);
-        // Still waiting for a stream slot: it never left.
-        const index = this.waiting.indexOf(start);
-        if (index >= 0) this.waiting.splice(index, 1);
-        resolve(timeline.finish(error));
-      });
-      if (this.active < this.streamLimit && this.waiting.length === 0) start();
-      else this.waiting.push(start);
+      if (this.closed) {
+        resolve(timeline.finish(new Error('HTTP/2 connection is closed')));
+        return;
+      }
+      this.queue.add(new QueuedRequest(timeline, resolve));
     });
   }
 
-  /** Opens the request's stream; returns how to cancel it (RST_STREAM CANCEL, then `done` with the error). */
-  private startStream(spec: RequestSpec, timeline: RequestTimeline, done: (r: RequestRecord) => void): (error: Error) => void {
+  /** Opens the stream of the request's current attempt; its cancel sends RST_STREAM CANCEL. */
+  private startStream(r: QueuedRequest, connection: H2Connection): boolean {
+    const { timeline, spec } = r;
+    const attempt = r.attempt;
+    const { h2, tls } = connection;
     const finish = (error?: unknown) => {
-      if (!timeline.isFinished) done(timeline.finish(error));
+      if (!r.isCurrent(attempt)) return;
+      // The connection broke under the stream: with reconnect, every request on it goes again.
+      if (error !== undefined && this.opts.reconnect && !this.closed && connectionBroken(connection)) {
+        this.lost(connection);
+        return;
+      }
+      this.queue.finish(r, error);
     };
-    if (this.closed || this.h2.closed || this.h2.destroyed) {
+    if (h2.closed || h2.destroyed) {
       finish(new Error('HTTP/2 connection is closed'));
-      return finish;
+      return true;
     }
     try {
-      const stream = this.h2.request(
-        { ':method': spec.method ?? 'GET', ':path': spec.path, ...spec.headers },
+      const stream = h2.request(
+        { ':method': spec.method ?? 'GET', ':path': spec.path, ...timeline.attemptHeaders() },
         { endStream: !spec.body },
       );
+      connection.streams++;
+      const sent = () => timeline.sent(tls.record.id, tls.record.localAddress);
       // On a connected session the stream gets its id (headers submitted) inside request().
-      if (!stream.pending) timeline.sent(this.connection.record.id);
-      else stream.once('ready', () => timeline.sent(this.connection.record.id));
+      if (!stream.pending) sent();
+      else stream.once('ready', sent);
       stream.once('response', (headers) => {
-        timeline.headers(Number(headers[':status']), spec.keepBody ? normaliseHeaders(headers) : undefined);
+        if (r.isCurrent(attempt)) timeline.headers(Number(headers[':status']), spec.keepBody ? normaliseHeaders(headers) : undefined);
       });
-      stream.on('data', (chunk: Buffer) => timeline.data(chunk));
-      stream.once('end', () => finish());
+      stream.on('data', (chunk: Buffer) => {
+        if (r.isCurrent(attempt)) timeline.data(chunk);
+      });
+      // A stream whose connection closed ends too (node pushes its end), with a CANCEL code:
+      // only 'close' tells a complete response from one cut short.
+      let ended = false;
+      stream.once('end', () => {
+        ended = true;
+      });
       stream.once('error', (error) => finish(error));
       stream.once('close', () => {
+        connection.streams--;
         if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) finish(new Error(`stream reset (HTTP/2 error code ${stream.rstCode})`));
-        else finish(timeline.record.status === undefined ? new Error('stream closed without a response') : undefined);
+        else if (timeline.record.status === undefined) finish(new Error('stream closed without a response'));
+        // A body cut short by the connection closing is no response.
+        else finish(ended ? undefined : new Error('the connection closed before the response ended'));
+        // A freed stream slot lets a waiting request start.
+        if (connection === this.current) this.queue.pump();
       });
       if (spec.body) stream.end(Buffer.from(spec.body));
-      return (error) => {
-        finish(error);
-        stream.close(constants.NGHTTP2_CANCEL);
-      };
+      r.cancel = () => stream.close(constants.NGHTTP2_CANCEL);
     } catch (error) {
       finish(error);
-      return finish;
     }
+    return true;
+  }
+
+  async moveTo(localAddress: string): Promise<MoveOutcome> {
+    if (this.closed) throw new BenchError('E_SESSION_CLOSED', 'HTTP/2 session is closed');
+    this.localAddress = localAddress;
+    await this.replace(new BenchError('E_MOVED', `the client moved to ${localAddress}`));
+    return 'reconnected';
   }
 
   session(): Uint8Array | undefined {
@@ -148,19 +210,36 @@ class H2Session implements ClientSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const start of this.waiting.splice(0)) start();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.h2.destroy();
-        resolve();
-      }, 1000);
-      this.h2.close(() => {
-        clearTimeout(timer);
-        resolve();
+    await this.replacing?.catch(() => {});
+    const closedError = new Error('HTTP/2 connection is closed');
+    // Requests still waiting never got a stream; those in flight may finish (for up to a second).
+    this.queue.failWaiting(closedError);
+    const connection = this.current;
+    if (connection) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          connection.h2.destroy();
+          resolve();
+        }, 1000);
+        connection.h2.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    });
-    this.connection.socket.destroy();
+      connection.tls.socket.destroy();
+    }
+    this.queue.failAll(closedError);
   }
+}
+
+/** Streams beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS wait in the queue. */
+function streamLimit(h2: ClientHttp2Session): number {
+  return h2.remoteSettings?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+}
+
+/** Whether a stream failed because its whole connection did (reset, closed), not the stream alone. */
+function connectionBroken(connection: H2Connection): boolean {
+  return connection.tls.socket.destroyed || connection.h2.destroyed || connection.h2.closed;
 }
 
 export const h2Driver: Driver = {

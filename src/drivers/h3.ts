@@ -11,6 +11,7 @@ import { monoMs } from '../util/clock.ts';
 import { BenchError } from '../util/errors.ts';
 import { QuicClient, type QuicConnection } from '../quic/index.ts';
 import { authorityOf, errorText, newConnectionId, RequestTimeline } from './common.ts';
+import { QueuedRequest, RequestQueue } from './request-queue.ts';
 import { H3Connection, H3StreamBlockedError, type H3Event } from '../h3/connection.ts';
 import { H3_NO_ERROR, H3_REQUEST_CANCELLED, h3ErrorName } from '../h3/errors.ts';
 import type {
@@ -18,6 +19,8 @@ import type {
   ConnectionRecord,
   ConnectOptions,
   Driver,
+  MoveOptions,
+  MoveOutcome,
   RequestRecord,
   RequestSpec,
   Target,
@@ -27,23 +30,20 @@ import type {
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const RECV_BUFFER = 64 * 1024;
 
-interface PendingRequest {
-  timeline: RequestTimeline;
-  spec: RequestSpec;
-  done: (r: RequestRecord) => void;
-  /** Request body bytes still to write (flow control may hold them back). */
-  body?: Uint8Array;
-  bodyOffset: number;
+class PendingRequest extends QueuedRequest {
+  /** Request body bytes already written (flow control may hold the rest back). */
+  bodyOffset = 0;
   /** Its stream, once sent. */
-  streamId?: number;
+  streamId: number | undefined;
 }
 
 class H3ClientSession implements ClientSession {
   readonly protocol = 'h3' as const;
   readonly connections: ConnectionRecord[];
+  /** Requests in flight by stream. */
   private readonly inflight = new Map<number, PendingRequest>();
-  /** Requests waiting for a stream (peer's MAX_STREAMS) or for the handshake. */
-  private readonly waiting: PendingRequest[] = [];
+  /** Requests wait for a stream (the peer's MAX_STREAMS) or for the handshake. */
+  private readonly queue: RequestQueue<PendingRequest>;
   private readonly recvBuf = Buffer.allocUnsafe(RECV_BUFFER);
   private closed = false;
   private goawayId: number | undefined;
@@ -56,6 +56,17 @@ class H3ClientSession implements ClientSession {
     private readonly requestTimeoutMs: number | undefined,
   ) {
     this.connections = [record];
+    this.queue = new RequestQueue(
+      {
+        canStart: () => this.usable && client.connection.peerStreamsLeftBidi() > 0,
+        start: (p) => this.startRequest(p),
+        // A freed stream slot lets a waiting request start.
+        finished: () => {
+          if (this.queue.waitingCount > 0) client.connection.scheduleFlush();
+        },
+      },
+      requestTimeoutMs,
+    );
     const conn = client.connection;
     conn.on('activity', () => this.drive());
     conn.on('established', () => this.onEstablished());
@@ -144,31 +155,14 @@ class H3ClientSession implements ClientSession {
   request(spec: RequestSpec): Promise<RequestRecord> {
     const timeline = new RequestTimeline('h3', spec);
     return new Promise((resolve) => {
-      const pending: PendingRequest = { timeline, spec, done: resolve, body: spec.body, bodyOffset: 0 };
       const conn = this.client.connection;
       if (this.closed || conn.isClosed || this.h3.error) {
         resolve(timeline.finish(new BenchError('H3_CLOSED', this.record.error ?? 'HTTP/3 connection is closed')));
         return;
       }
-      timeline.expireAfter(this.requestTimeoutMs, (error) => this.expire(pending, error));
-      this.waiting.push(pending);
+      this.queue.add(new PendingRequest(timeline, resolve));
       this.drive();
     });
-  }
-
-  /** A request past its timeout: taken out of the queue, or its stream reset in both directions. */
-  private expire(p: PendingRequest, error: Error): void {
-    const queued = this.waiting.indexOf(p);
-    if (queued >= 0) {
-      this.waiting.splice(queued, 1);
-      p.done(p.timeline.finish(error));
-      return;
-    }
-    if (p.streamId === undefined || this.inflight.get(p.streamId) !== p) return;
-    // RESET_STREAM and STOP_SENDING: the server stops sending, the stream's credit comes back.
-    this.h3.resetStream(p.streamId, H3_REQUEST_CANCELLED);
-    this.finish(p.streamId, error);
-    this.client.connection.scheduleFlush();
   }
 
   /** One pass: start waiting requests, push request bodies, poll HTTP/3 events. */
@@ -176,50 +170,53 @@ class H3ClientSession implements ClientSession {
     this.h3.process();
     this.pollEvents();
     if (this.usable) {
-      this.startWaiting();
+      this.queue.pump();
       this.writeBodies();
     }
   }
 
-  private startWaiting(): void {
+  /** Opens the request's stream and sends its headers; false when the peer has no stream credit for it yet. */
+  private startRequest(p: PendingRequest): boolean {
     const conn = this.client.connection;
-    while (this.waiting.length > 0 && conn.peerStreamsLeftBidi() > 0) {
-      if (this.goawayId !== undefined && !this.h3.canSendRequest()) {
-        const p = this.waiting.shift()!;
-        p.done(p.timeline.finish(new BenchError('H3_GOAWAY', 'server sent GOAWAY; request not sent')));
-        continue;
-      }
-      const p = this.waiting[0]!;
-      const headers: Array<[string, string]> = [
-        [':method', p.spec.method ?? 'GET'],
-        [':scheme', 'https'],
-        [':authority', authorityOf(this.target)],
-        [':path', p.spec.path],
-      ];
-      for (const [k, v] of Object.entries(p.spec.headers ?? {})) headers.push([k.toLowerCase(), v]);
-      let streamId: number;
-      try {
-        streamId = this.h3.sendRequest(headers, !p.body || p.body.byteLength === 0);
-      } catch (error) {
-        if (error instanceof H3StreamBlockedError) return; // no stream credit: retry on the next activity
-        this.waiting.shift();
-        p.done(p.timeline.finish(error));
-        continue;
-      }
-      this.waiting.shift();
-      const inEarly = conn.isInEarlyData && !conn.isEstablished;
-      p.timeline.record.earlyData = inEarly;
-      p.timeline.sent(this.record.id);
-      p.streamId = streamId;
-      this.inflight.set(streamId, p);
+    if (this.goawayId !== undefined && !this.h3.canSendRequest()) {
+      this.queue.finish(p, new BenchError('H3_GOAWAY', 'server sent GOAWAY; request not sent'));
+      return true;
     }
+    const headers: Array<[string, string]> = [
+      [':method', p.spec.method ?? 'GET'],
+      [':scheme', 'https'],
+      [':authority', authorityOf(this.target)],
+      [':path', p.spec.path],
+    ];
+    for (const [k, v] of Object.entries(p.timeline.attemptHeaders() ?? {})) headers.push([k.toLowerCase(), v]);
+    const body = p.spec.body;
+    let streamId: number;
+    try {
+      streamId = this.h3.sendRequest(headers, !body || body.byteLength === 0);
+    } catch (error) {
+      if (error instanceof H3StreamBlockedError) return false; // no stream credit: retry on the next activity
+      this.queue.finish(p, error);
+      return true;
+    }
+    p.timeline.record.earlyData = conn.isInEarlyData && !conn.isEstablished;
+    p.timeline.sent(this.record.id, conn.local.host);
+    p.streamId = streamId;
+    this.inflight.set(streamId, p);
+    // RESET_STREAM and STOP_SENDING: the server stops sending, the stream's credit comes back.
+    p.cancel = () => {
+      this.inflight.delete(streamId);
+      this.h3.resetStream(streamId, H3_REQUEST_CANCELLED);
+      conn.scheduleFlush();
+    };
+    return true;
   }
 
   private writeBodies(): void {
     for (const [streamId, p] of this.inflight) {
-      if (!p.body || p.bodyOffset >= p.body.byteLength) continue;
+      const body = p.spec.body;
+      if (!body || p.bodyOffset >= body.byteLength) continue;
       try {
-        const n = this.h3.sendBody(streamId, p.body.subarray(p.bodyOffset), true);
+        const n = this.h3.sendBody(streamId, body.subarray(p.bodyOffset), true);
         p.bodyOffset += n;
       } catch (error) {
         this.finish(streamId, error);
@@ -292,14 +289,12 @@ class H3ClientSession implements ClientSession {
     if (!p) return;
     this.inflight.delete(streamId);
     if (!error && p.timeline.record.status === undefined) error = new BenchError('H3_NO_RESPONSE', 'stream ended without a response');
-    p.done(p.timeline.finish(error));
-    // A freed stream slot lets a waiting request start.
-    if (this.waiting.length > 0) this.client.connection.scheduleFlush();
+    this.queue.finish(p, error);
   }
 
   private failAll(error: unknown): void {
-    for (const id of [...this.inflight.keys()]) this.finish(id, error);
-    for (const p of this.waiting.splice(0)) p.done(p.timeline.finish(error));
+    this.inflight.clear();
+    this.queue.failAll(error);
   }
 
   session(): Uint8Array | undefined {
@@ -320,10 +315,12 @@ class H3ClientSession implements ClientSession {
     };
   }
 
-  async migrate(localAddress: string): Promise<void> {
-    const local = await this.client.migrate(localAddress);
+  /** Connection migration: the same connection and streams continue from the new address. */
+  async moveTo(localAddress: string, opts: MoveOptions = {}): Promise<MoveOutcome> {
+    const local = await this.client.migrate(localAddress, { probe: opts.probe ?? false });
     this.record.localAddress = local.host;
     this.record.localPort = local.port;
+    return 'migrated';
   }
 
   /** The QUIC connection underneath (stats, path events) for measurements beyond the Driver API. */

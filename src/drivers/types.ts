@@ -38,6 +38,25 @@ export interface ConnectOptions {
    * unless complete; its stream is reset (h2, h3) or the request aborted (h1). No timeout when absent.
    */
   requestTimeoutMs?: number;
+  /**
+   * h1, h2: when a connection breaks (reset, closed under its requests) with GET or HEAD requests in
+   * flight, open a new one (resumed with the session ticket) and send them again, a partly received
+   * body resumed with a Range request, as a mobile client does. Off (default): they fail. h3 has
+   * nothing to do here: its connection survives an address change (a closed QUIC connection stays closed).
+   */
+  reconnect?: boolean;
+}
+
+/** What a move did: the connection moved with the client (QUIC) or a new one replaced it (TCP). */
+export type MoveOutcome = 'migrated' | 'reconnected';
+
+export interface MoveOptions {
+  /**
+   * h3: validate the new path (PATH_CHALLENGE, 1 RTT) before moving, as a client does while the old
+   * network still works. Default false: move at once, as when the old network is gone; the server
+   * validates the new address while data already flows. h1/h2 connect anew either way.
+   */
+  probe?: boolean;
 }
 
 /** One transport connection (one TCP+TLS connection or one QUIC connection). */
@@ -95,6 +114,14 @@ export interface RequestRecord {
   body?: Uint8Array;
   /** Sent as 0-RTT early data (h3). */
   earlyData?: boolean;
+  /** Local address of the connection that carried it (the last one, when it was sent again). */
+  localAddress?: string;
+  /** Times it was sent again on a new connection because its own was lost or left (ConnectOptions.reconnect, moveTo). */
+  retries?: number;
+  /** Body offset the last attempt asked for with a Range request and got (206): the bytes before came on an earlier connection. */
+  resumedFrom?: number;
+  /** Body bytes received a second time (a re-sent request answered in full rather than from its Range). */
+  refetchedBytes?: number;
   /** With RequestSpec.recordProgress: [monoMs, body bytes received so far] per chunk delivered. */
   progress?: Array<[number, number]>;
   error?: string;
@@ -123,8 +150,13 @@ export interface ClientSession {
   session(): Uint8Array | undefined;
   /** Transport statistics of the (first) connection, when the stack exposes them. */
   stats?(): Promise<TransportStats | undefined>;
-  /** h3 only: move the connection to another local address (h1/h2 reconnect instead). */
-  migrate?(localAddress: string): Promise<void>;
+  /**
+   * Move to another local address (another network path), as when a phone's OS reports a network
+   * change: h3 migrates its connection (RFC 9000 section 9); h1 and h2 connect anew from there
+   * (resumed with their ticket) and send the requests in flight again, resuming partial bodies with
+   * Range. Requests made meanwhile wait for the new connection.
+   */
+  moveTo(localAddress: string, opts?: MoveOptions): Promise<MoveOutcome>;
   close(): Promise<void>;
 }
 

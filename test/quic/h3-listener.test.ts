@@ -20,7 +20,7 @@ let target: Target;
 beforeAll(async () => {
   cert = await generateCertificate();
   listener = await startH3Listener({ host: '127.0.0.1', port: 0, cert: cert.certPem, key: cert.keyPem, handler: createHandler() });
-  target = { host: '127.0.0.1', port: listener.port, servername: 'localhost', ca: cert.certPem };
+  target = { host: '127.0.0.1', port: listener.port, servername: 'localhost', ca: cert.caPem };
 });
 afterAll(async () => {
   await listener?.close();
@@ -84,7 +84,7 @@ describe('h3 driver + listener', () => {
     const s = await h3Driver.connect(target);
     await s.request({ path: '/health' });
     const before = s.connections[0]!.localPort;
-    await s.migrate!('127.0.0.1');
+    await s.moveTo('127.0.0.1', { probe: true });
     expect(s.connections[0]!.localPort).not.toBe(before);
     expect((await s.request({ path: '/bytes/5000' })).bytes).toBe(5000);
     const stats = await s.stats!();

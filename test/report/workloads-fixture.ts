@@ -158,6 +158,7 @@ function handshakeDriver(protocol: Protocol, clock: VirtualClock, link: SimLink,
           return { id: `r${nextId++}`, connectionId: record.id, path: spec.path, queued: sendAt - 0.02, sent: sendAt, headers: firstByteAt, firstByte: firstByteAt, done, bytes: 1024, status: 200, earlyData: mode === '0rtt' };
         },
         session: () => new Uint8Array([1, 2, 3]),
+        moveTo: notSimulated,
         async close() {
           record.closed = clock.now;
         },
@@ -186,8 +187,14 @@ interface ConnState {
  * responses packet by packet; a lost packet is retransmitted one RTT later. TCP delivers in
  * order per connection (so one loss holds back every stream on it); QUIC in order per stream.
  */
+/** Moving is the migration workload's, which these simulations do not drive. */
+async function notSimulated(): Promise<never> {
+  throw new Error('moveTo is not simulated');
+}
+
 class SimSession implements ClientSession {
   readonly connections: ConnectionRecord[] = [];
+  readonly moveTo = notSimulated;
   private readonly conns: ConnState[] = [];
   private pending: PendingRequest[] = [];
   private scheduled = false;
@@ -444,6 +451,7 @@ function pageDriver(protocol: Protocol, clock: VirtualClock, link: SimLink): Dri
           });
         },
         session: () => undefined,
+        moveTo: notSimulated,
         async close() {},
       };
       return session;

@@ -1,0 +1,143 @@
+/**
+ * The requests one session holds, the same way in every driver: waiting for the connection to take
+ * them (h2: the server's stream limit; h3: the peer's stream credit; any: a connection being
+ * replaced), in flight, and, when their connection is lost or left behind by a move, back at the
+ * front of the line to go out again on the next one. The request timeout and the failure of a
+ * whole session go through here too, so every driver withdraws a request alike.
+ */
+import type { RequestRecord, RequestSpec } from './types.ts';
+import type { RequestTimeline } from './common.ts';
+
+/**
+ * Sent again at most this often: an HTTP/1.1 pool may hand a re-sent request to several of its
+ * broken connections in turn (each learns it is broken only when it writes), then it dials anew.
+ */
+export const MAX_RESENDS = 10;
+
+export class QueuedRequest {
+  /** Which attempt is current: callbacks of an earlier attempt (a connection left behind) are ignored. */
+  attempt = 0;
+  /** Withdraws the current attempt from the stack (reset its stream, abort it); set when it starts. */
+  cancel: ((error: Error) => void) | undefined;
+
+  constructor(
+    readonly timeline: RequestTimeline,
+    readonly resolve: (record: RequestRecord) => void,
+  ) {}
+
+  get spec(): RequestSpec {
+    return this.timeline.spec;
+  }
+
+  /** Whether attempt `n` still speaks for the request: not finished, not replaced by a later attempt. */
+  isCurrent(n: number): boolean {
+    return n === this.attempt && !this.timeline.isFinished;
+  }
+}
+
+export interface RequestQueueHooks<R extends QueuedRequest> {
+  /** Whether the connection can take another request now. */
+  canStart(): boolean;
+  /**
+   * Hands the request to the stack (the queue has marked it in flight). false: no slot after all
+   * (it stays first in line until the next pump). It may finish the request at once.
+   */
+  start(request: R): boolean;
+  /** A request left the queue for good (finished): e.g. a freed stream slot to use. */
+  finished?(): void;
+}
+
+export class RequestQueue<R extends QueuedRequest> {
+  private readonly waiting: R[] = [];
+  private readonly flying = new Set<R>();
+
+  constructor(
+    private readonly hooks: RequestQueueHooks<R>,
+    /** ConnectOptions.requestTimeoutMs: from the moment a request is handed in. */
+    private readonly requestTimeoutMs: number | undefined,
+  ) {}
+
+  get inFlight(): ReadonlySet<R> {
+    return this.flying;
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** A new request: in line behind the others, its timeout armed, started when the connection can take it. */
+  add(request: R): void {
+    request.timeline.expireAfter(this.requestTimeoutMs, (error) => this.expire(request, error));
+    this.waiting.push(request);
+    this.pump();
+  }
+
+  /** Starts waiting requests, in order, while the connection takes them. */
+  pump(): void {
+    while (this.waiting.length > 0 && this.hooks.canStart()) {
+      const request = this.waiting.shift()!;
+      this.flying.add(request);
+      if (!this.hooks.start(request)) {
+        this.flying.delete(request);
+        if (!request.timeline.isFinished) this.waiting.unshift(request);
+        return;
+      }
+    }
+  }
+
+  /** The request is done (error: failed); its record goes to whoever asked. Once only. */
+  finish(request: R, error?: unknown): void {
+    if (request.timeline.isFinished) return;
+    this.flying.delete(request);
+    const queued = this.waiting.indexOf(request);
+    if (queued >= 0) this.waiting.splice(queued, 1);
+    request.resolve(request.timeline.finish(error));
+    this.hooks.finished?.();
+  }
+
+  /**
+   * The connection carrying these requests is gone (lost, or left by a move): each GET or HEAD goes
+   * to the front of the line, in the order it was sent, to be sent again (its partial body resumed
+   * with Range); anything else fails with `error`. Nothing starts here: the driver pumps once its
+   * next connection is up.
+   */
+  resend(requests: Iterable<R>, error: unknown): void {
+    const again: R[] = [];
+    for (const request of requests) {
+      if (request.timeline.isFinished) continue;
+      const method = request.spec.method ?? 'GET';
+      const retries = request.timeline.record.retries ?? 0;
+      if ((method !== 'GET' && method !== 'HEAD') || retries >= MAX_RESENDS) {
+        this.finish(request, error);
+        continue;
+      }
+      this.flying.delete(request);
+      request.attempt++;
+      request.cancel = undefined;
+      request.timeline.retry();
+      again.push(request);
+    }
+    this.waiting.unshift(...again);
+  }
+
+  /** Every request in flight goes back in line (see resend). */
+  resendInFlight(error: unknown): void {
+    this.resend([...this.flying], error);
+  }
+
+  /** Fails the requests not handed to the connection yet (a session closing lets those in flight finish). */
+  failWaiting(error: unknown): void {
+    for (const request of [...this.waiting]) this.finish(request, error);
+  }
+
+  /** Fails every request, waiting or in flight (the session closed, or cannot connect). */
+  failAll(error: unknown): void {
+    for (const request of [...this.flying, ...this.waiting]) this.finish(request, error);
+  }
+
+  /** Past its timeout: withdrawn from the line, or its attempt cancelled in the stack; fails with the timeout. */
+  private expire(request: R, error: Error): void {
+    if (this.flying.has(request)) request.cancel?.(error);
+    this.finish(request, error);
+  }
+}
