@@ -7,6 +7,7 @@ import { BenchError, UserError } from './util/errors.ts';
 import { EXIT_CODES } from './util/exit-codes.ts';
 import { parseDurationOption, parsePercentOption, parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
 import { MAX_DELAY_MS } from '../servers/handler.ts';
+import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from './tls/key-types.ts';
 
 
 function buildProgram(): Command {
@@ -94,10 +95,12 @@ function buildProgram(): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'first port: h1 on PORT, h2 on PORT+1 (TCP), h3 on PORT+1 (UDP)', (v) => parsePort(v), 8443)
     .option('-p, --protocols <list>', 'protocols to serve', (v) => parseProtocolList(v))
-    .option('--cert-dir <dir>', 'write cert.pem and key.pem here (default: a temporary directory)')
+    .option('--cert-dir <dir>', 'write cert.pem (the chain the servers present), key.pem and ca.pem (its root) here (default: a temporary directory)')
+    .addOption(new Option('--tls-key <type>', 'key type of the certificate chain').choices(TLS_KEY_TYPES).default(DEFAULT_TLS_KEY))
+    .option('--intermediates <n>', `intermediate CAs between the root and the leaf, 0..${MAX_INTERMEDIATES}`, (v) => parsePositiveInt(v, '--intermediates', { min: 0, max: MAX_INTERMEDIATES }), 0)
     .addHelpText(
       'after',
-      '\nExamples:\n  $ bench serve --port 8443\n  $ curl --cacert <cert.pem> https://localhost:8443/bytes/1000\n  $ h2load -n 1000 -c 10 https://127.0.0.1:8444/bytes/1000',
+      '\nExamples:\n  $ bench serve --port 8443\n  $ curl --cacert <ca.pem> https://localhost:8443/bytes/1000\n  $ bench serve --tls-key rsa-4096 --intermediates 3   # a chain that overflows QUIC\'s first flight\n  $ h2load -n 1000 -c 10 https://127.0.0.1:8444/bytes/1000',
     )
     .action(async (opts) => {
       const { serveCommand } = await import('./commands/serve.ts');
@@ -112,14 +115,14 @@ function buildProgram(): Command {
       new Option('--protocol <protocol>', 'h1, h2 or h3').default('h2').argParser((v) => parseProtocol(v)),
     )
     .option('-k, --insecure', 'do not verify the server certificate')
-    .option('--cacert <file>', 'trust this PEM certificate (e.g. the one `bench serve` printed)')
+    .option('--cacert <file>', 'trust this PEM CA certificate (e.g. the ca.pem `bench serve` printed)')
     .option('--resume', 'connect a second time resuming the first session, and show both timings')
     .option('--0rtt', 'with --resume and h3: send the second request as 0-RTT early data')
     .option('-o, --output <file>', 'write the body to a file')
     .option('--json', 'print the records as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ bench get --protocol h3 --cacert cert.pem https://localhost:8444/bytes/10000\n  $ bench get --protocol h1 -k --resume https://127.0.0.1:8443/health',
+      '\nExamples:\n  $ bench get --protocol h3 --cacert ca.pem https://localhost:8444/bytes/10000\n  $ bench get --protocol h1 -k --resume https://127.0.0.1:8443/health',
     )
     .action(async (url: string, opts) => {
       const { getCommand } = await import('./commands/get.ts');

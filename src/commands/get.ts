@@ -23,7 +23,7 @@ export async function getCommand(url: string, opts: GetOptions): Promise<number>
     try {
       ca = readFileSync(opts.cacert, 'utf8');
     } catch {
-      throw new UserError('E_ARG', `--cacert ${opts.cacert}: cannot read that file; give the PEM certificate \`bench serve\` wrote`);
+      throw new UserError('E_ARG', `--cacert ${opts.cacert}: cannot read that file; give a PEM CA certificate, e.g. the ca.pem \`bench serve\` wrote`);
     }
   }
   if (opts['0rtt'] && (!opts.resume || opts.protocol !== 'h3')) {

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { monoMs } from '../util/clock.ts';
+import { appendKeylog, keylogPath } from '../util/keylog.ts';
 import { errorText, newConnectionId } from './common.ts';
 import type { ConnectionRecord, Protocol, Target } from './types.ts';
 
@@ -62,6 +63,8 @@ export function openTlsConnection(params: TlsConnectParams): TlsConnection {
     record.remotePort = socket.remotePort;
   });
   socket.on('session', (ticket: Buffer) => params.onTicket?.(ticket));
+  const keylog = keylogPath();
+  if (keylog) socket.on('keylog', (line: Buffer) => appendKeylog(keylog, line));
   socket.once('close', () => {
     record.closed = monoMs();
   });

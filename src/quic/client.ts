@@ -106,7 +106,7 @@ export class QuicClient {
     );
     const servername = opts.servername ?? (isIP(opts.host) ? undefined : opts.host);
     const native = connectNative(servername, newCid(), first.local, peer, config);
-    applyKeylog(native);
+    const copyKeys = applyKeylog(native);
     if (opts.session) {
       try {
         native.setSession(opts.session);
@@ -127,6 +127,7 @@ export class QuicClient {
     const conn = new QuicConnection(native, 'client', write, first.local, peer);
     client = new QuicClient(conn, first, udpPayloadOf(opts));
     conn.on('established', () => {
+      copyKeys(false);
       if (verifyWithCa) {
         const problem = verifyAgainstCa(native.peerCertChain(), opts.caPem!, servername ?? peerHost);
         if (problem) {
@@ -138,7 +139,10 @@ export class QuicClient {
       }
       for (let i = 0; i < SPARE_CIDS && conn.sourceCidsLeft() > 0; i++) conn.newSourceCid(newCid(), newResetToken());
     });
-    conn.once('closed', () => client!.closeSockets());
+    conn.once('closed', () => {
+      copyKeys(true);
+      client!.closeSockets();
+    });
     conn.flushNow();
     if (native.isInEarlyData()) conn.timings.earlyDataStarted = conn.timings.start;
     return client;

@@ -190,7 +190,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
       this.counters.undecodable++;
       return;
     }
-    applyKeylog(native);
+    const copyKeys = applyKeylog(native);
     const c = new QuicConnection(native, 'server', this.writeDatagram, this.local, from);
     const scidKey = cidKey(scid);
     const odcidKey = cidKey(hdr.dcid);
@@ -199,6 +199,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
     this.live.add(c);
     this.counters.accepted++;
     c.on('established', () => {
+      copyKeys(false);
       // The client switched to our SCID; its first DCID must not route any more.
       if (odcidKey !== scidKey) {
         this.routes.delete(odcidKey);
@@ -221,6 +222,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
       }
     });
     c.once('closed', () => {
+      copyKeys(true);
       for (const k of keys) if (this.routes.get(k) === c) this.routes.delete(k);
       this.live.delete(c);
     });

@@ -7,6 +7,7 @@ import type { Protocol, TransportStats } from '../drivers/types.ts';
 import type { QuicSenderStats } from '../quic/stats.ts';
 import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
+import type { TlsKeyType } from '../tls/key-types.ts';
 import type { MetricHistogram } from '../metrics/histogram.ts';
 import type { Assertion } from './assertions.ts';
 import type { WorkloadDetails } from './details.ts';
@@ -123,6 +124,20 @@ export interface ServerImplementation {
   cpu: 'process' | 'process-group' | 'unavailable';
 }
 
+/**
+ * The certificate chain bench's servers presented (the scenario's `tls:`): its size decides whether
+ * a QUIC server's first flight fits under the anti-amplification limit (3x what the client sent).
+ */
+export interface CertificateChainInfo {
+  key: TlsKeyType;
+  /** Intermediate CAs between the root and the leaf; the server sends them after the leaf. */
+  intermediates: number;
+  /** DER bytes of each certificate the server sends, leaf first (the root is not sent). */
+  certificateBytes: number[];
+  /** Their sum: what the TLS Certificate message carries besides its 5 + 5-per-certificate bytes of framing. */
+  chainBytes: number;
+}
+
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
   /** `commit`: the git commit bench ran from ("-dirty" with local changes), when it ran from a checkout. */
@@ -148,6 +163,8 @@ export interface RunResult {
     cpu: { model: string; cores: number };
     memoryBytes: number;
     emulator: { backend: 'kernel' | 'userspace' | 'none'; shaped: boolean; fidelity?: FidelityReport };
+    /** The chain bench's servers (or a server started from a command) presented; absent for external servers and in older results. */
+    certificate?: CertificateChainInfo;
   };
   /** The resolved scenario (units converted, profiles expanded), as JSON. */
   scenario: Record<string, unknown> & { name: string; file: string; assertions?: Assertion[] };

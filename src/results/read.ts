@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
 import { PROTOCOLS, type TransportStats } from '../drivers/types.ts';
+import { TLS_KEY_TYPES } from '../tls/key-types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Assertion } from './assertions.ts';
 import { METRIC_UNITS } from './catalogue.ts';
@@ -132,6 +133,9 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
     cpu: z.looseObject({ model: z.string(), cores: z.number() }),
     memoryBytes: z.number(),
     emulator: z.looseObject({ backend, shaped: z.boolean(), fidelity: object<FidelityReport>().optional() }),
+    certificate: z
+      .looseObject({ key: z.enum(TLS_KEY_TYPES), intermediates: count, certificateBytes: z.array(count), chainBytes: count })
+      .optional(),
   }),
   scenario: z.looseObject({ name: z.string(), file: z.string(), assertions: z.array(assertion).optional() }),
   servers: z.partialRecord(protocol, server).optional(),

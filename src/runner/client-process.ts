@@ -7,6 +7,7 @@ import { getWorkload } from '../workloads/registry.ts';
 import '../workloads/all.ts';
 import type { LinkControl } from '../workloads/types.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
+import { keylogWritesDone } from '../util/keylog.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
 import { checkServer } from './server-check.ts';
 
@@ -98,9 +99,18 @@ process.on('message', (raw) => {
       break;
     }
     case 'stop':
-      process.exit(0);
+      exitAfterKeylogs();
   }
 });
 // The runner owns our lifetime: if it goes away, so do we.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', exitAfterKeylogs);
+
+/** With SSLKEYLOGFILE (bench run --capture), secrets still being appended are written first, for at most a second. */
+function exitAfterKeylogs(): void {
+  const timer = setTimeout(() => process.exit(0), 1000);
+  void keylogWritesDone().finally(() => {
+    clearTimeout(timer);
+    process.exit(0);
+  });
+}
 send({ type: 'ready', pid: process.pid });

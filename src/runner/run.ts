@@ -10,7 +10,7 @@ import type { Protocol, Target } from '../drivers/types.ts';
 import { baseRttMs, type NetworkSpec, type Phase, type SenderPacing } from '../../netem/model.ts';
 import type { Topology } from '../../netem/types.ts';
 import { createTopology } from '../../netem/index.ts';
-import type { Cell, RunResult } from '../results/model.ts';
+import type { Cell, CertificateChainInfo, RunResult } from '../results/model.ts';
 import { SCHEMA_VERSION } from '../results/model.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
@@ -91,8 +91,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   let discarded = false;
 
   try {
-    const cert = await generateCertificate({ extraNames: [] });
+    const cert = await generateCertificate({ key: scenario.tls.key, intermediates: scenario.tls.intermediates });
+    // The chain the servers present and the root that verifies it, for tools pointed at a run's capture or servers.
     writeFileSync(path.join(dir, 'cert.pem'), cert.certPem);
+    writeFileSync(path.join(dir, 'ca.pem'), cert.caPem);
+    if (scenario.servers.kind !== 'external') result.environment.certificate = certificateInfo(cert);
     // What a server other than bench's must answer (bench's own answers them by construction).
     const routes = scenario.servers.kind === 'builtin' ? [] : siteRoutes([WARM_UP, ...scenario.workloads]);
     for (const variant of scenario.networks) {
@@ -131,13 +134,22 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   return { dir, result };
 }
 
+function certificateInfo(cert: GeneratedCertificate): CertificateChainInfo {
+  return {
+    key: cert.key,
+    intermediates: cert.intermediates,
+    certificateBytes: cert.chainDerBytes,
+    chainBytes: cert.chainDerBytes.reduce((a, b) => a + b, 0),
+  };
+}
+
 /** Removes what a run wrote into its directory, and the directory if the run made it. */
 function discardRunDir(dir: string, dirExisted: boolean): void {
   if (!dirExisted) {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
-  for (const file of ['raw.jsonl', 'result.json', 'cert.pem', 'server.log']) rmSync(path.join(dir, file), { force: true });
+  for (const file of ['raw.jsonl', 'result.json', 'cert.pem', 'ca.pem', 'server.log']) rmSync(path.join(dir, file), { force: true });
 }
 
 interface VariantContext {

@@ -97,7 +97,7 @@ export async function startServerProcess(opts: {
   const ready = reply as Extract<ServerToRunner, { type: 'ready' }>;
   let nextRequestId = 1;
   const targets: Partial<Record<Protocol, Target>> = {};
-  for (const p of opts.protocols) targets[p] = { host: opts.host, port: ready.ports[p]!, servername: SERVERNAME, ca: opts.cert.certPem };
+  for (const p of opts.protocols) targets[p] = { host: opts.host, port: ready.ports[p]!, servername: SERVERNAME, ca: opts.cert.caPem };
   const builtin = builtinImplementations();
   /** One question to the server process, and its answer (matched by id). */
   const ask = <K extends 'cpu' | 'quic-stats'>(type: K, what: string) => {
@@ -169,7 +169,7 @@ export async function startServerFromCommand(
     stop: () => server.stop(),
   };
   for (const p of opts.protocols) {
-    handle.targets[p] = { host: opts.host, port: server.ports[p], servername: SERVERNAME, ca: opts.cert.certPem };
+    handle.targets[p] = { host: opts.host, port: server.ports[p], servername: SERVERNAME, ca: opts.cert.caPem };
     handle.implementations[p] = {
       kind: 'command',
       name,

@@ -9,6 +9,7 @@ import { getProfile } from '../../netem/profiles.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { DEFAULT_TLS_KEY } from '../tls/key-types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Assertion } from '../results/assertions.ts';
 import { parseAssertion } from './assertions.ts';
@@ -239,6 +240,9 @@ export function resolveScenario(input: ResolveInput): Scenario {
   const { networks, sweep } = resolveNetworks(doc);
 
   const servers = resolveServers(doc, protocols, path.dirname(path.resolve(input.file)));
+  if (doc.tls && servers.kind === 'external') {
+    throw new ScenarioIssue(['tls'], message('`tls` sets the certificate of servers bench runs', 'no `tls` with external servers (they present their own certificates)', 'Remove `tls`, or let bench run the server (`servers: builtin` or `{command: ...}`).'));
+  }
 
   return {
     file: input.file,
@@ -250,6 +254,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
     networks,
     ...(sweep && { sweep }),
     servers,
+    tls: doc.tls ?? { key: DEFAULT_TLS_KEY, intermediates: 0 },
     workloads: doc.workloads,
     assertions: resolveAssertions(doc),
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },

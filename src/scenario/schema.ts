@@ -15,6 +15,7 @@ import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
 import { HANDSHAKE_MODES, WORKLOAD_TYPES, type ExternalTarget, type HandshakeMode, type ServersSpec } from './types.ts';
 import { parseDuration, parsePercent, parseRate, parseSize, show, tidy, type Parsed } from './units.ts';
 import { DEFAULT_MAX_BODY_BYTES, PAGE_LIMITS } from '../../servers/handler.ts';
+import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from '../tls/key-types.ts';
 
 /* ----------------------------------------------------------------------------------------------
  * Building blocks
@@ -409,6 +410,23 @@ const serversSchema = z
   .describe('`builtin` (matched servers bench starts), URLs of servers already running ({h1, h2, h3}), or a server bench starts from a command ({command, config, ports, version}).');
 
 /* ----------------------------------------------------------------------------------------------
+ * TLS
+ * -------------------------------------------------------------------------------------------- */
+
+const tlsSchema = mapping(
+  {
+    key: oneOf(TLS_KEY_TYPES, 'key type', `Key type of every certificate of the chain (default ${DEFAULT_TLS_KEY}).`).default(DEFAULT_TLS_KEY),
+    intermediates: int(
+      { min: 0, max: MAX_INTERMEDIATES, example: 2 },
+      'Intermediate CAs between the root and the leaf; the servers send them after the leaf (default 0: the root signs the leaf).',
+    ).default(0),
+  },
+  'tls {key, intermediates}',
+).describe(
+  "The certificate chain every protocol's server presents (bench's own servers, or a `command`'s via {{cert}}): a larger chain makes QUIC's first flight exceed the anti-amplification limit.",
+);
+
+/* ----------------------------------------------------------------------------------------------
  * Workloads
  * -------------------------------------------------------------------------------------------- */
 
@@ -591,6 +609,7 @@ export const scenarioDocumentSchema = mapping(
     network: networkSchema.default('none'),
     sweep: sweepSchema.optional(),
     servers: serversSchema.prefault('builtin'),
+    tls: tlsSchema.optional(),
     workloads: list(workloadSchema, 'workload', '[{type: requests}]', 'What to measure: a list of workloads, run in order.'),
     assert: list(assertionSchema, 'assertion', `["${ASSERTION_EXAMPLE}"]`, 'Checks of the results: the CI gate.').optional(),
     timeouts: mapping(

@@ -6,6 +6,7 @@
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { Protocol } from '../drivers/types.ts';
 import type { Assertion } from '../results/assertions.ts';
+import type { TlsKeyType } from '../tls/key-types.ts';
 
 // Workload specs are defined by the workloads that run them (src/workloads/); the scenario layer
 // validates YAML into these shapes.
@@ -50,6 +51,12 @@ export interface CommandServerSpec {
   cwd?: string;
 }
 
+/** The certificate chain the servers bench runs present (`tls:`; default ECDSA P-256, no intermediates). */
+export interface TlsSpec {
+  key: TlsKeyType;
+  intermediates: number;
+}
+
 export type ServersSpec =
   | { kind: 'builtin' }
   | { kind: 'external'; targets: Partial<Record<Protocol, ExternalTarget>> }
@@ -78,6 +85,7 @@ export interface Scenario {
   /** Present when the scenario sweeps a link value: which one (the networks carry the values). */
   sweep?: { key: SweepKey; unit: 'ms' | 'fraction' | 'bps' };
   servers: ServersSpec;
+  tls: TlsSpec;
   workloads: WorkloadSpec[];
   /** `assert:`: checks of the results, evaluated after the run and by `bench gate` (src/gate/). */
   assertions: Assertion[];

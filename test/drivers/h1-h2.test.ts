@@ -18,7 +18,7 @@ const target = (protocol: Protocol, extra: Partial<Target> = {}): Target => ({
   host: '127.0.0.1',
   port: servers.ports[protocol]!,
   servername: 'localhost',
-  ca: cert.certPem,
+  ca: cert.caPem,
   ...extra,
 });
 
@@ -111,7 +111,7 @@ describe.each(['h1', 'h2'] as const)('%s driver on loopback', (protocol) => {
   it('verifies the certificate: a wrong CA fails, insecure passes', async () => {
     const other = await generateCertificate();
     const driver = await getDriver(protocol);
-    await expect(driver.connect(target(protocol, { ca: other.certPem }))).rejects.toThrow(/self.signed|certificate/i);
+    await expect(driver.connect(target(protocol, { ca: other.caPem }))).rejects.toThrow(/self.signed|certificate/i);
     const insecure = await driver.connect(target(protocol, { ca: undefined, insecure: true }));
     expect((await insecure.request({ path: '/health' })).status).toBe(200);
     await insecure.close();

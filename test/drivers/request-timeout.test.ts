@@ -84,7 +84,7 @@ afterAll(async () => {
 
 function target(servers: Servers, protocol: Protocol): Target {
   const port = protocol === 'h3' ? servers.h3.port : (servers.tcp.address() as AddressInfo).port;
-  return { host: '127.0.0.1', port, servername: 'localhost', ca: cert.certPem };
+  return { host: '127.0.0.1', port, servername: 'localhost', ca: cert.caPem };
 }
 
 /** Not answered while the test runs. */

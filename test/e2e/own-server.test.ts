@@ -136,7 +136,7 @@ describe.skipIf(peerMissing(!!which('caddy'), 'caddy (apt-get install caddy)'))(
   beforeAll(async () => {
     const cert = await generateCertificate();
     caFile = path.join(tmp, 'external-ca.pem');
-    writeFileSync(caFile, cert.certPem);
+    writeFileSync(caFile, cert.caPem);
     // The warm-up's sizes (1000, 50000) and the workload's; nothing else.
     caddy = await startCaddy({ certPem: cert.certPem, keyPem: cert.keyPem, files: { 'bytes/1000': pattern(1000), 'bytes/50000': pattern(50_000), 'bytes/10000': pattern(10_000) } });
   }, 30_000);

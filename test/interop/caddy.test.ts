@@ -23,7 +23,7 @@ describe.skipIf(skip)('h3 client against Caddy', () => {
   beforeAll(async () => {
     cert = await generateCertificate();
     caddy = await startCaddy({ certPem: cert.certPem, keyPem: cert.keyPem, files: interopFiles() });
-    target = { host: '127.0.0.1', port: caddy.port, servername: 'localhost', ca: cert.certPem };
+    target = { host: '127.0.0.1', port: caddy.port, servername: 'localhost', ca: cert.caPem };
   });
   afterAll(async () => {
     await caddy?.stop();

@@ -130,7 +130,7 @@ export async function runH3Perf(options: H3PerfOptions = {}): Promise<H3PerfRow[
       host: '127.0.0.1',
       port: stack === 'h3-caddy' ? caddy!.port : server.ports[stack as Protocol]!,
       servername: 'localhost',
-      ca: cert.certPem,
+      ca: cert.caPem,
     });
     const paths = (stack: Stack) =>
       stack === 'h3-caddy' ? { small: '/small.bin', big: '/big.bin' } : { small: `/bytes/${SMALL}`, big: `/bytes/${o.downloadBytes}` };

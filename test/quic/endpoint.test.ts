@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketType, parseHeader, pacingSupported } from '../../src/quic/binding.ts';
 import { QuicClient, type QuicCloseInfo, type QuicConnection, type QuicPathEvent, type QuicServer } from '../../src/quic/index.ts';
+import { keylogWritesDone } from '../../src/util/keylog.ts';
 import { connectRaw, pattern, rawRequest, sha256, startRawServer } from './helpers.ts';
 
 function nextConnection(server: QuicServer): Promise<QuicConnection> {
@@ -236,10 +237,14 @@ describe('QUIC endpoint options', () => {
     process.env.SSLKEYLOGFILE = file;
     try {
       const server = await startRawServer();
-      const client = await connectRaw(server);
-      await client.established();
-      await client.close();
+      // Several connections, one after another and side by side: each one's secrets must survive.
+      for (const batch of [1, 1, 3]) {
+        const clients = await Promise.all(Array.from({ length: batch }, () => connectRaw(server)));
+        await Promise.all(clients.map((c) => c.established()));
+        await Promise.all(clients.map((c) => c.close()));
+      }
       await server.close();
+      await keylogWritesDone();
     } finally {
       if (saved === undefined) delete process.env.SSLKEYLOGFILE;
       else process.env.SSLKEYLOGFILE = saved;
@@ -247,6 +252,14 @@ describe('QUIC endpoint options', () => {
     const log = readFileSync(file, 'utf8');
     expect(log).toMatch(/^CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]+$/m);
     expect(log).toMatch(/^SERVER_TRAFFIC_SECRET_0 /m);
+    // Every line whole; five connections, each logged by client and server (four secrets per side).
+    const lines = log.trimEnd().split('\n');
+    for (const line of lines) expect(line).toMatch(/^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]{64,96}$/);
+    const randoms = new Set(lines.map((l) => l.split(' ')[1]));
+    expect(randoms.size).toBe(5);
+    for (const r of randoms) expect(lines.filter((l) => l.includes(` ${r} `) && l.startsWith('SERVER_TRAFFIC_SECRET_0'))).toHaveLength(2);
+    // The per-connection files were folded in and removed.
+    expect(readdirSync(dir)).toEqual(['keys.log']);
   });
 
   it('refuses a server whose certificate the given CA did not sign', async () => {

@@ -32,14 +32,32 @@ describe('stateless retry tokens', () => {
 });
 
 describe('certificate check against an explicit CA', () => {
-  it('accepts the pinned self-signed certificate for its names and refuses others', async () => {
+  const derChain = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((p) => new Uint8Array(new X509Certificate(p).raw));
+
+  it('accepts the root CA or the pinned leaf for the leaf\'s names and refuses others', async () => {
     const a = await generateCertificate();
     const b = await generateCertificate();
-    const der = [new Uint8Array(new X509Certificate(a.certPem).raw)];
+    const der = derChain(a.certPem);
+    expect(der).toHaveLength(1);
+    expect(verifyAgainstCa(der, a.caPem, 'localhost')).toBeUndefined();
     expect(verifyAgainstCa(der, a.certPem, 'localhost')).toBeUndefined();
-    expect(verifyAgainstCa(der, a.certPem, '127.0.0.1')).toBeUndefined();
-    expect(verifyAgainstCa(der, a.certPem, 'example.com')).toMatch(/does not name/);
-    expect(verifyAgainstCa(der, b.certPem, 'localhost')).toMatch(/not signed/);
-    expect(verifyAgainstCa(null, a.certPem, 'localhost')).toMatch(/no certificate/);
+    expect(verifyAgainstCa(der, a.caPem, '127.0.0.1')).toBeUndefined();
+    expect(verifyAgainstCa(der, a.caPem, 'example.com')).toMatch(/does not name/);
+    expect(verifyAgainstCa(der, b.caPem, 'localhost')).toMatch(/not signed/);
+    expect(verifyAgainstCa(null, a.caPem, 'localhost')).toMatch(/no certificate/);
+  });
+
+  it('follows intermediates to the root and refuses a chain with a gap or another root', async () => {
+    const a = await generateCertificate({ intermediates: 3 });
+    const b = await generateCertificate({ intermediates: 1 });
+    const der = derChain(a.certPem);
+    expect(der).toHaveLength(4);
+    expect(verifyAgainstCa(der, a.caPem, 'localhost')).toBeUndefined();
+    // Out of order is still a chain (as TLS 1.3 allows), a missing link is not.
+    expect(verifyAgainstCa([der[0]!, der[3]!, der[2]!, der[1]!], a.caPem, 'localhost')).toBeUndefined();
+    expect(verifyAgainstCa([der[0]!, der[1]!, der[3]!], a.caPem, 'localhost')).toMatch(/does not lead to the given CA/);
+    expect(verifyAgainstCa(der, b.caPem, 'localhost')).toMatch(/does not lead to the given CA/);
+    // A leaf in the intermediates' place does not make a CA.
+    expect(verifyAgainstCa([der[0]!, derChain(b.certPem)[0]!], b.caPem, 'localhost')).toMatch(/does not lead/);
   });
 });

@@ -209,3 +209,17 @@ describe('servers', () => {
     });
   });
 });
+
+describe('tls', () => {
+  it('defaults to one ECDSA P-256 leaf signed by the root, and takes the key type and intermediates written', () => {
+    expect(shaped('network: {profile: lte}').tls).toEqual({ key: 'ecdsa-p256', intermediates: 0 });
+    expect(shaped('network: {profile: lte}\ntls: {key: rsa-4096, intermediates: 3}').tls).toEqual({ key: 'rsa-4096', intermediates: 3 });
+    expect(shaped('tls: {intermediates: 1}').tls).toEqual({ key: 'ecdsa-p256', intermediates: 1 });
+  });
+
+  it('applies to a command server too (its {{cert}} is the chain)', () => {
+    const s = shaped('servers: {command: "caddy run --config x"}\ntls: {key: rsa-2048}');
+    expect(s.servers.kind).toBe('command');
+    expect(s.tls).toEqual({ key: 'rsa-2048', intermediates: 0 });
+  });
+});

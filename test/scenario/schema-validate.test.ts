@@ -44,6 +44,8 @@ describe('scenarios/schema.json as an editor sees it', () => {
     'sweep-unknown-key',
     'mtu-too-small',
     'unknown-backend',
+    'tls-unknown-key',
+    'tls-too-many-intermediates',
   ])('rejects bad-scenarios/%s', (name) => {
     const doc = parse(readFileSync(`test/fixtures/bad-scenarios/${name}.yaml`, 'utf8'));
     expect(validate(doc)).toBe(false);

@@ -28,7 +28,7 @@ async function acceptedConnectionInfo(pacing: SenderPacing, protocol: 'h1' | 'h2
   servers = await startServers({ host: '127.0.0.1', protocols: ['h1', 'h2'], cert, pacing, maxBodyBytes: 1 << 20 });
   const port = servers.ports[protocol]!;
   const socket = await new Promise<TLSSocket>((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert.certPem, ALPNProtocols: [protocol === 'h1' ? 'http/1.1' : 'h2'] });
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert.caPem, ALPNProtocols: [protocol === 'h1' ? 'http/1.1' : 'h2'] });
     s.once('secureConnect', () => resolve(s));
     s.once('error', reject);
   });

@@ -29,7 +29,7 @@ describe('server delay', () => {
   /** The fastest of three requests on one connection, first byte after sending (ms). */
   async function fastest(servers: RunningServers, protocol: Protocol): Promise<number> {
     const session = await getDriver(protocol).then((d) =>
-      d.connect({ host: '127.0.0.1', port: servers.ports[protocol]!, servername: 'localhost', ca: cert.certPem }),
+      d.connect({ host: '127.0.0.1', port: servers.ports[protocol]!, servername: 'localhost', ca: cert.caPem }),
     );
     try {
       const times: number[] = [];

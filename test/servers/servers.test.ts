@@ -23,7 +23,7 @@ afterAll(() => servers?.close());
 
 function handshake(port: number, alpn: string[], extra: Record<string, unknown> = {}): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert.certPem, ALPNProtocols: alpn, ...extra });
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert.caPem, ALPNProtocols: alpn, ...extra });
     socket.once('secureConnect', () => resolve(socket));
     socket.once('error', reject);
   });
@@ -31,7 +31,7 @@ function handshake(port: number, alpn: string[], extra: Record<string, unknown> 
 
 function h1Get(path: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port: servers.ports.h1, path, servername: 'localhost', ca: cert.certPem, agent: false }, (res) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: servers.ports.h1, path, servername: 'localhost', ca: cert.caPem, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -43,7 +43,7 @@ function h1Get(path: string): Promise<{ status: number; headers: Record<string, 
 
 function h2Get(path: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const session = h2Connect(`https://localhost:${servers.ports.h2}`, { ca: cert.certPem, host: '127.0.0.1' } as never);
+    const session = h2Connect(`https://localhost:${servers.ports.h2}`, { ca: cert.caPem, host: '127.0.0.1' } as never);
     session.on('error', reject);
     const stream = session.request({ ':path': path });
     const chunks: Buffer[] = [];
