@@ -164,8 +164,17 @@ export function pathAddressingCommands(
     cmds.push([...c, 'rule', 'add', 'from', a.clientAddress, 'lookup', String(a.routeTable), 'priority', String(1000 + a.index)]);
   }
   const first = addressing[0];
-  if (first) cmds.push([...c, 'route', 'add', 'default', 'dev', first.clientDevice, 'src', first.clientAddress, ...cc]);
+  if (first) cmds.push(defaultRouteCommand(ctx, first, 'add'));
   return cmds;
+}
+
+/**
+ * The client namespace's default route over one path: what sockets bound to no address use. `replace`
+ * moves it to another path, as a phone's OS does when it hands traffic from Wi-Fi to LTE.
+ */
+export function defaultRouteCommand(ctx: Pick<PathAddressingContext, 'clientNs' | 'congestionControl'>, path: PathAddressing, verb: 'add' | 'replace'): string[] {
+  const cc = ctx.congestionControl ? ['congctl', ctx.congestionControl] : [];
+  return ['ip', '-n', ctx.clientNs, 'route', verb, 'default', 'dev', path.clientDevice, 'src', path.clientAddress, ...cc];
 }
 
 export async function configurePathAddresses(

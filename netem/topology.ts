@@ -11,6 +11,7 @@ import { getRunner, type CommandRunner } from './exec.ts';
 import {
   configurePathAddresses,
   createNamespace,
+  defaultRouteCommand,
   deleteNamespace,
   ensureCongestionControl,
   inNamespace,
@@ -63,6 +64,9 @@ export function loopbackTopology(): Topology {
     clientAddresses: { loopback: LOOPBACK_ADDRESS },
     commandPrefix: () => [],
     applyPhase: async () => undefined,
+    routeVia: async () => {
+      throw new BenchError('NETEM_NO_PATHS', 'network: none has no paths to route over');
+    },
     counters: async () => ({}),
     drops: async () => [],
     deliveries: async () => undefined,
@@ -224,6 +228,13 @@ class NamespaceTopology implements ShapedTopology {
   async applyPhase(phase: Phase): Promise<void> {
     if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'phase applied to a topology that is not up');
     await this.link.applyPhase(phase);
+  }
+
+  async routeVia(path: string): Promise<void> {
+    if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'route changed on a topology that is not up');
+    const addressing = this.addressing.find((a) => a.path === path);
+    if (!addressing) throw new BenchError('NETEM_UNKNOWN_PATH', `no path "${path}" to route over; the paths are ${this.addressing.map((a) => a.path).join(', ')}`);
+    await this.exec.run(defaultRouteCommand({ clientNs: this.namespaces.client, congestionControl: this.congestionControl }, addressing, 'replace'));
   }
 
   async counters(): Promise<LinkCounters> {

@@ -60,6 +60,11 @@ export interface Topology {
   commandPrefix(side: Side): string[];
   /** Apply a scenario phase now. */
   applyPhase(phase: Phase): Promise<void>;
+  /**
+   * Makes `path` the client's default route: connections from no particular address leave by it
+   * (a handover). Sockets bound to a path's address keep their path. Loopback has no paths: rejects.
+   */
+  routeVia(path: string): Promise<void>;
   counters(): Promise<LinkCounters>;
   /** Drop events since the start (userspace backend; empty for kernel and none). */
   drops(): Promise<DropEvent[]>;

@@ -22,7 +22,7 @@ describe('network: none', () => {
 });
 
 /** Runs a tiny Node TCP echo in the server namespace and a client in the client namespace. */
-async function tcpRoundTrip(topo: ShapedTopology, fromAddress: string): Promise<{ reply: string; cc: string }> {
+async function tcpRoundTrip(topo: ShapedTopology, fromAddress?: string): Promise<{ reply: string; cc: string }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const server = execa(topo.commandPrefix('server')[0]!, [
     ...topo.commandPrefix('server').slice(1),
@@ -31,7 +31,7 @@ async function tcpRoundTrip(topo: ShapedTopology, fromAddress: string): Promise<
   ], { reject: false });
   await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
   const clientJs = `
-    const s = require('net').connect({ port: ${port}, host: '${topo.serverAddress}', localAddress: '${fromAddress}' }, () => s.write('hi'));
+    const s = require('net').connect({ port: ${port}, host: '${topo.serverAddress}'${fromAddress ? `, localAddress: '${fromAddress}'` : ''} }, () => s.write('hi'));
     let out = ''; s.on('data', d => out += d);
     s.on('end', () => { const cc = require('child_process').execSync('ss -tinH dst ${topo.serverAddress}').toString(); console.log(JSON.stringify({ reply: out, cc: (cc.match(/\\b(cubic|reno|bbr)\\b/) || [''])[0] })); });`;
   const client = await execa(topo.commandPrefix('client')[0]!, [...topo.commandPrefix('client').slice(1), process.execPath, '-e', clientJs], { timeout: 10_000 });
@@ -82,6 +82,22 @@ describeRoot('shaped topology on plain veth paths', () => {
       // The packets of this connection went over this path: at least SYN, data, FIN, ACKs (up).
       expect(after[path]!.up.packetsOut - before[path]!.up.packetsOut).toBeGreaterThanOrEqual(4);
     }
+  });
+
+  it('routeVia hands the default route to another path: a connection from no address leaves by it', async () => {
+    await topo.routeVia('lte');
+    try {
+      const before = await topo.counters();
+      const r = await tcpRoundTrip(topo);
+      expect(r.reply).toBe(`echo:hi from ${topo.clientAddresses.lte}`);
+      const after = await topo.counters();
+      expect(after.lte!.up.packetsOut - before.lte!.up.packetsOut).toBeGreaterThanOrEqual(4);
+      expect(after.wifi!.up.packetsOut - before.wifi!.up.packetsOut).toBe(0);
+    } finally {
+      await topo.routeVia('wifi');
+    }
+    expect((await tcpRoundTrip(topo)).reply).toBe(`echo:hi from ${topo.clientAddresses.wifi}`);
+    await expect(topo.routeVia('nope')).rejects.toThrow(/no path "nope".*wifi, lte/);
   });
 
   it('teardown removes namespaces and processes, is idempotent, and leaves the host as it was', async () => {
