@@ -143,7 +143,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
    * What the send loop did: turns run, datagrams received and packets built, loops ended because
    * quiche had nothing to send (cwnd, flow control or idle), by the burst cap, or by pacing.
    */
-  readonly sendLoop = { turns: 0, received: 0, packets: 0, idleEnds: 0, burstEnds: 0, pacingLimitedEnds: 0 };
+  readonly sendLoop = { turns: 0, received: 0, packets: 0, idleEnds: 0, burstEnds: 0, pacingLimitedEnds: 0, sendErrors: 0 };
 
 
   constructor(
@@ -280,7 +280,14 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       try {
         result = this.native.send(buf);
       } catch {
-        break;
+        // quiche refused to build (closed, or an internal error it also reports by closing):
+        // stop here. Rescheduling would spin at full CPU on a connection that keeps refusing.
+        this.sendLoop.sendErrors++;
+        this.write.flush();
+        this.armPacingTimer();
+        this.armLossTimer();
+        this.checkClosed();
+        return;
       }
       if (result === null) {
         this.write.flush();
