@@ -145,11 +145,11 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
-    if (cell.clientCpuMs !== undefined && cell.durationMs > 0 && cell.clientCpuMs / cell.durationMs > 0.9) {
+    if (cell.clientCpuMs !== undefined && cell.durationMs > 0 && cell.clientCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
       warnings.push({
         level: 'warn',
         code: 'CLIENT_CPU_SATURATED',
-        message: `the client process used ${((100 * cell.clientCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing`,
+        message: `the client process used ${((100 * cell.clientCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing, so this figure may be the client's rather than the protocol's`,
         ...where,
       });
     }
@@ -162,11 +162,11 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
-    if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > 0.9) {
+    if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
       warnings.push({
         level: 'warn',
         code: 'SERVER_CPU_SATURATED',
-        message: `the server process used ${((100 * cell.serverCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: the server, not the network, may limit throughput`,
+        message: `the server process used ${((100 * cell.serverCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: the server, not the network or the protocol, may limit this figure`,
         ...where,
       });
     }
@@ -194,6 +194,9 @@ export function validityWarnings(result: RunResult): Warning[] {
   }
   return warnings;
 }
+
+/** A process above this share of one core during a cell may be what limits the cell's figures. */
+const CPU_BOUND_SHARE = 0.85;
 
 /** Above this ratio of the path RTT, a QUIC sender's smoothed RTT counts as inflated by the stack. */
 const STACK_RTT_TOLERANCE = 1.1;
