@@ -9,7 +9,7 @@ import * as vegaLite from 'vega-lite';
 import type { Protocol } from '../../src/drivers/types.ts';
 import { compareSamples, median } from '../../src/metrics/index.ts';
 import { renderReport } from '../../src/report/html.ts';
-import type { Cell, RunResult } from '../../src/results/model.ts';
+import type { Cell, CertificateChainInfo, RunResult } from '../../src/results/model.ts';
 import type { RawEvent } from '../../src/results/events.ts';
 import { DEVIATION_THRESHOLD_RTT, handshakeDetails, isLossFree } from '../../src/report/sections/handshake-analysis.ts';
 import { buildWaterfall } from '../../src/report/sections/waterfall.ts';
@@ -175,6 +175,22 @@ describe('handshake deviation flags', () => {
     expect(resumed[2]).toContain('up to 36.00 ms over the 6 link traversals');
     // A whole extra round trip stays a protocol effect: the emulator explains only part of it.
     expect(/<li class="kind-([a-z-]+)" data-flag="h3-cold">/.exec(block)![1]).toBe('protocol');
+  });
+
+  it('says which certificate chain the handshakes carried, and whether it explains a cold QUIC extra round trip', () => {
+    // DER sizes of generated chains: RSA 4096 with three intermediates, ECDSA P-256 alone.
+    const withChain = (certificate: CertificateChainInfo): RunResult => ({ ...result, environment: { ...result.environment, certificate } });
+    const large = networkBlock(renderReport(withChain({ key: 'rsa-4096', intermediates: 3, certificateBytes: [1391, 1336, 1336, 1326], chainBytes: 5389 })), 'rtt=100ms');
+    expect(large).toContain('data-certificate="rsa-4096-3"');
+    expect(large).toContain('RSA 4096, 3 intermediate CAs: 4 certificates sent, 5,389 bytes');
+    expect(large).toContain('over the anti-amplification limit of 3,600 bytes');
+    const cold = /<li class="kind-([a-z-]+)" data-flag="h3-cold">([\s\S]*?)<\/li>/.exec(large)!;
+    expect(cold[1]).toBe('protocol');
+    expect(cold[2]).toContain('certificate chain makes the server');
+    const small = networkBlock(renderReport(withChain({ key: 'ecdsa-p256', intermediates: 0, certificateBytes: [473], chainBytes: 473 })), 'rtt=100ms');
+    expect(small).toContain('ECDSA P-256, no intermediate CA: 1 certificate sent, 473 bytes');
+    expect(small).toContain('under the anti-amplification limit');
+    expect(small).toContain('certificate chain keeps the first flight below that, so check for a Retry first');
   });
 
   it('does not flag on a link that drops packets on purpose', () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServers, type RunningServers } from '../../servers/index.ts';
 import { getDriver } from '../../src/drivers/index.ts';
+import { quicServerFirstFlightBytes } from '../../src/results/handshake-theory.ts';
 import type { Protocol, Target } from '../../src/drivers/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../../src/tls/cert.ts';
 import { keylogWritesDone } from '../../src/util/keylog.ts';
@@ -90,6 +91,17 @@ describe('the certificate chain the servers present', () => {
       { encoding: 'utf8' },
     ).trim();
     expect(lengths.split(',').map(Number)).toEqual(cert.chainDerBytes);
+    // The server's first flight (its datagrams between the client's first and second) against the
+    // report's estimate of it, which decides whether a chain is said to overflow the amplification limit.
+    const datagrams = execFileSync('tshark', ['-r', capture, '-Y', `udp.port == ${servers.ports.h3}`, '-T', 'fields', '-e', 'udp.srcport', '-e', 'udp.length'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map(Number) as [number, number]);
+    const fromServer = (d: [number, number]) => d[0] === servers.ports.h3;
+    const secondFromClient = datagrams.findIndex((d, i) => i > 0 && !fromServer(d));
+    const flight = datagrams.slice(1, secondFromClient).filter(fromServer).reduce((sum, d) => sum + d[1] - 8, 0);
+    const estimate = quicServerFirstFlightBytes({ key: cert.key, certificateBytes: cert.chainDerBytes });
+    expect(Math.abs(estimate - flight) / flight).toBeLessThan(0.1);
   }, 60_000);
 
   it.each(['h1', 'h2', 'h3'] as const)('%s: the client trusts the root and nothing else', async (protocol) => {

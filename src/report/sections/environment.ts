@@ -5,6 +5,7 @@ import type { RunResult } from '../../results/model.ts';
 import type { RawLogSummary } from '../../results/raw.ts';
 import { PROTOCOL_NAMES, ReportContext } from '../context.ts';
 import { SERVERS_NOT_RECORDED, serverDetails, serverText } from '../servers.ts';
+import { describeChain } from './certificate.ts';
 
 function row(label: string, value: string): string {
   return `<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`;
@@ -92,6 +93,7 @@ export function renderEnvironment(result: RunResult, raw?: RawLogSummary): strin
     row('Memory', escapeHtml(formatBytes(env.memoryBytes))) +
     row('Link emulator', escapeHtml(emulator)) +
     row('Servers', renderServers(result)) +
+    row('Certificate chain', env.certificate ? escapeHtml(describeChain(env.certificate)) : 'not recorded (servers bench did not run, or an older result)') +
     row('Tool', `${escapeHtml(result.tool.name)} ${escapeHtml(result.tool.version)}, result schema v${result.schemaVersion}`) +
     row('Dependencies', deps || '\u2014') +
     row('Command', `<code>${escapeHtml(result.run.argv.join(' '))}</code>`) +

@@ -10,9 +10,17 @@ import { baseRttMs as pathRttMs } from '../../../netem/model.ts';
 import { median } from '../../metrics/index.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import type { Cell, NetworkVariantResult, RunResult } from '../../results/model.ts';
+import { serverFlight } from './certificate.ts';
 
 import { handshakeDetails, type HandshakeDetails, type HandshakeModeDetails } from '../../results/details.ts';
-import { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, type HandshakeMode, type HandshakePhase } from '../../results/handshake-theory.ts';
+import {
+  expectedPhaseRtt,
+  HANDSHAKE_MODES,
+  HANDSHAKE_PHASES,
+  QUIC_CLIENT_INITIAL_BYTES,
+  type HandshakeMode,
+  type HandshakePhase,
+} from '../../results/handshake-theory.ts';
 
 export { HANDSHAKE_MODES, HANDSHAKE_PHASES, expectedPhaseRtt, handshakeDetails, type HandshakeMode, type HandshakePhase };
 
@@ -241,14 +249,19 @@ export function explainDeviation(row: ModeRow, baseRtt: number, opts: AnalyseOpt
     const scaling = acrossNetworks(row, opts);
     if (scaling) evidence.push(scaling.text);
     if (row.protocol === 'h3') {
+      const chain = opts.result.environment.certificate;
+      const flight = chain ? serverFlight(chain) : undefined;
+      if (flight) evidence.push(flight.text);
+      const limit =
+        `the anti-amplification limit (RFC 9000 section 8: before the client's address is validated the server may send only 3x the bytes it received, ` +
+        `so a first flight larger than 3 x ${QUIC_CLIENT_INITIAL_BYTES} bytes waits one round trip for the client's acknowledgements)`;
       return {
         ...base,
         kind: 'protocol',
-        explanation:
-          `${who}: ${trips}, a protocol flight rather than processing time. For QUIC the usual causes are address validation (a Retry costs one round trip) ` +
-          `and the anti-amplification limit (RFC 9000 section 8: before the client's address is validated the server may send only 3x the bytes it received, ` +
-          `so a first flight larger than 3 x 1200 bytes waits one round trip); the built-in server's ECDSA P-256 certificate (about 660 bytes) should keep its ` +
-          `first flight below that, so check for a Retry first.`,
+        explanation: flight?.overLimit
+          ? `${who}: ${trips}, a protocol flight rather than processing time: ${limit}; this run's certificate chain makes the server's first flight larger than that.`
+          : `${who}: ${trips}, a protocol flight rather than processing time. For QUIC the usual causes are address validation (a Retry costs one round trip) ` +
+            `and ${limit}; ${flight ? "this run's certificate chain keeps the first flight below that" : 'the certificate chain was not recorded in this result'}, so check for a Retry first.`,
         evidence,
       };
     }

@@ -20,6 +20,7 @@ import {
   MODE_NAMES,
   PHASE_NAMES,
 } from './handshake-analysis.ts';
+import { serverFlight } from './certificate.ts';
 import { renderHandshakesPerPage } from './page.ts';
 import { compareProtocols, type Headline, perRepetition, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
 
@@ -45,6 +46,7 @@ export function renderHandshakeSection(ctx: ReportContext, scope: WorkloadScope)
     `<h4>Connection setup in round trips</h4>` +
     `<p class="section-note">${escapeHtml(intro)}</p>` +
     renderHeadlines(headlines(scope), [escapeHtml(multiplesSentence(analysis))]) +
+    renderChain(ctx) +
     renderFlags(analysis) +
     (chart ? `<div class="chart-grid one">${chart}</div>` : '') +
     renderTable(ctx, scope, analysis) +
@@ -86,6 +88,16 @@ function multiplesSentence(a: HandshakeAnalysis): string {
     });
   const na = a.rows.filter((r) => r.notApplicable).map((r) => `${PROTOCOL_NAMES[r.protocol]} ${MODE_NAMES[r.mode]} n/a`);
   return `Median first byte: ${[...parts, ...na].join('; ')}.`;
+}
+
+/** The certificate chain every cold handshake carried, and what it means for QUIC's first flight. */
+function renderChain(ctx: ReportContext): string {
+  const chain = ctx.result.environment.certificate;
+  if (!chain) return '';
+  const flight = serverFlight(chain);
+  return `<p class="section-note" data-certificate="${escapeHtml(chain.key)}-${chain.intermediates}">${escapeHtml(`The servers' ${flight.text}.`)}${
+    flight.overLimit ? escapeHtml(' A cold QUIC handshake should take one extra round trip; resumed and 0-RTT handshakes send no certificate.') : ''
+  }</p>`;
 }
 
 function renderFlags(a: HandshakeAnalysis): string {
