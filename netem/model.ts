@@ -51,8 +51,11 @@ export interface Phase {
   path?: string;
   up?: Partial<DirectionModel>;
   down?: Partial<DirectionModel>;
-  /** userspace only: rewrite the client's source address/port from now on, as a NAT rebinding does. */
-  rebind?: { port?: boolean; address?: boolean };
+  /**
+   * userspace only: rewrite the client's source address/port from now on, as a NAT rebinding does;
+   * `reset` first returns to no rewriting (how the runner undoes a workload's rebinding).
+   */
+  rebind?: { port?: boolean; address?: boolean; reset?: boolean };
 }
 
 export type Backend = 'kernel' | 'userspace';

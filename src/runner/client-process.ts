@@ -31,6 +31,7 @@ function linkRequest(op: LinkOp, arg?: unknown): Promise<any> {
 
 const link: LinkControl = {
   applyPhase: (phase) => linkRequest('applyPhase', phase),
+  routeVia: (path) => linkRequest('routeVia', path),
   restore: () => linkRequest('restore'),
   drops: () => linkRequest('drops'),
   deliveries: (sinceMs) => linkRequest('deliveries', sinceMs),

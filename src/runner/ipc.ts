@@ -20,7 +20,7 @@ export interface RunCellMessage {
   pacing?: SenderPacing;
 }
 
-export type LinkOp = 'applyPhase' | 'restore' | 'drops' | 'deliveries' | 'counters';
+export type LinkOp = 'applyPhase' | 'routeVia' | 'restore' | 'drops' | 'deliveries' | 'counters';
 
 export type RunnerToClient =
   | RunCellMessage

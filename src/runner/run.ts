@@ -374,7 +374,8 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   await server.quicSenderStats?.(); // what earlier cells and the warm-up left is not this cell's
   const countersBefore = await topology.counters().catch(() => undefined);
   const phaseTimers = schedulePhases(variant.spec, topology, raw, key);
-  const linkCleanup = serveLinkRequests(client, cellId, topology, variant.spec, started);
+  const linkChanges = noLinkChanges();
+  const linkCleanup = serveLinkRequests(client, cellId, { topology, spec: variant.spec, cellStart: started, changes: linkChanges, raw, key });
   const stopEvents = client.onMessage((msg: ClientToRunner) => {
     if (msg.type === 'event' && msg.cellId === cellId) raw.append({ ...msg.event, ...key } as never);
   });
@@ -421,8 +422,9 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     stopEvents();
     linkCleanup();
     for (const t of phaseTimers) clearTimeout(t);
-    if (variant.spec.kind === 'shaped' && variant.spec.phases.length > 0) {
-      await restoreLink(topology, variant.spec).catch(() => {});
+    const { models, route, rebound } = linkChanges;
+    if (variant.spec.kind === 'shaped' && (variant.spec.phases.length > 0 || models || route || rebound.size > 0)) {
+      await restoreLink(topology, variant.spec, linkChanges, reboundPaths(variant.spec, linkChanges)).catch(() => {});
     }
   }
 }
@@ -440,18 +442,50 @@ function schedulePhases(spec: NetworkSpec, topology: Topology, raw: RawLog, key:
   );
 }
 
-async function restoreLink(topology: Topology, spec: NetworkSpec): Promise<void> {
-  if (spec.kind !== 'shaped') return;
-  for (const p of spec.paths) await topology.applyPhase({ atMs: 0, path: p.name, up: p.up, down: p.down });
+/** What a workload changed on the link during a cell: undone by restore() and at the cell's end. */
+interface LinkChanges {
+  /** Path models changed (a blackhole, loss removed). */
+  models: boolean;
+  /** The client's default route moved off the first path. */
+  route: boolean;
+  /** Paths whose client address/port the link now rewrites. */
+  rebound: Set<string>;
 }
 
-function serveLinkRequests(
-  client: ChildHandle<RunnerToClient>,
-  cellId: number,
-  topology: Topology,
-  spec: NetworkSpec,
-  cellStart: number,
-): () => void {
+function noLinkChanges(): LinkChanges {
+  return { models: false, route: false, rebound: new Set() };
+}
+
+/** Paths a scenario phase or the workload rebound: their rewriting ends with the cell. */
+function reboundPaths(spec: NetworkSpec, changes: LinkChanges): Set<string> {
+  const paths = new Set(changes.rebound);
+  if (spec.kind === 'shaped') {
+    for (const ph of spec.phases) if (ph.rebind) for (const p of ph.path ? [ph.path] : spec.paths.map((q) => q.name)) paths.add(p);
+  }
+  return paths;
+}
+
+/** Back to the scenario's link: every path's model, then what the workload changed (route, rebinding). */
+async function restoreLink(topology: Topology, spec: NetworkSpec, changes: LinkChanges, rebound = changes.rebound): Promise<void> {
+  if (spec.kind !== 'shaped') return;
+  for (const p of spec.paths) {
+    const reset = rebound.has(p.name) ? { rebind: { reset: true } } : {};
+    await topology.applyPhase({ atMs: 0, path: p.name, up: p.up, down: p.down, ...reset });
+  }
+  if (changes.route) await topology.routeVia(spec.paths[0]!.name);
+  Object.assign(changes, noLinkChanges());
+}
+
+interface LinkRequestContext {
+  topology: Topology;
+  spec: NetworkSpec;
+  cellStart: number;
+  changes: LinkChanges;
+  raw: RawLog;
+  key: CellKey;
+}
+
+function serveLinkRequests(client: ChildHandle<RunnerToClient>, cellId: number, ctx: LinkRequestContext): () => void {
   return client.onMessage(async (msg: ClientToRunner) => {
     if (msg.type !== 'link-request') return;
     // The client may die while the operation runs: nobody to answer then (and a throw here would
@@ -460,19 +494,39 @@ function serveLinkRequests(
       if (client.alive) client.send({ type: 'link-response', requestId: msg.requestId, ...response });
     };
     try {
-      reply({ value: await linkOperation(msg.op, msg.arg, topology, spec, cellStart) });
+      reply({ value: await linkOperation(msg.op, msg.arg, ctx) });
     } catch (error) {
       reply({ error: String(error) });
     }
   });
 }
 
-async function linkOperation(op: LinkOp, arg: unknown, topology: Topology, spec: NetworkSpec, cellStart: number) {
+async function linkOperation(op: LinkOp, arg: unknown, ctx: LinkRequestContext) {
+  const { topology, spec, cellStart, changes } = ctx;
+  // The link changes a workload makes go into raw.jsonl beside the scenario's phases.
+  const logChange = (description: string) => {
+    const t = monoMs();
+    ctx.raw.append({ type: 'phase', t, at: Math.round(t - cellStart), description: `by the workload: ${description}`, ...ctx.key });
+  };
   switch (op) {
-    case 'applyPhase':
-      return topology.applyPhase({ atMs: 0, ...(arg as Omit<Phase, 'atMs'>) });
+    case 'applyPhase': {
+      const phase = arg as Omit<Phase, 'atMs'>;
+      await topology.applyPhase({ atMs: 0, ...phase });
+      if (phase.up || phase.down) changes.models = true;
+      if (phase.rebind && spec.kind === 'shaped') for (const p of phase.path ? [phase.path] : spec.paths.map((q) => q.name)) changes.rebound.add(p);
+      logChange(describePhase({ atMs: 0, ...phase }));
+      return;
+    }
+    case 'routeVia': {
+      await topology.routeVia(String(arg));
+      changes.route = true;
+      logChange(`default route via path ${String(arg)}`);
+      return;
+    }
     case 'restore':
-      return restoreLink(topology, spec);
+      await restoreLink(topology, spec, changes);
+      logChange('link restored to the scenario');
+      return;
     case 'drops':
       return (await topology.drops()).filter((d) => d.t >= cellStart);
     case 'deliveries':

@@ -14,6 +14,9 @@ import type { WorkloadEvent } from '../results/events.ts';
 export interface LinkControl {
   /** Apply a phase (e.g. remove loss for a reference measurement); `restore()` goes back to the scenario's link. */
   applyPhase(phase: Omit<Phase, 'atMs'>): Promise<void>;
+  /** Makes `path` the client's default route (a handover); restore() moves it back to the first path. */
+  routeVia(path: string): Promise<void>;
+  /** Back to the scenario's link: path models, default route, no rebinding (also done at every cell's end). */
   restore(): Promise<void>;
   drops(): Promise<DropEvent[]>;
   /** Data packets the link delivered to the client since sinceMs, by client port; undefined when the backend keeps no such log. */

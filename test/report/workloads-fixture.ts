@@ -83,6 +83,9 @@ class SimLink {
       applyPhase: async (phase) => {
         if (phase.down?.loss?.model === 'none') this.loss = 0;
       },
+      routeVia: async () => {
+        throw new Error('one simulated path: nothing to route over');
+      },
       restore: async () => {
         this.loss = this.model.loss;
       },

@@ -129,7 +129,14 @@ export class LinkEngine {
       const pathIndex = tag >> 1;
       const path = this.paths[pathIndex]!;
       const dir: Dir = (tag & 1) === 0 ? 'up' : 'down';
-      (dir === 'up' ? path.up : path.down).counters.packetsOut++;
+      const direction = dir === 'up' ? path.up : path.down;
+      // A path gone dark loses what it was carrying too (queued or on its way), as a radio link does.
+      if (direction.model.blackhole) {
+        direction.counters.dropped++;
+        this.logDrop(path.name, dir, packet, sched.poppedDue, 'blackhole');
+        continue;
+      }
+      direction.counters.packetsOut++;
       if (dir === 'down') this.deliveryLog.record(packet, sched.poppedDue);
       emit(pathIndex, dir, packet, sched.poppedDue);
       n++;

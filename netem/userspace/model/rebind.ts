@@ -3,8 +3,9 @@
  * source address and/or port, and the server's replies are translated back, as a NAT that lost its
  * mapping and made a new one. Port mapping is a bijection on 1024..65535 that shifts with every port
  * rebinding; ports below 1024 are left alone. Each address rebinding toggles between the path's client
- * address and its rebind address. Packets in flight across a rebinding are translated by the mapping
- * in force when they reach the link, as in a NAT.
+ * address and its rebind address; a reset goes back to no rewriting (a run's later measurements then
+ * see the client's own ports again). Packets in flight across a rebinding are translated by the
+ * mapping in force when they reach the link, as in a NAT.
  */
 import { ipv4Destination, ipv4Port, ipv4Source, isIpv4, rewriteIpv4Address, rewriteIpv4Port } from './packet.ts';
 
@@ -39,7 +40,11 @@ export class Rebinder {
     return this.portGeneration > 0 || this.addressRebound;
   }
 
-  rebind(what: { port?: boolean; address?: boolean }): void {
+  rebind(what: { port?: boolean; address?: boolean; reset?: boolean }): void {
+    if (what.reset) {
+      this.portGeneration = 0;
+      this.addressRebound = false;
+    }
     if (what.port) this.portGeneration++;
     if (what.address) this.addressRebound = !this.addressRebound;
   }

@@ -168,6 +168,24 @@ describe('link engine with a fake clock', () => {
     expect(summarize(back[0]!.packet).dstPort).toBe(40000);
   });
 
+  it('a path that goes dark loses what it carries: queued and delayed packets are dropped, not delivered', () => {
+    const e = engine([path({ delayMs: 20, rateBps: 800_000 }, { delayMs: 20 }, 'wifi'), path({ delayMs: 20 }, { delayMs: 20 }, 'lte')]);
+    // 10 packets of 1000 bytes at 0.8 Mbit/s: 10 ms each in the bottleneck, then 20 ms of delay.
+    for (let i = 0; i < 10; i++) e.ingress(0, 'up', udp(i, 'up', 1000), 0);
+    e.ingress(1, 'up', udp(100), 0);
+    const early: Release[] = [];
+    e.release(55, collect(early));
+    expect(early.filter((r) => r.pathIndex === 0)).toHaveLength(3);
+    e.applyPhase({ atMs: 55, path: 'wifi', up: { blackhole: true } }, 55);
+    const late: Release[] = [];
+    e.release(Infinity, collect(late));
+    expect(late.filter((r) => r.pathIndex === 0)).toEqual([]);
+    expect(e.counters().wifi!.up).toMatchObject({ packetsIn: 10, packetsOut: 3, dropped: 7 });
+    expect(e.drops().filter((d) => d.reason === 'blackhole').map((d) => d.path)).toEqual(Array(7).fill('wifi'));
+    // The other path is not affected.
+    expect([...early, ...late].filter((r) => r.pathIndex === 1)).toHaveLength(1);
+  });
+
   it('is reproducible: the same seed makes the same decisions, another seed others', () => {
     const m = path({ delayMs: 20, jitterMs: 5, loss: { model: 'random', probability: 0.1, correlation: 0.3 } });
     const a = run(engine([m]), 2000, 1).map((r) => [r.seq, r.dueMs]);

@@ -136,4 +136,19 @@ describe('NAT rebinding', () => {
     rb.translateUp(other);
     expect(other).toEqual(copy);
   });
+
+  it('a reset returns to no rewriting; with port or address it rebinds afresh from there', () => {
+    const rb = new Rebinder(ipv4ToUint(client), ipv4ToUint(rebound));
+    rb.rebind({ port: true, address: true });
+    rb.rebind({ port: true });
+    rb.rebind({ reset: true });
+    const up = buildPacket({ proto: 'tcp', src: client, dst: server, srcPort: 40000, dstPort: 443 });
+    const copy = Uint8Array.from(up);
+    rb.translateUp(up);
+    expect(up).toEqual(copy);
+    expect(rb.active).toBe(false);
+    rb.rebind({ reset: true, port: true });
+    rb.translateUp(up);
+    expect(summarize(up).srcPort).toBe(mapPort(40000, 1));
+  });
 });
