@@ -186,11 +186,25 @@ describe('handshake deviation flags', () => {
     expect(large).toContain('over the anti-amplification limit of 3,600 bytes');
     const cold = /<li class="kind-([a-z-]+)" data-flag="h3-cold">([\s\S]*?)<\/li>/.exec(large)!;
     expect(cold[1]).toBe('protocol');
-    expect(cold[2]).toContain('certificate chain makes the server');
+    expect(cold[2]).toContain('1 extra round trip: one round trip from the anti-amplification limit');
+    expect(cold[2]).toContain('certificate chain exceeds.');
     const small = networkBlock(renderReport(withChain({ key: 'ecdsa-p256', intermediates: 0, certificateBytes: [473], chainBytes: 473 })), 'rtt=100ms');
     expect(small).toContain('ECDSA P-256, no intermediate CA: 1 certificate sent, 473 bytes');
     expect(small).toContain('under the anti-amplification limit');
     expect(small).toContain('certificate chain keeps the first flight below that, so check for a Retry first');
+  });
+
+  it('with a chain over the limit, splits a cold QUIC excess into the amplification round trip and processing, and never blames the chain for a resumed one', async () => {
+    const { result: slow } = await handshakeFixture({ rttsMs: [100], repetitions: 3, connections: 6, extraRtt: { h3: { cold: 1.7, resumed: 1 } }, seed: 5 });
+    slow.environment.certificate = { key: 'rsa-4096', intermediates: 3, certificateBytes: [1391, 1336, 1336, 1326], chainBytes: 5389 };
+    const block = networkBlock(renderReport(slow), 'rtt=100ms');
+    const flag = (id: string) => /<li class="kind-([a-z-]+)" data-flag="([^"]+)">([\s\S]*?)<\/li>/g.exec(block.slice(block.indexOf(`data-flag="${id}"`) - 40))!;
+    const cold = flag('h3-cold');
+    expect(cold[1]).toBe('protocol');
+    expect(cold[3]).toMatch(/one round trip from the anti-amplification limit.*; the other 0\.[67]\d RTT \([\d.]+ ms\) is time in the client or server/);
+    const resumed = flag('h3-resumed');
+    expect(resumed[1]).toBe('protocol');
+    expect(resumed[3]).toContain('a resumed handshake sends no certificate, so check for a Retry first');
   });
 
   it('does not flag on a link that drops packets on purpose', () => {
