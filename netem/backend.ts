@@ -14,7 +14,7 @@
  *      are deleted (which also removes any device left inside them).
  */
 import type { PathModel, Phase } from './model.ts';
-import type { DropEvent, LinkCounters } from './types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, LinkCounters } from './types.ts';
 import type { CommandRunner } from './exec.ts';
 
 /**
@@ -75,6 +75,9 @@ export interface LinkBackend {
    * keeps no such log (then head-of-line blocking cannot be told from a sender's stall).
    */
   deliveries?(sinceMs: number): Promise<Record<number, number[]>>;
+  /** pcapng of what the link receives and delivers (userspace backend; see Topology.startCapture). */
+  startCapture?(capture: CaptureRequest): Promise<number>;
+  stopCapture?(): Promise<CaptureSummary>;
   /** Stop link processes and remove what up() made outside the namespaces. Idempotent. */
   down(): Promise<void>;
 }

@@ -5,7 +5,7 @@
  */
 import { BenchError, UserError } from '../src/util/errors.ts';
 import type { Backend, NetworkSpec, Phase, TcpCongestionControl } from './model.ts';
-import type { DropEvent, LinkCounters, Side, Topology } from './types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, LinkCounters, Side, Topology } from './types.ts';
 import { planAddressing, type LinkBackend, type PathAddressing } from './backend.ts';
 import { getRunner, type CommandRunner } from './exec.ts';
 import {
@@ -247,6 +247,16 @@ class NamespaceTopology implements ShapedTopology {
 
   async deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined> {
     return this.link?.deliveries && !this.tearingDown ? this.link.deliveries(sinceMs) : undefined;
+  }
+
+  async startCapture(capture: CaptureRequest): Promise<number> {
+    if (!this.link?.startCapture || this.tearingDown) throw new BenchError('NETEM_NO_CAPTURE', `the ${this.link?.name ?? 'missing'} link backend cannot capture packets: only the userspace backend records them`);
+    return this.link.startCapture(capture);
+  }
+
+  async stopCapture(): Promise<CaptureSummary> {
+    if (!this.link?.stopCapture) throw new BenchError('NETEM_NO_CAPTURE', 'no capture is running');
+    return this.link.stopCapture();
   }
 
   teardown(): Promise<void> {

@@ -35,6 +35,27 @@ export interface DropEvent {
   reason: 'loss' | 'queue' | 'blackhole';
 }
 
+/** What to capture into (bench run --capture: one file per cell). */
+export interface CaptureRequest {
+  file: string;
+  /** The section's comment: what this capture is of. */
+  comment?: string;
+  /** The section's shb_userappl, e.g. "bench 0.1.0". */
+  application?: string;
+}
+
+/** A pcapng file the userspace link wrote for part of a run (bench run --capture). */
+export interface CaptureSummary {
+  file: string;
+  /** monoMs() of the first and last moment recorded: drop events in between are the file's drops. */
+  startedAt: number;
+  stoppedAt: number;
+  /** Packets the link read, wrote, and dropped (each drop marks a received packet). */
+  received: number;
+  delivered: number;
+  dropped: number;
+}
+
 /** Measured fidelity of the emulator (bench doctor --measure), stored in every result.json. */
 export interface FidelityReport {
   backend: Backend;
@@ -73,6 +94,13 @@ export interface Topology {
    * (userspace backend); undefined when the backend keeps no such log.
    */
   deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined>;
+  /**
+   * Starts writing what the link receives and delivers to a pcapng file (userspace backend only;
+   * absent otherwise): resolves with the monoMs() from which packets are recorded.
+   */
+  startCapture?(capture: CaptureRequest): Promise<number>;
+  /** Ends the capture started last; resolves once the file is complete. */
+  stopCapture?(): Promise<CaptureSummary>;
   /** Removes every namespace, device, qdisc and process this topology made. Idempotent. */
   teardown(): Promise<void>;
 }

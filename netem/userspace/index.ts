@@ -11,7 +11,7 @@ import { nodeTsArgv } from '../../src/util/node-child.ts';
 import { BenchError, UserError } from '../../src/util/errors.ts';
 import { LINK_PROCESS_MARKER, type LinkBackend, type LinkUpContext } from '../backend.ts';
 import type { PathModel, Phase } from '../model.ts';
-import type { DropEvent, LinkCounters } from '../types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, LinkCounters } from '../types.ts';
 import type { JitterOrder } from './model/direction.ts';
 import type { LinkProcessConfig, LinkRequest, LinkResponse, LinkScheduling, LinkStats } from './protocol.ts';
 
@@ -60,6 +60,7 @@ const LINK_PROCESS_PATH = fileURLToPath(new URL('./link-process.ts', import.meta
 const LINK_V8_FLAGS = ['--single-threaded-gc'];
 const REQUEST_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
+const CAPTURE_STOP_TIMEOUT_MS = 30_000;
 
 export function createUserspaceBackend(opts: UserspaceBackendOptions = {}): UserspaceLinkBackend {
   return new UserspaceBackend(opts);
@@ -190,6 +191,15 @@ class UserspaceBackend implements UserspaceLinkBackend {
 
   async deliveries(sinceMs: number): Promise<Record<number, number[]>> {
     return (await this.request({ op: 'deliveries', sinceMs })).result as Record<number, number[]>;
+  }
+
+  async startCapture(capture: CaptureRequest): Promise<number> {
+    return (await this.request({ op: 'captureStart', capture })).result as number;
+  }
+
+  async stopCapture(): Promise<CaptureSummary> {
+    // The link writes what it still holds before it answers.
+    return (await this.request({ op: 'captureStop' }, CAPTURE_STOP_TIMEOUT_MS)).result as CaptureSummary;
   }
 
   async stats(reset = false): Promise<LinkStats> {

@@ -13,6 +13,8 @@ import { setPriority } from 'node:os';
 import { build } from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import { monoMs } from '../../src/util/clock.ts';
+import type { CaptureRequest, CaptureSummary } from '../types.ts';
+import { LinkCapture } from './capture.ts';
 import { parseRateTrace } from './model/bottleneck.ts';
 import { LinkEngine } from './model/engine.ts';
 import { closeFd, openTunInNamespace, Poller, readPacket, setParentDeathSignal, setRealtimeFifo, setTimerSlackNs, writePacket } from './libc.ts';
@@ -45,6 +47,11 @@ class Link {
   private yieldedAt = 0;
   private writeErrors = 0;
   private running = true;
+  /** Set while a pcapng capture runs (bench run --capture); every hook checks it, so it costs nothing when off. */
+  private capture: LinkCapture | undefined;
+  private captureStartedMs = 0;
+  /** monoMs() - clock(): the runner's clock for the link's times. */
+  private readonly monoOffsetMs = monoMs() - clock();
   private readonly startedMs = clock();
   private readonly cpuAtStart = process.cpuUsage();
   private readonly emit = (pathIndex: number, dir: 'up' | 'down', packet: Uint8Array, dueMs: number) => this.write(pathIndex, dir, packet, dueMs);
@@ -77,7 +84,7 @@ class Link {
       startMs: clock(),
       traces,
       maxDropEvents: config.maxDropEvents,
-      dropClockOffsetMs: monoMs() - clock(),
+      dropClockOffsetMs: this.monoOffsetMs,
     });
   }
 
@@ -90,9 +97,11 @@ class Link {
     const fd = this.fds[2 * pathIndex + (dir === 'up' ? 1 : 0)]!;
     // Lateness is taken when the packet is handed to the kernel: a TUN write runs the receiving
     // stack in this thread, so its duration is the kernel's time, not the scheduler's.
-    const lateUs = (clock() - dueMs) * 1000;
+    const now = clock();
+    const lateUs = (now - dueMs) * 1000;
     this.lateness.recordValue(lateUs > 0 ? Math.round(lateUs) : 0);
     if (!writePacket(fd, packet)) this.writeErrors++;
+    else if (this.capture) this.capture.delivered(pathIndex, packet, now);
   }
 
   /** One slice of the link's own loop; reschedules itself through Node's loop. */
@@ -127,6 +136,7 @@ class Link {
       polled = true;
     }
     this.yieldedAt = clock();
+    this.capture?.flushIfDue(this.yieldedAt);
     setImmediate(this.slice);
   };
 
@@ -139,7 +149,9 @@ class Link {
       if (len <= 0) break;
       const packet = Buffer.allocUnsafe(len);
       this.scratch.copy(packet, 0, 0, len);
-      this.engine.ingress(path, dir, packet, clock());
+      const now = clock();
+      if (this.capture) this.capture.received(path, packet, now);
+      this.engine.ingress(path, dir, packet, now);
     }
     return n;
   }
@@ -174,7 +186,31 @@ class Link {
     };
   }
 
+  /** Starts a pcapng capture; returns the monoMs() from which packets are recorded. */
+  startCapture(request: CaptureRequest): number {
+    if (this.capture) throw new Error(`a capture is already running (${this.capture.summary.file})`);
+    const now = clock();
+    const epochOffsetMs = performance.timeOrigin;
+    const capture = new LinkCapture(request, this.config.paths.map((p) => p.name), now, (ms) => (epochOffsetMs + ms) * 1000);
+    this.capture = capture;
+    this.captureStartedMs = now;
+    this.engine.onDrop = (reason) => capture.dropped(reason);
+    return now + this.monoOffsetMs;
+  }
+
+  async stopCapture(): Promise<CaptureSummary> {
+    const capture = this.capture;
+    if (!capture) throw new Error('no capture is running');
+    const stoppedMs = clock();
+    this.capture = undefined;
+    this.engine.onDrop = undefined;
+    const summary = await capture.stop(stoppedMs);
+    return { ...summary, startedAt: this.captureStartedMs + this.monoOffsetMs, stoppedAt: stoppedMs + this.monoOffsetMs };
+  }
+
   close(): void {
+    this.capture?.abandon();
+    this.capture = undefined;
     this.running = false;
     for (const fd of this.fds.splice(0)) closeFd(fd);
   }
@@ -224,6 +260,16 @@ function main(): void {
           return reply({ id: msg.id, ok: true, result: need(link).model.drops() });
         case 'deliveries':
           return reply({ id: msg.id, ok: true, result: need(link).model.deliveries(msg.sinceMs) });
+        case 'captureStart':
+          return reply({ id: msg.id, ok: true, result: need(link).startCapture(msg.capture) });
+        case 'captureStop':
+          need(link)
+            .stopCapture()
+            .then(
+              (result) => reply({ id: msg.id, ok: true, result }),
+              (e: Error) => reply({ id: msg.id, ok: false, error: e.message }),
+            );
+          return;
         case 'stats':
           return reply({ id: msg.id, ok: true, result: { ...need(link).stats(msg.reset ?? false), scheduling } });
         case 'stop':

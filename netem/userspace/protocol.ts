@@ -1,6 +1,6 @@
 /** Messages between a userspace link backend (in the runner) and its link process, over Node IPC. */
 import type { PathModel, Phase } from '../model.ts';
-import type { DropEvent, LinkCounters } from '../types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, LinkCounters } from '../types.ts';
 import type { JitterOrder } from './model/direction.ts';
 
 export interface LinkPathDevices {
@@ -68,8 +68,10 @@ export type LinkRequest =
   | { id: number; op: 'drops' }
   | { id: number; op: 'deliveries'; sinceMs: number }
   | { id: number; op: 'stats'; reset?: boolean }
+  | { id: number; op: 'captureStart'; capture: CaptureRequest }
+  | { id: number; op: 'captureStop' }
   | { id: number; op: 'stop' };
 
 export type LinkResponse =
-  | { id: number; ok: true; result?: LinkCounters | DropEvent[] | LinkStats | Record<number, number[]> }
+  | { id: number; ok: true; result?: LinkCounters | DropEvent[] | LinkStats | Record<number, number[]> | number | CaptureSummary }
   | { id: number; ok: false; error: string };

@@ -53,6 +53,8 @@ export class LinkEngine {
   private readonly deliveryLog: DeliveryLog;
   private readonly maxDropEvents: number;
   droppedEventsOmitted = 0;
+  /** Told of every drop, as it happens (a capture marks the packet); unset when nobody listens. */
+  onDrop: ((reason: DropEvent['reason']) => void) | undefined;
   /** Arrival time of the packet being offered (for the drop log). */
   private ingressNowMs = 0;
   /** Added to nowMs in drop events: lets the caller run on a cheaper clock than monoMs(). */
@@ -102,6 +104,7 @@ export class LinkEngine {
   }
 
   private logDrop(path: string, dir: Dir, packet: Uint8Array, t: number, reason: DropEvent['reason']): void {
+    this.onDrop?.(reason);
     if (this.dropLog.length >= this.maxDropEvents) {
       this.droppedEventsOmitted++;
       return;

@@ -1,0 +1,138 @@
+/**
+ * The few pcapng blocks a link capture needs (draft-ietf-opsawg-pcapng): a Section Header, one
+ * Interface Description per interface, and Enhanced Packet Blocks with an optional comment and
+ * direction flag. Little-endian (the byte-order magic tells readers), microsecond timestamps (the
+ * format's default resolution). Pure: blocks in, bytes out. Written here because no maintained npm
+ * package writes pcapng (those that exist read it, or write classic pcap through libpcap).
+ */
+
+const SHB_TYPE = 0x0a0d0d0a;
+const IDB_TYPE = 0x00000001;
+const EPB_TYPE = 0x00000006;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+const OPT_END = 0;
+const OPT_COMMENT = 1;
+const SHB_OS = 3;
+const SHB_USERAPPL = 4;
+const IF_NAME = 2;
+const IF_DESCRIPTION = 3;
+const EPB_FLAGS = 2;
+
+/** LINKTYPE_RAW: the packet starts with its IPv4 or IPv6 header, as a TUN device without packet info hands it over. */
+export const LINKTYPE_RAW = 101;
+
+/** epb_flags bits 0-1: which way the packet went through the interface. */
+export const DIRECTION_INBOUND = 1;
+export const DIRECTION_OUTBOUND = 2;
+
+export interface SectionOptions {
+  application?: string;
+  os?: string;
+  comment?: string;
+}
+
+export interface InterfaceOptions {
+  name: string;
+  description?: string;
+  linkType?: number;
+}
+
+export interface PacketRecord {
+  interfaceId: number;
+  /** Microseconds since the Unix epoch. */
+  timestampUs: number;
+  data: Uint8Array;
+  /** DIRECTION_INBOUND or DIRECTION_OUTBOUND; 0 = not given. */
+  direction?: number;
+  comments?: readonly string[];
+}
+
+const pad4 = (n: number) => (n + 3) & ~3;
+
+type Option = { code: number; value: Uint8Array };
+
+const text = (code: number, value: string | undefined): Option[] => (value ? [{ code, value: Buffer.from(value, 'utf8') }] : []);
+
+function optionsLength(options: readonly Option[]): number {
+  if (options.length === 0) return 0;
+  return options.reduce((sum, o) => sum + 4 + pad4(o.value.length), 0) + 4;
+}
+
+function writeOptions(buf: Buffer, at: number, options: readonly Option[]): number {
+  if (options.length === 0) return at;
+  for (const o of options) {
+    buf.writeUInt16LE(o.code, at);
+    buf.writeUInt16LE(o.value.length, at + 2);
+    buf.set(o.value, at + 4);
+    buf.fill(0, at + 4 + o.value.length, at + 4 + pad4(o.value.length));
+    at += 4 + pad4(o.value.length);
+  }
+  buf.writeUInt32LE(OPT_END, at); // opt_endofopt: code 0, length 0
+  return at + 4;
+}
+
+/** One block: type, total length, body, options, total length again. */
+function block(type: number, bodyLength: number, options: readonly Option[], writeBody: (buf: Buffer, at: number) => void): Buffer {
+  const total = 12 + pad4(bodyLength) + optionsLength(options);
+  const buf = Buffer.alloc(total);
+  buf.writeUInt32LE(type, 0);
+  buf.writeUInt32LE(total, 4);
+  writeBody(buf, 8);
+  writeOptions(buf, 8 + pad4(bodyLength), options);
+  buf.writeUInt32LE(total, total - 4);
+  return buf;
+}
+
+export function sectionHeader(opts: SectionOptions = {}): Buffer {
+  const options = [...text(OPT_COMMENT, opts.comment), ...text(SHB_OS, opts.os), ...text(SHB_USERAPPL, opts.application)];
+  return block(SHB_TYPE, 16, options, (buf, at) => {
+    buf.writeUInt32LE(BYTE_ORDER_MAGIC, at);
+    buf.writeUInt16LE(1, at + 4); // major version
+    buf.writeUInt16LE(0, at + 6); // minor version
+    buf.writeBigInt64LE(-1n, at + 8); // section length not given
+  });
+}
+
+export function interfaceDescription(opts: InterfaceOptions): Buffer {
+  const options = [...text(IF_NAME, opts.name), ...text(IF_DESCRIPTION, opts.description)];
+  return block(IDB_TYPE, 8, options, (buf, at) => {
+    buf.writeUInt16LE(opts.linkType ?? LINKTYPE_RAW, at);
+    buf.writeUInt16LE(0, at + 2); // reserved
+    buf.writeUInt32LE(0, at + 4); // snaplen: no limit
+  });
+}
+
+/** Enhanced Packet Blocks for many records, in one buffer (one write per batch). */
+export function packetBlocks(records: readonly PacketRecord[]): Buffer {
+  const parts: Option[][] = records.map((r) => {
+    const options: Option[] = [];
+    for (const c of r.comments ?? []) options.push({ code: OPT_COMMENT, value: Buffer.from(c, 'utf8') });
+    if (r.direction) {
+      const flags = Buffer.alloc(4);
+      flags.writeUInt32LE(r.direction, 0);
+      options.push({ code: EPB_FLAGS, value: flags });
+    }
+    return options;
+  });
+  let total = 0;
+  records.forEach((r, i) => (total += 32 + pad4(r.data.length) + optionsLength(parts[i]!)));
+  const buf = Buffer.alloc(total);
+  let at = 0;
+  records.forEach((r, i) => {
+    const length = 32 + pad4(r.data.length) + optionsLength(parts[i]!);
+    buf.writeUInt32LE(EPB_TYPE, at);
+    buf.writeUInt32LE(length, at + 4);
+    buf.writeUInt32LE(r.interfaceId, at + 8);
+    const us = Math.round(r.timestampUs);
+    buf.writeUInt32LE(Math.floor(us / 2 ** 32), at + 12);
+    buf.writeUInt32LE(us % 2 ** 32, at + 16);
+    buf.writeUInt32LE(r.data.length, at + 20); // captured
+    buf.writeUInt32LE(r.data.length, at + 24); // original
+    buf.set(r.data, at + 28);
+    writeOptions(buf, at + 28 + pad4(r.data.length), parts[i]!);
+    buf.writeUInt32LE(length, at + length - 4);
+    at += length;
+  });
+  return buf;
+}
