@@ -64,6 +64,7 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
     ...pairs.slice(1).map(([a, b]) => compareProtocols(scope, a, b, 'p99 request latency', (c) => c.metrics.latency?.p99)),
   ];
   const stalledLine = stalledSentence(scope);
+  const scheduling = schedulingNote(ctx, scope);
   const charts = [
     lossEvents ? stalledChart(ctx, scope) : undefined,
     distributionCdf(ctx, scope, 'stallTime', {
@@ -86,6 +87,7 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
     `<h4>Head-of-line blocking</h4>` +
     `<p class="section-note">${escapeHtml(intro)}</p>` +
     renderHeadlines(headlines, stalledLine ? [escapeHtml(stalledLine)] : []) +
+    (scheduling ? `<p class="section-note">${escapeHtml(scheduling)}</p>` : '') +
     (scope.network.backend === 'kernel'
       ? `<p class="section-note">Head-of-line figures are unavailable on this network: the kernel backend (tc netem) keeps no log of the packets it drops or delivers, so no loss event can be joined with the streams. Use the userspace backend for them.</p>`
       : lossEvents === 0
@@ -102,6 +104,25 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
         : `<p class="section-note">The waterfall needs raw.jsonl next to result.json (bench report &lt;run-dir&gt;).</p>`) +
     `</div>`
   );
+}
+
+/**
+ * How the servers shared the connection among responses: the scheduler decides how many streams
+ * one loss touches (Marx et al. 2020), so it is said for bench's own servers, set alike.
+ */
+const BUILTIN_SCHEDULING: Record<Protocol, string> = {
+  h1: 'HTTP/1.1 one response at a time per connection',
+  h2: 'HTTP/2 (node:http2, nghttp2) round-robin among streams of equal weight',
+  h3: "HTTP/3 (quiche) round-robin among streams of equal urgency, incremental (RFC 9218 defaults), one stream's data per packet",
+};
+
+function schedulingNote(ctx: ReportContext, scope: WorkloadScope): string | undefined {
+  const parts = scope.protocols.map((p) => {
+    const server = ctx.result.servers?.[p];
+    if (!server || server.kind === 'builtin') return BUILTIN_SCHEDULING[p];
+    return `${PROTOCOL_NAMES[p]} as ${server.name} schedules (not set by bench)`;
+  });
+  return parts.length ? `Server stream scheduling: ${parts.join('; ')}.` : undefined;
 }
 
 function stalledSentence(scope: WorkloadScope): string | undefined {
