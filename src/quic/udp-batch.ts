@@ -33,7 +33,7 @@ export const udpSendCounters: UdpSendCounters = { sends: 0, datagrams: 0 };
 
 /** Turns GSO on for a bound socket; returns the sink that uses it, or one datagram per send. */
 export function udpSink(socket: dgram.Socket, segmentSize: number, connected: boolean): DatagramSink {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  const fd = socketFd(socket);
   // BENCH_UDP_GSO=off: one send per datagram, for measuring what GSO saves.
   const gso = process.env.BENCH_UDP_GSO !== 'off' && typeof fd === 'number' && fd >= 0 && setUdpSegmentSize(fd, segmentSize);
   const send = (buf: Uint8Array, to: HostPort) => {
@@ -42,6 +42,20 @@ export function udpSink(socket: dgram.Socket, segmentSize: number, connected: bo
     else socket.send(buf, to.port, to.host);
   };
   return gso ? new GsoBatch(send, segmentSize) : new OneBySend(send);
+}
+
+/**
+ * A bound dgram socket's file descriptor. Node offers no public accessor and its `_handle` getter
+ * is deprecated (a warning on every process), so the handle is read from the socket's internal
+ * state object; undefined (then no GSO) should that ever change.
+ */
+function socketFd(socket: dgram.Socket): number | undefined {
+  const owner = socket as unknown as Record<symbol, unknown>;
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    const state = owner[key] as { handle?: { fd?: unknown } } | undefined;
+    if (state && typeof state === 'object' && typeof state.handle?.fd === 'number') return state.handle.fd;
+  }
+  return undefined;
 }
 
 class OneBySend implements DatagramSink {
