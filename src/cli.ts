@@ -36,10 +36,11 @@ function buildProgram(): Command {
     .option('--max-regression <percent>', 'with --baseline: the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
     .option('--junit <file>', 'write the gate\'s checks as JUnit XML')
     .option('--summary <file>', 'write the gate\'s checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
+    .option('--capture', 'per cell, a pcapng of what the link received and delivered (drops marked) in captures/, and keys.log to decrypt its TLS and QUIC (userspace link backend only)')
     .option('--server-delay <duration>', 'the built-in servers wait this long before every response: an injected regression to calibrate the gate', (v) => parseDurationOption(v, '--server-delay', { maxMs: MAX_DELAY_MS }))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ bench run scenarios/smoke.yaml\n  $ bench run scenarios/smoke-loopback.yaml --repetitions 10 --baseline main/result.json --junit gate.xml\n  $ bench run scenarios/hol-loss.yaml --protocols h2,h3 --repetitions 5 --out /tmp/hol\n  $ bench run scenarios/smoke.yaml --json --quiet > summary.json',
+      '\nExamples:\n  $ bench run scenarios/smoke.yaml\n  $ bench run scenarios/smoke-loopback.yaml --repetitions 10 --baseline main/result.json --junit gate.xml\n  $ bench run scenarios/hol-loss.yaml --protocols h2,h3 --repetitions 5 --out /tmp/hol\n  $ bench run scenarios/smoke.yaml --json --quiet > summary.json\n  $ bench run scenarios/smoke.yaml --protocols h2 --capture    # then: tshark -r <run>/captures/<cell>.pcapng -o tls.keylog_file:<run>/keys.log',
     )
     .action(async (file: string, opts) => {
       const { runCommand } = await import('./commands/run.ts');

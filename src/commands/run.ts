@@ -8,7 +8,7 @@ import type { RunResult } from '../results/model.ts';
 import { applyGate } from './gate.ts';
 import { watchSignals } from '../runner/lifecycle.ts';
 import { createProgress } from '../runner/progress.ts';
-import { runScenario } from '../runner/run.ts';
+import { CAPTURE_DIR, KEYLOG_FILE, runScenario } from '../runner/run.ts';
 import { loadScenario } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { UserError } from '../util/errors.ts';
@@ -30,12 +30,14 @@ export interface RunCommandOptions {
   summary?: string;
   /** Delay (ms) the built-in servers add before every response: the injected regression for calibrating the gate. */
   serverDelay?: number;
+  /** Per cell a pcapng of the link's packets and the TLS key log (the userspace link only). */
+  capture?: boolean;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
   // Validate everything the user wrote before starting anything.
   const scenario = selectNetworks(
-    loadScenario(file, { repetitions: opts.repetitions, protocols: opts.protocols, seed: opts.seed }),
+    loadScenario(file, { repetitions: opts.repetitions, protocols: opts.protocols, seed: opts.seed, capture: opts.capture }),
     opts.network,
   );
   if (opts.serverDelay && scenario.servers.kind !== 'builtin') {
@@ -54,6 +56,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
       progress,
       signal: lifecycle.signal,
       serverDelayMs: opts.serverDelay,
+      capture: opts.capture,
     });
     const written = await writeReport(dir);
     if (opts.json) {
@@ -63,7 +66,10 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     }
     const rel = displayPath;
     process.stderr.write(
-      `bench: results in ${rel(dir)}\n  report  ${rel(written.reportPath)}\n  result  ${rel(path.join(dir, 'result.json'))}\n  events  ${rel(path.join(dir, 'raw.jsonl'))}\n`,
+      `bench: results in ${rel(dir)}\n  report  ${rel(written.reportPath)}\n  result  ${rel(path.join(dir, 'result.json'))}\n  events  ${rel(path.join(dir, 'raw.jsonl'))}\n` +
+        (opts.capture
+          ? `  capture ${rel(path.join(dir, CAPTURE_DIR))}/ (${result.cells.filter((c) => c.capture).length} pcapng files), TLS keys ${rel(path.join(dir, KEYLOG_FILE))}\n`
+          : ''),
     );
     if (result.run.status !== 'complete') return EXIT_CODES.internal;
     return applyGate(result, baseline, { ...opts, quiet: false }).exitCode;

@@ -62,8 +62,18 @@ export interface Cell {
   link?: LinkCounters;
   /** Workload-specific figures, keyed by workload type (src/results/details.ts). */
   details?: WorkloadDetails;
+  /** bench run --capture: the cell's pcapng (relative to the run directory) and what it holds. */
+  capture?: CellCapture;
   /** Set when the cell could not complete; the other figures cover what finished. */
   error?: string;
+}
+
+/** A cell's capture: packets the link received and delivered, and how many it dropped (each marked in the file). */
+export interface CellCapture {
+  file: string;
+  received: number;
+  delivered: number;
+  dropped: number;
 }
 
 /** A statistic of one metric across repetitions, with its 95% confidence interval. */

@@ -62,6 +62,7 @@ const cell: z.ZodType<Cell> = z.looseObject({
   transport: object<TransportStats>().optional(),
   link: object<LinkCounters>().optional(),
   details: details.optional(),
+  capture: z.looseObject({ file: z.string(), received: count, delivered: count, dropped: count }).optional(),
   error: z.string().optional(),
 });
 

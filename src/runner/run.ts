@@ -41,7 +41,13 @@ export interface RunOptions {
   signal: AbortSignal;
   /** The built-in servers wait this long (ms) before every response: an injected regression. */
   serverDelayMs?: number;
+  /** Per cell a pcapng of what the link received and delivered (captures/), and the client's TLS key log (keys.log). */
+  capture?: boolean;
 }
+
+/** bench run --capture: where the captures and the key log that decrypts them go, in the run directory. */
+export const CAPTURE_DIR = 'captures';
+export const KEYLOG_FILE = 'keys.log';
 
 export interface RunOutcome {
   dir: string;
@@ -91,6 +97,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   let discarded = false;
 
   try {
+    if (opts.capture) mkdirSync(path.join(dir, CAPTURE_DIR), { recursive: true });
     const cert = await generateCertificate({ key: scenario.tls.key, intermediates: scenario.tls.intermediates });
     // The chain the servers present and the root that verifies it, for tools pointed at a run's capture or servers.
     writeFileSync(path.join(dir, 'cert.pem'), cert.certPem);
@@ -149,7 +156,7 @@ function discardRunDir(dir: string, dirExisted: boolean): void {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
-  for (const file of ['raw.jsonl', 'result.json', 'cert.pem', 'ca.pem', 'server.log']) rmSync(path.join(dir, file), { force: true });
+  for (const file of ['raw.jsonl', 'result.json', 'cert.pem', 'ca.pem', 'server.log', KEYLOG_FILE, CAPTURE_DIR]) rmSync(path.join(dir, file), { recursive: true, force: true });
 }
 
 interface VariantContext {
@@ -192,7 +199,9 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     if (opts.signal.aborted) return;
 
     // The client first: it checks a server bench did not write, over the link, as soon as it starts.
-    client = new ChildHandle<RunnerToClient>('client', CLIENT_SCRIPT, topology.commandPrefix('client'));
+    // With --capture the client logs every TLS secret (TCP and QUIC) so the captures can be decrypted.
+    const clientEnv = opts.capture ? { ...process.env, SSLKEYLOGFILE: path.join(ctx.dir, KEYLOG_FILE) } : process.env;
+    client = new ChildHandle<RunnerToClient>('client', CLIENT_SCRIPT, topology.commandPrefix('client'), clientEnv);
     await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
     server = await startServer({
       scenario,
@@ -368,6 +377,10 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   };
   const cellId = nextCellId++;
   opts.progress.cellStart(planned);
+  // The capture starts first: every packet of the cell is in it, and its window bounds the cell's drops.
+  const captureFile = opts.capture ? cellCaptureFile(key) : undefined;
+  if (captureFile) await startCellCapture(ctx, key, captureFile);
+  let capturing = captureFile !== undefined;
   const started = monoMs();
   raw.append({ type: 'cell-start', t: started, ...key });
   const serverCpuBefore = await server.cpuMs();
@@ -393,12 +406,16 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     const serverQuic = planned.protocol === 'h3' ? await server.quicSenderStats?.() : undefined;
     const serverCpuMs = serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
-    // The link's drop log goes next to the requests, so analyses and waterfalls can join them.
+    capturing = false;
+    const captured = captureFile !== undefined ? await topology.stopCapture!() : undefined;
+    // The link's drop log goes next to the requests, so analyses and waterfalls can join them; with
+    // a capture, exactly the drops it marked.
+    const inCell = (t: number) => (captured ? t >= captured.startedAt && t <= captured.stoppedAt : t >= started);
     for (const drop of await topology.drops().catch(() => [])) {
-      if (drop.t >= started) raw.append({ type: 'drop', ...drop, ...key });
+      if (inCell(drop.t)) raw.append({ type: 'drop', ...drop, ...key });
     }
     raw.append({ type: 'cell-end', t: monoMs(), ...key, error: done.type === 'cell-error' ? done.error : undefined });
-    return cellFromResult({
+    const cell = cellFromResult({
       planned,
       workloadType: workload.type,
       outcome: done.type === 'cell-result' ? { result: done.result } : { error: firstLine(done.error) },
@@ -409,6 +426,8 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       countersAfter,
       wallMs: monoMs() - started,
     });
+    if (captured) cell.capture = { file: captureFile!, received: captured.received, delivered: captured.delivered, dropped: captured.dropped };
+    return cell;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     raw.append({ type: 'cell-end', t: monoMs(), ...key, error: message });
@@ -419,6 +438,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     }
     return cellFromResult({ planned, workloadType: workload.type, outcome: { error: message }, wallMs: monoMs() - started });
   } finally {
+    if (capturing) await topology.stopCapture!().catch(() => {});
     stopEvents();
     linkCleanup();
     for (const t of phaseTimers) clearTimeout(t);
@@ -427,6 +447,23 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       await restoreLink(topology, variant.spec, linkChanges, reboundPaths(variant.spec, linkChanges)).catch(() => {});
     }
   }
+}
+
+/** Where a cell's capture goes, relative to the run directory: captures/<network>-<protocol>-<workload>-rep<N>.pcapng. */
+function cellCaptureFile(key: CellKey): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._=-]+/g, '_');
+  return path.join(CAPTURE_DIR, `${safe(key.network)}-${key.protocol}-${safe(key.workload)}-rep${key.repetition}.pcapng`);
+}
+
+async function startCellCapture(ctx: CellContext, key: CellKey, file: string): Promise<void> {
+  if (!ctx.topology.startCapture) {
+    throw new BenchError('E_NO_CAPTURE', `--capture: the ${ctx.topology.backend} backend of network ${key.network} records no packets (only the userspace link does)`);
+  }
+  await ctx.topology.startCapture({
+    file: path.join(ctx.dir, file),
+    comment: `bench run ${ctx.runId}: network ${key.network}, ${key.protocol}, workload ${key.workload}, repetition ${key.repetition}. Decrypt with the key log of the run: ${KEYLOG_FILE}.`,
+    application: `${ctx.result.tool.name} ${ctx.result.tool.version}`,
+  });
 }
 
 /** Phases are relative to each cell's start, so every protocol meets the same conditions. */

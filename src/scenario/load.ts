@@ -183,6 +183,7 @@ export function checkOverrides(overrides: ScenarioOverrides): void {
   };
   wholeNumber('repetitions', overrides.repetitions, 1, 1000, 3);
   wholeNumber('seed', overrides.seed, 0, 2 ** 32 - 1, 1);
+  if (overrides.capture !== undefined && typeof overrides.capture !== 'boolean') flag('capture', message(`${show(overrides.capture)} is not allowed`, 'a flag without a value', 'Write `--capture`.'));
   const protocols = overrides.protocols;
   if (protocols === undefined) return;
   if (protocols.length === 0) flag('protocols', message('the list is empty', `one or more of ${PROTOCOLS.join(', ')}`, 'Write e.g. `--protocols h2,h3`.'));

@@ -228,6 +228,7 @@ export interface ResolveInput {
   protocols?: Protocol[];
   repetitions?: number;
   seed?: number;
+  capture?: boolean;
 }
 
 export function resolveScenario(input: ResolveInput): Scenario {
@@ -240,6 +241,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
   const { networks, sweep } = resolveNetworks(doc);
 
   const servers = resolveServers(doc, protocols, path.dirname(path.resolve(input.file)));
+  if (input.capture) resolveCapture(doc, networks);
   if (doc.tls && servers.kind === 'external') {
     throw new ScenarioIssue(['tls'], message('`tls` sets the certificate of servers bench runs', 'no `tls` with external servers (they present their own certificates)', 'Remove `tls`, or let bench run the server (`servers: builtin` or `{command: ...}`).'));
   }
@@ -259,6 +261,20 @@ export function resolveScenario(input: ResolveInput): Scenario {
     assertions: resolveAssertions(doc),
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
   };
+}
+
+/**
+ * `bench run --capture` records the packets in the userspace link: the network must be shaped and
+ * not on the kernel backend (tc netem keeps no record of a packet); `auto` resolves to userspace.
+ */
+function resolveCapture(doc: ScenarioDocument, networks: NetworkVariant[]): void {
+  if (doc.network === 'none') {
+    throw new ScenarioIssue(['network'], message('--capture records the packets the link carries, and `network: none` has no link', 'a shaped network on the userspace backend', 'Add e.g. `network: {link: {delay: 25ms}}`, or run without --capture.'));
+  }
+  if (doc.network.backend === 'kernel') {
+    throw new ScenarioIssue(['network', 'backend'], message('--capture needs the userspace backend: the kernel\'s netem keeps no record of the packets it delays and drops', '`backend: userspace` or `auto` with --capture', 'Set `backend: userspace` (or `auto`), or run without --capture.'));
+  }
+  for (const n of networks) if (n.spec.kind === 'shaped') n.spec.backend = 'userspace';
 }
 
 /** `assert:` entries parsed against the scenario's own workloads and protocols (src/scenario/assertions.ts). */

@@ -97,4 +97,6 @@ export interface ScenarioOverrides {
   repetitions?: number;
   protocols?: Protocol[];
   seed?: number;
+  /** `bench run --capture`: the packets are recorded in the userspace link, so the scenario must run on it. */
+  capture?: boolean;
 }

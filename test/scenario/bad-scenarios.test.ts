@@ -30,7 +30,9 @@ describe('bad scenarios catalogue', () => {
 
   it.each(cases)('%s', (name) => {
     const expected = readFileSync(`${DIR}/${name}.expected`, 'utf8').trimEnd();
-    const { message, error } = messageOf(() => loadScenario(`${DIR}/${name}.yaml`));
+    // A fixture that conflicts with a command-line flag says so on a line `# run with: --flag`.
+    const capture = /^# run with: --capture$/m.test(readFileSync(`${DIR}/${name}.yaml`, 'utf8'));
+    const { message, error } = messageOf(() => loadScenario(`${DIR}/${name}.yaml`, capture ? { capture } : {}));
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe('E_SCENARIO');
     expect(message).toBe(expected);

@@ -115,6 +115,12 @@ workloads: [{type: requests}]
     expect(s).toMatchObject({ repetitions: 1, protocols: ['h3'], seed: 9 });
   });
 
+  it('--capture makes `backend: auto` the userspace backend, which records the packets', () => {
+    const yaml = 'network: {link: {delay: 10ms}}\nsweep: {loss: [0%, 1%]}\nworkloads: [{type: requests}]';
+    expect(parse(yaml).networks.map((n) => n.spec.kind === 'shaped' && n.spec.backend)).toEqual(['auto', 'auto']);
+    expect(parse(yaml, { capture: true }).networks.map((n) => n.spec.kind === 'shaped' && n.spec.backend)).toEqual(['userspace', 'userspace']);
+  });
+
   it.each([
     [{ repetitions: 0 }, '--repetitions: 0 is not allowed, expected a whole number from 1 to 1000. Write e.g. `--repetitions 3`.'],
     [{ repetitions: 2.5 }, '--repetitions: 2.5 is not allowed, expected a whole number from 1 to 1000. Write e.g. `--repetitions 3`.'],
