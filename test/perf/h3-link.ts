@@ -13,17 +13,14 @@
  *   node --import tsx test/perf/h3-link.ts [--pairs 2] [--repetitions 3] [--pacing default|on|off] [--json]
  * Needs root (namespaces) and Debian's caddy (without it the Caddy ratio is left out, said so).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { median } from '../../src/metrics/stats.ts';
 import type { Cell, RunResult } from '../../src/results/model.ts';
 import { which } from '../support/peers.ts';
+import { CADDY_SERVERS, multiplexScenario, runBench } from './bench-runs.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CADDYFILE = path.join(ROOT, 'servers/examples/caddy/Caddyfile');
 const PATH_RTT_MS = 100;
 
 function arg(name: string, fallback: string): string {
@@ -32,38 +29,18 @@ function arg(name: string, fallback: string): string {
 }
 
 function scenario(name: string, protocols: string[], repetitions: number, pacing: string, servers?: string): string {
-  return [
-    `name: ${name}`,
-    `description: multiplex behind a loss-free ${PATH_RTT_MS} ms path (npm run perf -- h3-link)`,
-    `protocols: [${protocols.join(', ')}]`,
-    `repetitions: ${repetitions}`,
-    'seed: 1',
-    'network:',
-    '  backend: auto',
-    ...(pacing === 'default' ? [] : [`  pacing: ${pacing}`]),
-    '  link:',
-    `    delay: ${PATH_RTT_MS / 2}ms`,
-    ...(servers ? [servers] : []),
-    'workloads:',
-    '  - type: multiplex',
-    '    requests: 100',
-    '    sizes: [10KB]',
-    '    rounds: 5',
-    '    reference: false',
-    'timeouts:',
-    '  request: 60s',
-    '  cell: 5m',
-    '',
-  ].join('\n');
-}
-
-function runBench(dir: string, name: string, yaml: string): RunResult {
-  const file = path.join(dir, `${name}.yaml`);
-  const out = path.join(dir, name);
-  writeFileSync(file, yaml);
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', file, '--out', out, '--quiet'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bench run ${name} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
-  return JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8')) as RunResult;
+  return multiplexScenario({
+    name,
+    description: `multiplex behind a loss-free ${PATH_RTT_MS} ms path (npm run perf -- h3-link)`,
+    protocols,
+    repetitions,
+    oneWayDelayMs: PATH_RTT_MS / 2,
+    requests: 100,
+    size: '10KB',
+    rounds: 5,
+    pacing: pacing === 'default' ? undefined : pacing,
+    servers,
+  });
 }
 
 const ok = (cells: Cell[]) => cells.filter((c) => !c.error);
@@ -86,13 +63,12 @@ function main(): void {
   const pacing = arg('pacing', 'default');
   const caddy = which('caddy') !== undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-h3-link-'));
-  const caddyServers = `servers:\n  command: caddy run --config {{config}} --adapter caddyfile\n  config: ${CADDYFILE}\n  version: caddy version`;
   const ours: RunResult[] = [];
   const theirs: RunResult[] = [];
   try {
     for (let i = 0; i < pairs; i++) {
-      ours.push(runBench(dir, `ours-${i}`, scenario(`h3-link-ours-${i}`, ['h2', 'h3'], repetitions, pacing)));
-      if (caddy) theirs.push(runBench(dir, `caddy-${i}`, scenario(`h3-link-caddy-${i}`, ['h3'], repetitions, 'default', caddyServers)));
+      ours.push(runBench(dir, `ours-${i}`, scenario(`h3-link-ours-${i}`, ['h2', 'h3'], repetitions, pacing)).result);
+      if (caddy) theirs.push(runBench(dir, `caddy-${i}`, scenario(`h3-link-caddy-${i}`, ['h3'], repetitions, 'default', CADDY_SERVERS)).result);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * `npm run perf`: every benchmark, one after another (never at once: they would measure each
  * other). Each prints ratios against a peer measured in the same run (veth for the userspace link;
- * node:http2 and Caddy's HTTP/3 for our HTTP/3). `npm run perf -- link` runs one of them.
+ * node:http2 and Caddy's HTTP/3 for our HTTP/3; Chromium for our HTTP/3 client and server). `npm run perf -- link` runs one of them.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   link: { file: './link.ts', what: 'userspace link capacity (packets/s at p99 lateness < 1 ms) next to a plain veth path' },
   h3: { file: './h3.ts', what: 'HTTP/3 requests/s and 10 MB goodput next to node:http2 and Caddy HTTP/3' },
   'h3-link': { file: './h3-link.ts', what: 'HTTP/3 behind a loss-free 100 ms link: p50 next to our HTTP/2 and Caddy HTTP/3, sender RTT, CPU per request' },
+  chromium: { file: './chromium.ts', what: 'Chromium as the reference HTTP/3 client behind a loss-free 100 ms link: 100 x 10 KB from our HTTP/3 server and Caddy\'s, next to our client' },
 };
 
 // `npm run perf -- h3-link --pairs 3 --json`: names first, then options passed to each benchmark.
