@@ -5,11 +5,11 @@
  * --json`, `bench compare` and the gate all take them from this list.
  */
 import { mean, median } from '../metrics/stats.ts';
-import { handshakeMode, multiplexDetails, pageDetails } from './details.ts';
+import { handshakeMode, migrationDetails, multiplexDetails, pageDetails } from './details.ts';
 import { HANDSHAKE_MODES, HANDSHAKE_PHASES, type HandshakeMode } from './handshake-theory.ts';
 import type { Cell } from './model.ts';
 
-export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'count', 'streams'] as const;
+export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'count', 'streams', 'bytes'] as const;
 export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 export interface MetricDefinition {
@@ -72,25 +72,19 @@ export const COMMON_METRICS = {
 
 const MODE_LABELS: Record<HandshakeMode, string> = { cold: 'cold', resumed: 'resumed', '0rtt': '0-RTT' };
 
-function firstByteMs(mode: HandshakeMode): MetricDefinition {
+/** First response byte: in base RTTs (shaped networks), with the ms figure as the fallback where there is no base RTT (loopback). */
+function firstByte(mode: HandshakeMode, unit: 'rtt' | 'ms'): MetricDefinition {
+  const ms = unit === 'ms';
   return {
-    id: `${mode}.firstByteMs`,
+    id: `${mode}.firstByte${ms ? 'Ms' : ''}`,
     label: `${MODE_LABELS[mode]} first byte`,
-    unit: 'ms',
+    unit,
     better: 'lower',
-    pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianMs,
-  };
-}
-
-/** First byte in base RTTs (shaped networks); in ms where there is no base RTT (loopback). */
-function firstByteRtt(mode: HandshakeMode): MetricDefinition {
-  return {
-    id: `${mode}.firstByte`,
-    label: `${MODE_LABELS[mode]} first byte`,
-    unit: 'rtt',
-    better: 'lower',
-    pick: (c) => handshakeMode(c, mode)?.phases.firstByte?.medianRtt,
-    fallback: firstByteMs(mode),
+    pick: (c) => {
+      const phase = handshakeMode(c, mode)?.phases.firstByte;
+      return ms ? phase?.medianMs : phase?.medianRtt;
+    },
+    ...(!ms && { fallback: firstByte(mode, 'ms') }),
   };
 }
 
@@ -135,6 +129,28 @@ const handshakesPerLoad = overDetailsList(
   median,
 );
 
+/**
+ * The migration workload's answers, one move per repetition; their ids are also the fields of its
+ * `bench run --json` rows.
+ */
+export const MIGRATION_METRICS = {
+  interruptionMs: { id: 'interruptionMs', label: 'interruption', unit: 'ms', better: 'lower', pick: (c) => migrationDetails(c)?.interruptionMs },
+  requestsFailed: { id: 'requestsFailed', label: 'requests failed', unit: 'count', better: 'lower', pick: (c) => migrationDetails(c)?.requestsFailed },
+  requestsRetried: { id: 'requestsRetried', label: 'requests re-sent', unit: 'count', better: 'lower', pick: (c) => migrationDetails(c)?.requestsRetried },
+  bytesRefetched: { id: 'bytesRefetched', label: 'bytes downloaded twice', unit: 'bytes', better: 'lower', pick: (c) => migrationDetails(c)?.bytesRefetched },
+  connectionSurvived: {
+    id: 'connectionSurvived',
+    label: 'connection survived (1 = yes)',
+    unit: 'count',
+    better: 'higher',
+    pick: (c) => {
+      const d = migrationDetails(c);
+      return d ? Number(d.connectionSurvived) : undefined;
+    },
+  },
+  handshakes: { id: 'handshakes', label: 'handshakes after the move', unit: 'count', better: 'lower', pick: (c) => migrationDetails(c)?.handshakes },
+} satisfies Record<string, MetricDefinition>;
+
 interface WorkloadCatalogue {
   /** The figures that answer the workload's question, in display order. */
   headline: MetricDefinition[];
@@ -153,8 +169,8 @@ const CATALOGUE: Record<string, WorkloadCatalogue> = {
     histograms: REQUEST_HISTOGRAMS,
   },
   handshake: {
-    headline: [firstByteRtt('cold'), firstByteRtt('resumed'), firstByteRtt('0rtt'), resumedConnections('resumed'), earlyDataAccepted],
-    other: [...HANDSHAKE_MODES.map(firstByteMs), resumedConnections('0rtt')],
+    headline: [firstByte('cold', 'rtt'), firstByte('resumed', 'rtt'), firstByte('0rtt', 'rtt'), resumedConnections('resumed'), earlyDataAccepted],
+    other: [...HANDSHAKE_MODES.map((m) => firstByte(m, 'ms')), resumedConnections('0rtt')],
     histograms: HANDSHAKE_MODES.flatMap((m) => [...REQUEST_HISTOGRAMS, ...HANDSHAKE_PHASES].map((h) => `${m}.${h}`)),
   },
   multiplex: {
@@ -166,6 +182,17 @@ const CATALOGUE: Record<string, WorkloadCatalogue> = {
     headline: [histogramMetric('pageLoad', 'p50'), histogramMetric('pageLoad', 'p90'), handshakesPerLoad],
     other: [],
     histograms: ['pageLoad', ...REQUEST_HISTOGRAMS],
+  },
+  migration: {
+    headline: [
+      MIGRATION_METRICS.interruptionMs,
+      MIGRATION_METRICS.requestsFailed,
+      MIGRATION_METRICS.requestsRetried,
+      MIGRATION_METRICS.bytesRefetched,
+      MIGRATION_METRICS.connectionSurvived,
+    ],
+    other: [MIGRATION_METRICS.handshakes],
+    histograms: [...REQUEST_HISTOGRAMS, 'download.latency', 'download.ttfb'],
   },
 };
 
