@@ -45,6 +45,8 @@ export class RequestTimeline {
   private resumeFrom = 0;
   /** Sent again and no response headers yet. */
   private resent = false;
+  /** Sent again and not written to the new connection yet. */
+  private resendUnwritten = false;
   /** Bytes at the start of this attempt's body that had arrived before (the server ignored the Range). */
   private skip = 0;
 
@@ -85,6 +87,10 @@ export class RequestTimeline {
   /** Written to a connection: the first time counts; the connection and local address are the latest. */
   sent(connectionId?: string, localAddress?: string): void {
     this.record.sent ??= monoMs();
+    if (this.resendUnwritten) {
+      this.resendUnwritten = false;
+      this.record.resent = monoMs();
+    }
     if (connectionId) this.record.connectionId = connectionId;
     if (localAddress) this.record.localAddress = localAddress;
   }
@@ -93,11 +99,15 @@ export class RequestTimeline {
    * The request goes out again on another connection (its own was lost or left behind by a move):
    * counted as a retry when it had been sent, and a GET that had part of its body asks for the rest.
    */
-  retry(): void {
-    if (this.record.sent !== undefined) this.record.retries = (this.record.retries ?? 0) + 1;
+  retry(cause: unknown): void {
+    if (this.record.sent !== undefined) {
+      this.record.retries = (this.record.retries ?? 0) + 1;
+      this.record.retriedBecause ??= errorText(cause);
+    }
     const ownRange = Object.keys(this.spec.headers ?? {}).some((h) => h.toLowerCase() === 'range');
     this.resumeFrom = (this.spec.method ?? 'GET') === 'GET' && !ownRange ? this.record.bytes : 0;
     this.resent = true;
+    this.resendUnwritten = true;
   }
 
   /** The headers of the next attempt: the request's own, and a Range for the rest of a partly received body. */

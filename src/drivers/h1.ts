@@ -9,7 +9,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue } from './request-queue.ts';
-import { openTlsConnection, type TlsConnection } from './tcp-tls.ts';
+import { openTlsConnection, silenceError, watchSilence, type TlsConnection } from './tcp-tls.ts';
 import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
 
 export const H1_DEFAULT_MAX_CONNECTIONS = 6;
@@ -91,6 +91,12 @@ class H1Session implements ClientSession {
     });
     connectionOfSocket.set(connection.socket, connection.record);
     this.connections.push(connection.record);
+    const silenceMs = this.opts.silenceTimeoutMs;
+    if (this.opts.reconnect && silenceMs !== undefined) {
+      const busy = () => [...this.queue.inFlight].some((r) => r.timeline.record.connectionId === connection.record.id);
+      // Destroyed with the reason: undici fails its request with it, and the request goes again.
+      watchSilence(connection.socket, silenceMs, busy, () => connection.socket.destroy(silenceError(silenceMs)));
+    }
     const report = () => this.opts.onConnection?.(connection.record);
     connection.ready.then(report, report);
     return connection;

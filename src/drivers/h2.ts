@@ -7,7 +7,7 @@ import { connect as h2Connect, constants, type ClientHttp2Session } from 'node:h
 import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue } from './request-queue.ts';
-import { openTlsConnection, type TlsConnection } from './tcp-tls.ts';
+import { openTlsConnection, silenceError, watchSilence, type TlsConnection } from './tcp-tls.ts';
 import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
 
 /** Receive windows as Chromium sets them (6 MiB per stream, 15 MiB per connection). */
@@ -85,7 +85,11 @@ class H2Session implements ClientSession {
         tls.record.error ??= error.message;
       });
       h2.on('remoteSettings', () => this.queue.pump());
-      h2.once('close', () => this.lost(connection));
+      h2.once('close', () => this.lost(connection, new BenchError('E_CONNECTION_LOST', 'the HTTP/2 connection was lost')));
+      const silenceMs = this.opts.silenceTimeoutMs;
+      if (this.opts.reconnect && silenceMs !== undefined) {
+        watchSilence(tls.socket, silenceMs, () => connection.streams > 0, () => this.lost(connection, silenceError(silenceMs)));
+      }
       return connection;
     } catch (error) {
       tls.socket.destroy();
@@ -95,10 +99,10 @@ class H2Session implements ClientSession {
     }
   }
 
-  /** The connection closed under the session: with reconnect, its requests go again on a new one. */
-  private lost(connection: H2Connection): void {
+  /** The connection broke under the session: with reconnect, its requests go again on a new one. */
+  private lost(connection: H2Connection, cause: Error): void {
     if (connection !== this.current || this.closed || !this.opts.reconnect) return;
-    void this.replace(new BenchError('E_CONNECTION_LOST', 'the HTTP/2 connection was lost')).catch(() => {});
+    void this.replace(cause).catch(() => {});
   }
 
   /**
@@ -147,7 +151,7 @@ class H2Session implements ClientSession {
       if (!r.isCurrent(attempt)) return;
       // The connection broke under the stream: with reconnect, every request on it goes again.
       if (error !== undefined && this.opts.reconnect && !this.closed && connectionBroken(connection)) {
-        this.lost(connection);
+        this.lost(connection, error instanceof Error ? error : new Error(String(error)));
         return;
       }
       this.queue.finish(r, error);

@@ -114,7 +114,7 @@ export class RequestQueue<R extends QueuedRequest> {
       this.flying.delete(request);
       request.attempt++;
       request.cancel = undefined;
-      request.timeline.retry();
+      request.timeline.retry(error);
       again.push(request);
     }
     this.waiting.unshift(...again);

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { monoMs } from '../util/clock.ts';
+import { BenchError } from '../util/errors.ts';
 import { appendKeylog, keylogPath } from '../util/keylog.ts';
 import { errorText, newConnectionId } from './common.ts';
 import type { ConnectionRecord, Protocol, Target } from './types.ts';
@@ -94,4 +95,29 @@ export function openTlsConnection(params: TlsConnectParams): TlsConnection {
     });
   });
   return { socket, record, ready };
+}
+
+/**
+ * Calls onSilent once the connection has had requests in flight (`busy`) and received nothing for
+ * silenceMs (ConnectOptions.silenceTimeoutMs). Checked a few times per period; ends with the socket.
+ */
+export function watchSilence(socket: TLSSocket, silenceMs: number, busy: () => boolean, onSilent: () => void): void {
+  let bytes = socket.bytesRead;
+  let quietSince = monoMs();
+  const timer = setInterval(() => {
+    if (socket.bytesRead !== bytes || !busy()) {
+      bytes = socket.bytesRead;
+      quietSince = monoMs();
+    } else if (monoMs() - quietSince >= silenceMs) {
+      clearInterval(timer);
+      onSilent();
+    }
+  }, Math.max(10, silenceMs / 4));
+  timer.unref();
+  socket.once('close', () => clearInterval(timer));
+}
+
+/** The error a silent connection is given up with (see watchSilence). */
+export function silenceError(silenceMs: number): BenchError {
+  return new BenchError('E_CONNECTION_SILENT', `nothing received for ${silenceMs} ms with requests in flight`);
 }

@@ -45,6 +45,12 @@ export interface ConnectOptions {
    * nothing to do here: its connection survives an address change (a closed QUIC connection stays closed).
    */
   reconnect?: boolean;
+  /**
+   * h1, h2 with reconnect: a connection with requests in flight that receives nothing for this long
+   * counts as broken too. A client that only receives (a download) behind a NAT that forgot it hears
+   * no reset, since it sends nothing to meet one; without this it waits for the request timeout.
+   */
+  silenceTimeoutMs?: number;
 }
 
 /** What a move did: the connection moved with the client (QUIC) or a new one replaced it (TCP). */
@@ -118,6 +124,10 @@ export interface RequestRecord {
   localAddress?: string;
   /** Times it was sent again on a new connection because its own was lost or left (ConnectOptions.reconnect, moveTo). */
   retries?: number;
+  /** Why it was first sent again: the error its connection failed with (how the client noticed a break). */
+  retriedBecause?: string;
+  /** When its last attempt was written, when it was sent again (`sent` stays the first time). */
+  resent?: number;
   /** Body offset the last attempt asked for with a Range request and got (206): the bytes before came on an earlier connection. */
   resumedFrom?: number;
   /** Body bytes received a second time (a re-sent request answered in full rather than from its Range). */

@@ -42,6 +42,10 @@ export function unitFormat(unit: string, magnitude = 0): UnitFormat {
       return { scale: 1, suffix: '', integer: true };
     case 'rtt':
       return { scale: 1, suffix: ' RTT' };
+    case 'bytes':
+      if (magnitude >= 1e6) return { scale: 1e-6, suffix: ' MB' };
+      if (magnitude >= 1e3) return { scale: 1e-3, suffix: ' KB' };
+      return { scale: 1, suffix: ' bytes', integer: true };
     default:
       return { scale: 1, suffix: unit ? ` ${unit}` : '' };
   }

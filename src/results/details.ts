@@ -4,7 +4,9 @@
  * gate through the accessors below (which also accept results written before a field existed).
  */
 import type { TransportStats } from '../drivers/types.ts';
+import type { MoveOutcome } from '../drivers/types.ts';
 import type { HandshakeMode, HandshakePhase } from './handshake-theory.ts';
+import type { ExpectedInterruption, MigrationMode } from './migration-theory.ts';
 
 /** One new connection of the handshake workload. */
 export interface HandshakeConnectionSample {
@@ -69,11 +71,62 @@ export interface PageDetails {
   resourcesPerPage: number;
 }
 
+/** One move of the migration workload (one repetition of one protocol). */
+export interface MigrationDetails {
+  mode: MigrationMode;
+  /** When the client moved (handover), was rebound (rebind) or lost its path (outage): ms from the activity's start. */
+  moveAtMs: number;
+  /** How long the activity ran, ms (requests issued until then, then awaited). */
+  durationMs: number;
+  /** outage: how long the path was dark. */
+  outageMs?: number;
+  /** The path before the move and the one traffic continues on (the same but for a handover). */
+  fromPath: string;
+  toPath: string;
+  /** Base RTT of `toPath`: the expected interruption is counted in it. */
+  rttMs: number;
+  /** handover: what the session's moveTo() did. */
+  moveOutcome?: MoveOutcome;
+  /**
+   * From the move (when the link had made the change) to the first byte the server sent after it
+   * reaching the client; absent when none did. `link`: timed by the link's delivery log (data
+   * packets to the session's ports; over a new TCP connection from its first request on);
+   * `client`: when the client read it (kernel backend: no such log), bytes read sooner than 3/4 of
+   * a round trip after the move (or before an outage ended) taken as delivered before it.
+   */
+  interruptionMs?: number;
+  interruptionSeenBy?: 'link' | 'client';
+  /** Requests (small ones and downloads) that failed in the end, after any re-sending. */
+  requestsFailed: number;
+  /** Requests sent again on a new connection because theirs broke or was left (h1/h2). */
+  requestsRetried: number;
+  /** Body bytes received twice (a re-sent request answered in full rather than from its Range). */
+  bytesRefetched: number;
+  /** Every connection open at the move carried on to the end (no break, no replacement). */
+  connectionSurvived: boolean;
+  /** Connections opened after the move (TCP+TLS or QUIC handshakes). */
+  handshakes: number;
+  /** How the client learnt of a break: the error of its first re-sent request (absent when none was re-sent). */
+  breakNoticedBy?: string;
+  /** A request with no complete answer in this long fails (timeouts.request): an unnoticed break costs this much. */
+  requestTimeoutMs: number;
+  /** h1/h2: a connection with requests in flight that received nothing this long was given up (the workload's silenceTimeout). */
+  silenceTimeoutMs: number;
+  /** Small requests issued (at the workload's rate) and long downloads started. */
+  requestsIssued: number;
+  downloads: number;
+  /** The textbook interruption for this protocol and mode (src/results/migration-theory.ts). */
+  expected: ExpectedInterruption;
+  /** Response bytes delivered per bin, from the activity's start: the goodput over time. */
+  goodput: { binMs: number; bytes: number[] };
+}
+
 /** `cell.details`: keyed by workload type. */
 export interface WorkloadDetails {
   handshake?: HandshakeDetails;
   multiplex?: MultiplexDetails;
   page?: PageDetails;
+  migration?: MigrationDetails;
 }
 
 /** The part of a cell the accessors need (keeps this module free of a cycle with model.ts). */
@@ -94,6 +147,11 @@ export function multiplexDetails(cell: WithDetails): MultiplexDetails | undefine
 export function pageDetails(cell: WithDetails): PageDetails | undefined {
   const d = cell.details?.page;
   return d && Array.isArray(d.handshakesPerLoad) ? d : undefined;
+}
+
+export function migrationDetails(cell: WithDetails): MigrationDetails | undefined {
+  const d = cell.details?.migration;
+  return d && typeof d.mode === 'string' && typeof d.goodput === 'object' && d.goodput !== null ? d : undefined;
 }
 
 /** One mode's figures in one repetition, unless the protocol has no such mode. */

@@ -58,6 +58,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       repetition: msg.repetition,
       baseRttMs: msg.baseRttMs,
       clientAddresses: msg.clientAddresses,
+      pathDelays: msg.pathDelays,
       requestTimeoutMs: msg.requestTimeoutMs,
       congestionControl: msg.congestionControl,
       pacing: msg.pacing,

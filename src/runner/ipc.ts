@@ -1,7 +1,7 @@
 /** Messages between the runner and the client process (node IPC channel, JSON-serialisable). */
 import type { SenderPacing } from '../../netem/model.ts';
 import type { Protocol, Target } from '../drivers/types.ts';
-import type { WorkloadResult } from '../workloads/types.ts';
+import type { PathDelay, WorkloadResult } from '../workloads/types.ts';
 import type { WorkloadEvent } from '../results/events.ts';
 import type { ServerCheckOutcome, ServerCheckRequest } from './server-check.ts';
 
@@ -15,6 +15,7 @@ export interface RunCellMessage {
   repetition: number;
   baseRttMs: number;
   clientAddresses: Record<string, string>;
+  pathDelays: Record<string, PathDelay>;
   requestTimeoutMs: number;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;

@@ -29,6 +29,7 @@ import type { ServerHandle } from './server-handle.ts';
 import { checkServer, startServer } from './server-setup.ts';
 import { siteRoutes, type SiteRoute } from './site.ts';
 import type { RequestsSpec } from '../workloads/requests.ts';
+import type { PathDelay } from '../workloads/types.ts';
 import { PeerWatchdog } from './watchdog.ts';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
@@ -295,6 +296,7 @@ async function dispatchCell(
     ...cell,
     target: targetFor(ctx, cell.protocol),
     clientAddresses: { ...ctx.topology.clientAddresses },
+    pathDelays: pathDelaysOf(ctx.variant.spec),
     requestTimeoutMs: ctx.scenario.timeouts.requestMs,
     congestionControl: congestionControlOf(ctx.variant.spec),
     pacing: pacingOf(ctx.variant.spec),
@@ -549,10 +551,12 @@ async function linkOperation(op: LinkOp, arg: unknown, ctx: LinkRequestContext) 
     case 'applyPhase': {
       const phase = arg as Omit<Phase, 'atMs'>;
       await topology.applyPhase({ atMs: 0, ...phase });
+      // In effect by now: the time a workload measures from (the client's own clock would add the IPC back).
+      const applied = monoMs();
       if (phase.up || phase.down) changes.models = true;
       if (phase.rebind && spec.kind === 'shaped') for (const p of phase.path ? [phase.path] : spec.paths.map((q) => q.name)) changes.rebound.add(p);
       logChange(describePhase({ atMs: 0, ...phase }));
-      return;
+      return applied;
     }
     case 'routeVia': {
       await topology.routeVia(String(arg));
@@ -571,6 +575,16 @@ async function linkOperation(op: LinkOp, arg: unknown, ctx: LinkRequestContext) 
     case 'counters':
       return topology.counters();
   }
+}
+
+function pathDelaysOf(spec: NetworkSpec): RunCellMessage['pathDelays'] {
+  if (spec.kind !== 'shaped') return {};
+  return Object.fromEntries(
+    spec.paths.map((p) => {
+      const delay: PathDelay = { upMs: p.up.delayMs, downMs: p.down.delayMs };
+      return [p.name, delay];
+    }),
+  );
 }
 
 function pacingOf(spec: NetworkSpec): SenderPacing {

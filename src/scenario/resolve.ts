@@ -17,7 +17,7 @@ import { message } from './messages.ts';
 import { lossModelOf, NAME_PATTERN, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
 import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
 import { listOf } from './suggest.ts';
-import { SWEEP_KEYS, type CommandServerSpec, type NetworkVariant, type Scenario, type ServersSpec, type SweepKey } from './types.ts';
+import { SWEEP_KEYS, type CommandServerSpec, type NetworkVariant, type Scenario, type ServersSpec, type SweepKey, type WorkloadSpec } from './types.ts';
 import { tidy } from './units.ts';
 
 export type { DocPath } from "./locate.ts";
@@ -240,6 +240,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
   const protocols = input.protocols ?? doc.protocols;
   const { networks, sweep } = resolveNetworks(doc);
 
+  const workloads = resolveMigrations(doc, networks);
   const servers = resolveServers(doc, protocols, path.dirname(path.resolve(input.file)));
   if (input.capture) resolveCapture(doc, networks);
   if (doc.tls && servers.kind === 'external') {
@@ -257,10 +258,55 @@ export function resolveScenario(input: ResolveInput): Scenario {
     ...(sweep && { sweep }),
     servers,
     tls: doc.tls ?? { key: DEFAULT_TLS_KEY, intermediates: 0 },
-    workloads: doc.workloads,
+    workloads,
     assertions: resolveAssertions(doc),
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
   };
+}
+
+/**
+ * Migration workloads against the network: every mode needs a shaped network; a handover a second
+ * path to move to (resolved into `to`); a rebinding the userspace link (`auto` resolves to it). The
+ * activity must end within the cell timeout.
+ */
+function resolveMigrations(doc: ScenarioDocument, networks: NetworkVariant[]): WorkloadSpec[] {
+  return doc.workloads.map((w, i) => {
+    if (w.type !== 'migration') return w;
+    const at = (key: string): DocPath => ['workloads', i, key];
+    if (doc.network === 'none') {
+      throw new ScenarioIssue(at('type'), message('a migration workload needs a shaped network', '`network:` with the paths the client moves on', 'Add e.g. `network: {paths: [{name: wifi}, {name: lte}]}`.'));
+    }
+    if (w.durationMs + doc.timeouts.request >= doc.timeouts.cell) {
+      throw new ScenarioIssue(at('duration'), message(`the activity (${tidy(w.durationMs / 1000)}s, then up to the request timeout) would outlast the cell timeout (${tidy(doc.timeouts.cell / 1000)}s)`, '`duration` + `timeouts.request` below `timeouts.cell`', 'Shorten `duration`, or raise `timeouts.cell`.'));
+    }
+    if (w.silenceTimeoutMs >= doc.timeouts.request) {
+      throw new ScenarioIssue(at('silenceTimeout'), message(`a silence timeout of ${tidy(w.silenceTimeoutMs / 1000)}s never fires: requests time out first (\`timeouts.request: ${tidy(doc.timeouts.request / 1000)}s\`)`, '`silenceTimeout` shorter than `timeouts.request`', 'Shorten `silenceTimeout`, or raise `timeouts.request`.'));
+    }
+    const paths = (networks[0]!.spec as Extract<NetworkSpec, { kind: 'shaped' }>).paths.map((p) => p.name);
+    if (w.mode === 'rebind') {
+      if (doc.network.backend === 'kernel') {
+        throw new ScenarioIssue(at('mode'), message('`mode: rebind` needs the userspace backend (the kernel\'s netem cannot rewrite addresses)', '`network.backend: userspace` or `auto`', 'Set `backend: userspace`, or use `mode: handover` or `mode: outage`.'));
+      }
+      for (const n of networks) if (n.spec.kind === 'shaped') n.spec.backend = 'userspace';
+    }
+    if (w.mode !== 'handover') return w;
+    if (w.to !== undefined) {
+      if (!paths.includes(w.to)) {
+        throw new ScenarioIssue(at('to'), message(`unknown path \`${w.to}\``, `one of the network's paths: ${paths.join(', ')}`, `Use ${paths.length > 2 ? 'one of ' : ''}${listOf(paths.slice(1))}.`));
+      }
+      if (w.to === paths[0]) {
+        throw new ScenarioIssue(at('to'), message(`\`${w.to}\` is the path the client starts on (the first path)`, 'another path to move to', paths.length > 1 ? `Use ${listOf(paths.slice(1))}.` : 'Add a second path under `network.paths`.'));
+      }
+      return w;
+    }
+    if (paths.length < 2) {
+      throw new ScenarioIssue(
+        at('mode'),
+        message(`\`mode: handover\` needs a second path to move to; the network has only \`${paths[0]}\``, 'a network with at least two paths', 'Add one under `network`, e.g. `paths: [{name: wifi}, {name: lte, link: {delay: 40ms}}]`, or use `mode: rebind` or `mode: outage`.'),
+      );
+    }
+    return { ...w, to: paths[1]! };
+  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
 import { closest, listOf } from './suggest.ts';
 import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
-import { HANDSHAKE_MODES, WORKLOAD_TYPES, type ExternalTarget, type HandshakeMode, type ServersSpec } from './types.ts';
+import { HANDSHAKE_MODES, MIGRATION_MODES, WORKLOAD_TYPES, type ExternalTarget, type HandshakeMode, type ServersSpec } from './types.ts';
 import { parseDuration, parsePercent, parseRate, parseSize, show, tidy, type Parsed } from './units.ts';
 import { DEFAULT_MAX_BODY_BYTES, PAGE_LIMITS } from '../../servers/handler.ts';
 import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from '../tls/key-types.ts';
@@ -431,6 +431,7 @@ const tlsSchema = mapping(
  * -------------------------------------------------------------------------------------------- */
 
 const workloadName = identifier('workload name', 'small', 'Unique name (defaults to the type).').optional();
+const DEFAULT_OUTAGE_MS = 3000;
 const h1PoolSize = int({ min: 1, max: 64, example: 6 }, 'HTTP/1.1 connections per pool (browsers: 6).').default(6);
 const MAX_RESPONSE_MIB = DEFAULT_MAX_BODY_BYTES / 2 ** 20;
 
@@ -554,7 +555,72 @@ const pageWorkloadSchema = mapping(
   h1PoolSize: w.h1PoolSize,
 }));
 
-const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema] as const;
+const migrationWorkloadSchema = mapping(
+  {
+    type: z.literal('migration').describe('Requests at a fixed rate and a long download while the client moves at `moveAt`: connection migration against reconnecting.'),
+    name: workloadName,
+    mode: oneOf(
+      MIGRATION_MODES,
+      'migration mode',
+      '`handover`: the path goes dark and another path (its own client address) takes over, the client is told; `rebind`: a NAT rebinding the client is not told of (userspace backend); `outage`: the path goes dark for `outage` and comes back.',
+    ).default('handover'),
+    moveAt: duration('When the client moves, from the start of the activity.').prefault('5s'),
+    duration: duration('How long requests are issued; those in flight then are awaited.').prefault('15s'),
+    outage: duration('`mode: outage` only: how long the path stays dark (default 3s).').optional(),
+    to: text('a path name', 'lte', '`mode: handover` only: the path to move to (default: the second path).').optional(),
+    silenceTimeout: duration(
+      'HTTP/1.1 and HTTP/2: a connection with requests in flight that receives nothing for this long is given up and its requests go again on a new one (a client that only receives hears no reset from a NAT that forgot it).',
+    ).prefault('5s'),
+    rate: int({ min: 1, max: 1000, example: 20 }, 'Small requests per second, issued on schedule.').default(20),
+    size: responseSize('Response size of each small request.').prefault('10KB'),
+    download: responseSize('Size of the long download, fetched again and again while the activity runs.').prefault('10MB'),
+    h1PoolSize,
+  },
+  'a migration workload',
+)
+  .superRefine((w, ctx) => {
+    if (w.moveAt >= w.duration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['moveAt'],
+        input: w.moveAt,
+        message: message(`the move at ${tidy(w.moveAt / 1000)}s comes after the activity ends (\`duration: ${tidy(w.duration / 1000)}s\`)`, 'a move time shorter than `duration`', `Move earlier, or make \`duration\` longer than ${tidy(w.moveAt / 1000)}s.`),
+      });
+    }
+    if (w.outage !== undefined && w.mode !== 'outage') {
+      ctx.addIssue({ code: 'custom', path: ['outage'], input: w.outage, message: message(`\`outage\` has no effect with \`mode: ${w.mode}\``, '`outage` only with `mode: outage`', 'Remove `outage`, or set `mode: outage`.') });
+    }
+    if (w.mode === 'outage' && w.moveAt + (w.outage ?? DEFAULT_OUTAGE_MS) > w.duration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [w.outage === undefined ? 'moveAt' : 'outage'],
+        input: w.outage,
+        message: message('the path would still be dark when the activity ends', '`moveAt` + `outage` within `duration`', 'Shorten the outage, move earlier, or make `duration` longer.'),
+      });
+    }
+    if (w.silenceTimeout <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['silenceTimeout'], input: 0, message: message('a silence timeout of 0 gives up every connection at once', 'a positive duration', 'Write e.g. `silenceTimeout: 5s`.') });
+    }
+    if (w.to !== undefined && w.mode !== 'handover') {
+      ctx.addIssue({ code: 'custom', path: ['to'], input: w.to, message: message(`\`to\` has no effect with \`mode: ${w.mode}\``, '`to` only with `mode: handover`', 'Remove `to`, or set `mode: handover`.') });
+    }
+  })
+  .transform((w) => ({
+    type: w.type,
+    name: w.name ?? w.type,
+    mode: w.mode,
+    moveAtMs: w.moveAt,
+    durationMs: w.duration,
+    outageMs: w.outage ?? DEFAULT_OUTAGE_MS,
+    ...(w.to !== undefined && { to: w.to }),
+    silenceTimeoutMs: w.silenceTimeout,
+    rate: w.rate,
+    size: w.size,
+    download: w.download,
+    h1PoolSize: w.h1PoolSize,
+  }));
+
+const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema, migrationWorkloadSchema] as const;
 
 const workloadSchema = z.discriminatedUnion('type', WORKLOAD_SCHEMAS, {
   error: (iss) => {

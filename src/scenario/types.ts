@@ -11,20 +11,23 @@ import type { TlsKeyType } from '../tls/key-types.ts';
 // Workload specs are defined by the workloads that run them (src/workloads/); the scenario layer
 // validates YAML into these shapes.
 import type { HandshakeMode, HandshakeSpec } from '../workloads/handshake.ts';
+import type { MigrationSpec } from '../workloads/migration.ts';
 import type { MultiplexSpec } from '../workloads/multiplex.ts';
 import type { PageSpec } from '../workloads/page.ts';
 import type { RequestsSpec } from '../workloads/requests.ts';
 
 export type { HandshakeMode };
 export { HANDSHAKE_MODES } from '../results/handshake-theory.ts';
+export { MIGRATION_MODES } from '../results/migration-theory.ts';
 export type RequestsWorkloadSpec = RequestsSpec;
 export type HandshakeWorkloadSpec = HandshakeSpec;
 export type MultiplexWorkloadSpec = MultiplexSpec;
 export type PageWorkloadSpec = PageSpec;
+export type MigrationWorkloadSpec = MigrationSpec;
 
-export type WorkloadSpec = RequestsWorkloadSpec | HandshakeWorkloadSpec | MultiplexWorkloadSpec | PageWorkloadSpec;
+export type WorkloadSpec = RequestsWorkloadSpec | HandshakeWorkloadSpec | MultiplexWorkloadSpec | PageWorkloadSpec | MigrationWorkloadSpec;
 export type WorkloadType = WorkloadSpec['type'];
-export const WORKLOAD_TYPES: readonly WorkloadType[] = ['requests', 'handshake', 'multiplex', 'page'];
+export const WORKLOAD_TYPES: readonly WorkloadType[] = ['requests', 'handshake', 'multiplex', 'page', 'migration'];
 
 export interface ExternalTarget {
   url: string;

@@ -3,3 +3,4 @@ import './requests.ts';
 import './handshake.ts';
 import './multiplex.ts';
 import './page.ts';
+import './migration.ts';

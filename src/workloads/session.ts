@@ -5,6 +5,9 @@ import type { WorkloadContext } from './types.ts';
  * Every workload connects through here, so what the scenario sets for all connections (congestion
  * control, the request timeout) reaches the driver whatever the workload.
  */
-export function connectSession(ctx: WorkloadContext, opts: Pick<ConnectOptions, 'maxConnections' | 'session' | 'earlyData'>): Promise<ClientSession> {
+export function connectSession(
+  ctx: WorkloadContext,
+  opts: Pick<ConnectOptions, 'maxConnections' | 'session' | 'earlyData' | 'localAddress' | 'reconnect' | 'silenceTimeoutMs'>,
+): Promise<ClientSession> {
   return ctx.driver.connect(ctx.target, { ...opts, congestionControl: ctx.congestionControl, pacing: ctx.pacing, requestTimeoutMs: ctx.requestTimeoutMs });
 }

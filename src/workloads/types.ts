@@ -12,8 +12,11 @@ import type { WorkloadEvent } from '../results/events.ts';
 
 /** Link operations a workload may ask the runner for (the link lives outside the client process). */
 export interface LinkControl {
-  /** Apply a phase (e.g. remove loss for a reference measurement); `restore()` goes back to the scenario's link. */
-  applyPhase(phase: Omit<Phase, 'atMs'>): Promise<void>;
+  /**
+   * Apply a phase (e.g. remove loss for a reference measurement); `restore()` goes back to the
+   * scenario's link. Resolves with the time (monoMs) by which the link had applied it.
+   */
+  applyPhase(phase: Omit<Phase, 'atMs'>): Promise<number>;
   /** Makes `path` the client's default route (a handover); restore() moves it back to the first path. */
   routeVia(path: string): Promise<void>;
   /** Back to the scenario's link: path models, default route, no rebinding (also done at every cell's end). */
@@ -22,6 +25,12 @@ export interface LinkControl {
   /** Data packets the link delivered to the client since sinceMs, by client port; undefined when the backend keeps no such log. */
   deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined>;
   counters(): Promise<LinkCounters>;
+}
+
+/** A path's base one-way delays in ms (no jitter or queueing). */
+export interface PathDelay {
+  upMs: number;
+  downMs: number;
 }
 
 export interface WorkloadContext<Spec = unknown> {
@@ -33,8 +42,10 @@ export interface WorkloadContext<Spec = unknown> {
   repetition: number;
   /** Base RTT of the default path in ms (0 when the network is not shaped). */
   baseRttMs: number;
-  /** The client's address per path, when the network is shaped. */
+  /** The client's address per path, when the network is shaped (first = the default route). */
   clientAddresses: Readonly<Record<string, string>>;
+  /** Base one-way delays per path, when the network is shaped. */
+  pathDelays: Readonly<Record<string, PathDelay>>;
   requestTimeoutMs: number;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;

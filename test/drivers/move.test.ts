@@ -36,7 +36,8 @@ const seen: Seen[] = [];
 
 /**
  * `/slow/<n>`: n pattern bytes in 16 KB chunks every 5 ms, honouring Range (unless `?norange`);
- * `?reset=<bytes>`: the first attempt's connection is reset after that many bytes (a broken path).
+ * `?reset=<bytes>`: the first attempt's connection is closed after that many bytes (a broken path);
+ * `?hang=<bytes>`: the first attempt goes silent after that many bytes, its connection left open.
  */
 function slowRoute(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
   const url = new URL(req.url ?? '/', 'https://x');
@@ -49,7 +50,9 @@ function slowRoute(req: IncomingMessage | Http2ServerRequest, res: ServerRespons
   const headers = { 'content-type': 'application/octet-stream', 'content-length': String(last - first + 1) };
   if (part && part !== 'unsatisfiable') (res as ServerResponse).writeHead(206, { ...headers, 'content-range': `bytes ${first}-${last}/${n}` });
   else (res as ServerResponse).writeHead(200, headers);
-  const resetAfter = url.searchParams.has('reset') && seen.filter((s) => s.path === entry.path).length === 1 ? Number(url.searchParams.get('reset')) : Infinity;
+  const firstAttempt = seen.filter((s) => s.path === entry.path).length === 1;
+  const resetAfter = url.searchParams.has('reset') && firstAttempt ? Number(url.searchParams.get('reset')) : Infinity;
+  const hangAfter = url.searchParams.has('hang') && firstAttempt ? Number(url.searchParams.get('hang')) : Infinity;
   let offset = first;
   const timer = setInterval(() => {
     if (res.destroyed) return clearInterval(timer);
@@ -60,6 +63,8 @@ function slowRoute(req: IncomingMessage | Http2ServerRequest, res: ServerRespons
       else req.socket.destroy();
       return;
     }
+    // Silent from here on, the connection left open: as when a NAT forgot the client mid-download.
+    if (entry.written >= hangAfter) return;
     const end = Math.min(last + 1, offset + CHUNK);
     const chunk = Buffer.alloc(end - offset);
     for (let i = 0; i < chunk.length; i++) chunk[i] = patternByte(offset + i);
@@ -182,6 +187,34 @@ describe.each(['h1', 'h2'] as const)('%s: a move reconnects from the new address
       expect(record.retries).toBeUndefined();
     } finally {
       await plain.close();
+    }
+  });
+});
+
+describe.each(['h1', 'h2'] as const)('%s: a silent connection', (protocol) => {
+  it('with a silence timeout, is given up and the download resumes on a new one; without, it waits for the request timeout', async () => {
+    const driver = await getDriver(protocol);
+    const watched = await driver.connect(tcpTarget(), { reconnect: true, silenceTimeoutMs: 300 });
+    try {
+      const path = `/slow/${SLOW_BYTES}?hang=200000&p=${protocol}`;
+      const record = await watched.request({ path, keepBody: true });
+      expect(record.error).toBeUndefined();
+      expectPattern(record, SLOW_BYTES);
+      expect(record.retries).toBe(1);
+      expect(record.retriedBecause).toMatch(/E_CONNECTION_SILENT/);
+      // Given up no sooner than the silence timeout after the last byte of the first attempt.
+      expect(record.resent! - record.sent!).toBeGreaterThanOrEqual(300);
+      expect(seen.filter((s) => s.path === path)[1]!.range).toBe(`bytes=${record.resumedFrom}-`);
+    } finally {
+      await watched.close();
+    }
+    const unwatched = await driver.connect(tcpTarget(), { reconnect: true, requestTimeoutMs: 800 });
+    try {
+      const record = await unwatched.request({ path: `/slow/${SLOW_BYTES}?hang=200000&plain=${protocol}` });
+      expect(record.timedOut).toBe(true);
+      expect(record.retries).toBeUndefined();
+    } finally {
+      await unwatched.close();
     }
   });
 });

@@ -18,6 +18,7 @@ import { pageWorkload, type PageSpec } from '../../src/workloads/page.ts';
 import { parseSsOutput } from '../../src/workloads/tcp-info.ts';
 import type { Workload, WorkloadContext, WorkloadResult } from '../../src/workloads/types.ts';
 import { seededRandom } from '../../src/metrics/stats.ts';
+import { monoMs } from '../../src/util/clock.ts';
 
 const PROTOCOLS: Protocol[] = ['h1', 'h2', 'h3'];
 const MSS = 1200;
@@ -82,6 +83,7 @@ class SimLink {
     return {
       applyPhase: async (phase) => {
         if (phase.down?.loss?.model === 'none') this.loss = 0;
+        return monoMs();
       },
       routeVia: async () => {
         throw new Error('one simulated path: nothing to route over');
@@ -552,6 +554,7 @@ async function runCells(
               repetition,
               baseRttMs: network.link.rttMs,
               clientAddresses: { primary: '10.99.0.2' },
+              pathDelays: { primary: { upMs: network.link.rttMs / 2, downMs: network.link.rttMs / 2 } },
               requestTimeoutMs: 60_000,
               emit: (e) => raw.push({ ...e, ...key } as RawEvent),
               link: link.control(),

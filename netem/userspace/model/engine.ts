@@ -94,10 +94,9 @@ export class LinkEngine {
   /** A packet read at nowMs from path `pathIndex`'s client side (dir up) or server side (dir down). */
   ingress(pathIndex: number, dir: Dir, packet: Uint8Array, nowMs: number): void {
     const path = this.paths[pathIndex]!;
-    if (path.rebinder) {
-      if (dir === 'up') path.rebinder.translateUp(packet);
-      else path.rebinder.translateDown(packet);
-    }
+    // The rebinding NAT sits at the client's end of the path: the client's packets are rewritten
+    // as they enter the link, the server's as they leave it (with the mapping in force then).
+    if (dir === 'up') path.rebinder?.translateUp(packet);
     this.ingressNowMs = nowMs;
     if (dir === 'up') path.up.offer(packet, nowMs, path.upSink);
     else path.down.offer(packet, nowMs, path.downSink);
@@ -140,7 +139,10 @@ export class LinkEngine {
         continue;
       }
       direction.counters.packetsOut++;
-      if (dir === 'down') this.deliveryLog.record(packet, sched.poppedDue);
+      if (dir === 'down') {
+        path.rebinder?.translateDown(packet);
+        this.deliveryLog.record(packet, sched.poppedDue);
+      }
       emit(pathIndex, dir, packet, sched.poppedDue);
       n++;
     }

@@ -4,8 +4,9 @@
  * mapping and made a new one. Port mapping is a bijection on 1024..65535 that shifts with every port
  * rebinding; ports below 1024 are left alone. Each address rebinding toggles between the path's client
  * address and its rebind address; a reset goes back to no rewriting (a run's later measurements then
- * see the client's own ports again). Packets in flight across a rebinding are translated by the
- * mapping in force when they reach the link, as in a NAT.
+ * see the client's own ports again). The NAT sits at the client's end of the path, as a home or
+ * phone hotspot NAT does: the server's packets still on their way when the mapping changes reach a
+ * port the client no longer has, as they would.
  */
 import { ipv4Destination, ipv4Port, ipv4Source, isIpv4, rewriteIpv4Address, rewriteIpv4Port } from './packet.ts';
 

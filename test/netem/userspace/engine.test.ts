@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIRECTION_DEFAULTS, type DirectionModel, type PathModel } from '../../../netem/model.ts';
 import { LinkEngine, type Dir } from '../../../netem/userspace/model/engine.ts';
+import { unmapPort } from '../../../netem/userspace/model/rebind.ts';
 
 interface Release {
   pathIndex: number;
@@ -166,6 +167,19 @@ describe('link engine with a fake clock', () => {
     expect(back).toHaveLength(1);
     expect(Array.from(back[0]!.packet.subarray(16, 20))).toEqual([198, 18, 0, 10]);
     expect(summarize(back[0]!.packet).dstPort).toBe(40000);
+  });
+
+  it('the rebinding NAT sits at the client end: server packets already on their way when it rebinds miss the client', () => {
+    const e = engine([path({ delayMs: 10 }, { delayMs: 10 }, 'wifi')]);
+    const toClient = () => buildPacket({ proto: 'udp', src: SERVER, dst: CLIENT, srcPort: 443, dstPort: 40000, payload: new Uint8Array(300) });
+    e.ingress(0, 'down', toClient(), 0);
+    e.applyPhase({ atMs: 5, path: 'wifi', rebind: { port: true } }, 5);
+    e.ingress(0, 'down', toClient(), 6);
+    const out: Release[] = [];
+    e.release(Infinity, collect(out));
+    // Both were sent to the port the server knew; once the mapping moved on, that port is not the client's.
+    expect(out.map((r) => summarize(r.packet).dstPort)).toEqual([unmapPort(40000, 1), unmapPort(40000, 1)]);
+    expect(out.every((r) => summarize(r.packet).dstPort !== 40000)).toBe(true);
   });
 
   it('a path that goes dark loses what it carries: queued and delayed packets are dropped, not delivered', () => {

@@ -1,0 +1,62 @@
+/**
+ * What a move should cost each protocol on a loss-free link: the round trips between the move and
+ * the first byte the server sends afterwards, as the migration workload records them beside its
+ * measurement and the report judges them.
+ */
+import type { Protocol } from '../drivers/types.ts';
+
+export const MIGRATION_MODES = ['handover', 'rebind', 'outage'] as const;
+/**
+ * handover: the path goes dark, another (with its own client address) takes over, and the client is
+ * told; rebind: a NAT gives the client another address and port, unannounced; outage: the path goes
+ * dark for a while and comes back (a tunnel).
+ */
+export type MigrationMode = (typeof MIGRATION_MODES)[number];
+
+export interface ExpectedInterruption {
+  /** Round trips of the path the traffic continues on, from the move to the first new response byte. */
+  rtts: number;
+  /** The same in ms: rtts x RTT, plus the outage for an outage. */
+  ms: number;
+  /**
+   * An upper bound in ms the measurement should stay under on a loss-free link: one more round trip
+   * and one request interval (the first new byte may be the answer to the next request), and after
+   * an outage up to about one more outage (senders back off while the path is dark).
+   */
+  upToMs: number;
+  /** What the round trips are, in words. */
+  basis: string;
+}
+
+/**
+ * Loss-free textbook figures. HTTP/3 migrates: its next packet from the new address reaches the
+ * server (half a round trip), which sends there at once while it validates the address (RFC 9000
+ * section 9.3: up to three times what it received): 1 RTT, whether the client was told (handover)
+ * or not (rebind). HTTP/1.1 and HTTP/2 connect anew: TCP (1 RTT) + TLS 1.3 resumed (1 RTT) + the
+ * re-sent request (1 RTT) = 3 RTT when told; unannounced (rebind), first the break must be noticed:
+ * their next packet from the new address meets a reset from the server (1 RTT). An outage moves
+ * nothing: traffic resumes after it, once the senders' backed-off retransmission timers fire.
+ */
+export function expectedInterruption(
+  protocol: Protocol,
+  mode: MigrationMode,
+  link: { rttMs: number; outageMs?: number; requestIntervalMs: number },
+): ExpectedInterruption {
+  const { rttMs } = link;
+  const of = (rtts: number, basis: string, extraMs = 0, backoffMs = 0): ExpectedInterruption => ({
+    rtts,
+    ms: rtts * rttMs + extraMs,
+    upToMs: (rtts + 1) * rttMs + extraMs + backoffMs + link.requestIntervalMs,
+    basis,
+  });
+  if (mode === 'outage') {
+    const outageMs = link.outageMs ?? 0;
+    return of(1, `the outage (${Math.round(outageMs)} ms), then a retransmission and its answer; timers backed off meanwhile may add up to about the outage again`, outageMs, outageMs);
+  }
+  if (protocol === 'h3') {
+    return of(1, mode === 'handover' ? 'the first packet from the new address reaches the server, which answers there while it validates the path' : 'the next packet from the rebound address reaches the server, which answers there while it validates the path');
+  }
+  return mode === 'handover'
+    ? of(3, 'a new TCP connection (1 RTT), TLS 1.3 resumed with the ticket (1 RTT), the re-sent request (1 RTT)')
+    : of(4, 'the break noticed by the reset the next packet meets (1 RTT), then a new TCP connection (1), TLS resumed (1) and the re-sent request (1)');
+}
