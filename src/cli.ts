@@ -91,6 +91,28 @@ function buildProgram(): Command {
     });
 
   program
+    .command('ab')
+    .description('Baseline and candidate builds interleaved in one run (A B B A ...), one result per build, then the gate. Exit 1 on an error-level regression.')
+    .argument('<scenario>', 'scenario YAML file, e.g. scenarios/ci-gate.yaml')
+    .requiredOption('--baseline-build <dir>', 'a checkout of bench (with node_modules) whose src/bin.mjs runs the baseline, e.g. a git worktree of main')
+    .option('--candidate-build <dir>', 'a checkout of bench for the candidate (default: this one)')
+    .option('--pairs <n>', 'single-repetition runs of each build (default 5; at least 5 for a verdict)', (v) => parsePositiveInt(v, '--pairs', { max: 1000 }))
+    .option('-o, --out <dir>', 'output directory (default: reports/<scenario>/ab-<timestamp>)')
+    .option('--max-regression <percent>', 'the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
+    .option('--junit <file>', 'write the checks as JUnit XML')
+    .option('--summary <file>', 'write the checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
+    .option('--candidate-server-delay <duration>', "the candidate's built-in servers wait this long before every response: an injected regression to calibrate the gate", (v) => parseDurationOption(v, '--candidate-server-delay', { maxMs: MAX_DELAY_MS }))
+    .option('-q, --quiet', 'no progress lines')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ git worktree add ../bench-main main && (cd ../bench-main && npm ci)\n  $ bench ab scenarios/ci-gate.yaml --baseline-build ../bench-main --junit gate.xml\n  $ bench ab scenarios/calibrate-loopback.yaml --baseline-build . --candidate-server-delay 1ms --pairs 10',
+    )
+    .action(async (file: string, opts) => {
+      const { abCommand } = await import('./commands/ab.ts');
+      exitCode = await abCommand(file, opts);
+    });
+
+  program
     .command('serve')
     .description('Start the matched H1/H2/H3 servers standalone, for a browser, curl or h2load.')
     .option('--host <address>', 'address to listen on', '127.0.0.1')

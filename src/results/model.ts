@@ -148,6 +148,23 @@ export interface CertificateChainInfo {
   chainBytes: number;
 }
 
+/**
+ * How a result of `bench ab` was made: single-repetition runs of this build (`role`) alternated
+ * with those of the other build in one sitting; repetition i is this build's run of pair i.
+ */
+export interface InterleavedRun {
+  role: 'baseline' | 'candidate';
+  /** The run order, e.g. "ABBA" (A = baseline, B = candidate, repeated). */
+  order: 'ABBA';
+  pairs: number;
+  /** The checkouts whose src/bin.mjs ran each build (absolute paths). */
+  builds: { baseline: string; candidate: string };
+  /** --candidate-server-delay: ms the candidate's built-in servers waited (an injected regression). */
+  candidateServerDelayMs?: number;
+  /** This build's run directories, in run order (relative to the `bench ab` output directory). */
+  runs: string[];
+}
+
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
   /** `commit`: the git commit bench ran from ("-dirty" with local changes), when it ran from a checkout. */
@@ -175,6 +192,8 @@ export interface RunResult {
     emulator: { backend: 'kernel' | 'userspace' | 'none'; shaped: boolean; fidelity?: FidelityReport };
     /** The chain bench's servers (or a server started from a command) presented; absent for external servers and in older results. */
     certificate?: CertificateChainInfo;
+    /** `bench ab`: this result gathers one build's runs, interleaved with another build's on this machine. */
+    interleaved?: InterleavedRun;
   };
   /** The resolved scenario (units converted, profiles expanded), as JSON. */
   scenario: Record<string, unknown> & { name: string; file: string; assertions?: Assertion[] };

@@ -137,6 +137,16 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
     certificate: z
       .looseObject({ key: z.enum(TLS_KEY_TYPES), intermediates: count, certificateBytes: z.array(count), chainBytes: count })
       .optional(),
+    interleaved: z
+      .looseObject({
+        role: z.enum(['baseline', 'candidate']),
+        order: z.literal('ABBA'),
+        pairs: count,
+        builds: z.looseObject({ baseline: z.string(), candidate: z.string() }),
+        candidateServerDelayMs: z.number().optional(),
+        runs: z.array(z.string()),
+      })
+      .optional(),
   }),
   scenario: z.looseObject({ name: z.string(), file: z.string(), assertions: z.array(assertion).optional() }),
   servers: z.partialRecord(protocol, server).optional(),
