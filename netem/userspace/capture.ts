@@ -2,29 +2,34 @@
  * A capture of what the userspace link received and delivered, as pcapng (pcapng.ts): two
  * interfaces per path, "<path> received" (every packet read from the path's TUN devices, inbound,
  * the dropped ones with a comment "dropped by the link: <reason>") and "<path> delivered" (every
- * packet written, outbound, at the time it left). The link's thread only queues records; they are
- * encoded and written in batches, with the write itself off the thread (libuv's pool), so a capture
- * does not make the link late.
+ * packet written, outbound, at the time it left). On the link's thread a packet costs one copy into
+ * the current batch buffer (no allocation); full batches are written off the thread (libuv's pool),
+ * so a capture does not make the link late.
  */
 import { close, closeSync, constants, openSync, write, writeSync } from 'node:fs';
 import { release } from 'node:os';
 import type { CaptureRequest, CaptureSummary, DropEvent } from '../types.ts';
-import { DIRECTION_INBOUND, DIRECTION_OUTBOUND, interfaceDescription, packetBlocks, sectionHeader, type PacketRecord } from './pcapng.ts';
+import { beginPacketBlock, DIRECTION_INBOUND, DIRECTION_OUTBOUND, finishPacketBlock, interfaceDescription, packetBlockMaxBytes, sectionHeader } from './pcapng.ts';
 
-/** Pending records beyond this many bytes are written at once. */
-const FLUSH_BYTES = 256 * 1024;
+/** A batch this full is written at once. */
+const FLUSH_BYTES = 64 * 1024;
 /** Otherwise at most this long after the previous write. */
 const FLUSH_INTERVAL_MS = 100;
+/** Room for a full batch plus the largest packet. */
+const BATCH_BYTES = FLUSH_BYTES + packetBlockMaxBytes(65_535, [64, 64]);
 
 /** The text marking a dropped packet; what readers count (tshark -Y 'frame.comment contains "dropped by the link"'). */
 export const DROP_COMMENT = 'dropped by the link';
+/** A received packet can be dropped twice (its duplicate too): room for two comments. */
+const DROP_COMMENT_ROOM = [64, 64];
 
 export class LinkCapture {
   private readonly fd: number;
-  private pending: PacketRecord[] = [];
-  private pendingBytes = 0;
+  private batch = Buffer.allocUnsafe(BATCH_BYTES);
+  private used = 0;
+  /** The last received packet's block, left open until its fate is known (drops come right after it). */
+  private open: { start: number; optionsAt: number; comments: string[] | undefined } | undefined;
   private lastFlushMs: number;
-  private lastReceived: PacketRecord | undefined;
   private writing: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private readonly counts = { received: 0, delivered: 0, dropped: 0 };
@@ -57,68 +62,82 @@ export class LinkCapture {
     return { file: this.start.file, ...this.counts };
   }
 
-  /** A packet read from path `path` (copied: the link rewrites packets in place later). */
+  /** A packet read from path `path`, as read (the link rewrites packets in place afterwards). */
   received(path: number, packet: Uint8Array, nowMs: number): void {
-    const record: PacketRecord = { interfaceId: 2 * path, timestampUs: this.toEpochUs(nowMs), data: Uint8Array.prototype.slice.call(packet), direction: DIRECTION_INBOUND };
-    this.lastReceived = record;
-    this.push(record);
+    this.closeOpen();
+    this.makeRoom(packetBlockMaxBytes(packet.length, DROP_COMMENT_ROOM));
+    const start = this.used;
+    this.open = { start, optionsAt: beginPacketBlock(this.batch, start, 2 * path, this.toEpochUs(nowMs), packet), comments: undefined };
     this.counts.received++;
   }
 
   /** The link dropped (a copy of) the packet it just received. */
   dropped(reason: DropEvent['reason']): void {
-    const record = this.lastReceived;
-    if (!record) return;
-    record.comments = [...(record.comments ?? []), `${DROP_COMMENT}: ${reason}`];
+    if (!this.open) return;
+    (this.open.comments ??= []).push(`${DROP_COMMENT}: ${reason}`);
     this.counts.dropped++;
   }
 
-  /** A packet written to path `path`'s far end (not copied: the link is done with it). */
+  /** A packet written to path `path`'s far end. */
   delivered(path: number, packet: Uint8Array, nowMs: number): void {
-    this.push({ interfaceId: 2 * path + 1, timestampUs: this.toEpochUs(nowMs), data: packet, direction: DIRECTION_OUTBOUND });
+    this.closeOpen();
+    this.makeRoom(packetBlockMaxBytes(packet.length));
+    const start = this.used;
+    const optionsAt = beginPacketBlock(this.batch, start, 2 * path + 1, this.toEpochUs(nowMs), packet);
+    this.used = finishPacketBlock(this.batch, start, optionsAt, { direction: DIRECTION_OUTBOUND });
     this.counts.delivered++;
   }
 
-  private push(record: PacketRecord): void {
-    this.pending.push(record);
-    this.pendingBytes += record.data.length;
+  private closeOpen(): void {
+    const open = this.open;
+    if (!open) return;
+    this.used = finishPacketBlock(this.batch, open.start, open.optionsAt, { direction: DIRECTION_INBOUND, comments: open.comments });
+    this.open = undefined;
   }
 
-  /** Between the link's slices: hands a batch to the writer when enough is pending or enough time passed. */
+  private makeRoom(bytes: number): void {
+    if (this.used + bytes > this.batch.length) this.handOff();
+  }
+
+  /** Between the link's slices: writes the batch when it is full enough or old enough. */
   flushIfDue(nowMs: number): void {
-    if (this.pending.length === 0) return;
-    if (this.pendingBytes < FLUSH_BYTES && nowMs - this.lastFlushMs < FLUSH_INTERVAL_MS) return;
-    this.flush(nowMs);
+    if (this.used === 0 && !this.open) return;
+    if (this.used < FLUSH_BYTES && nowMs - this.lastFlushMs < FLUSH_INTERVAL_MS) return;
+    this.closeOpen();
+    this.handOff();
+    this.lastFlushMs = nowMs;
   }
 
-  private flush(nowMs: number): void {
-    const batch = packetBlocks(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.lastReceived = undefined;
-    this.lastFlushMs = nowMs;
-    this.writing = this.writing.then(() => writeAll(this.fd, batch)).catch((error: Error) => {
+  /** The batch goes to the writer (in order, one write after another); a new one takes its place. */
+  private handOff(): void {
+    if (this.used === 0) return;
+    const chunk = this.batch.subarray(0, this.used);
+    this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+    this.used = 0;
+    this.writing = this.writing.then(() => writeAll(this.fd, chunk)).catch((error: Error) => {
       this.failure ??= error;
     });
   }
 
   /** Writes what is pending, waits for every write, closes the file. */
-  async stop(nowMs: number): Promise<Omit<CaptureSummary, 'startedAt' | 'stoppedAt'>> {
+  async stop(): Promise<Omit<CaptureSummary, 'startedAt' | 'stoppedAt'>> {
     if (this.closed) return this.summary;
     this.closed = true;
-    if (this.pending.length > 0) this.flush(nowMs);
+    this.closeOpen();
+    this.handOff();
     await this.writing;
     await new Promise<void>((resolve) => close(this.fd, () => resolve()));
     if (this.failure) throw new Error(`capture ${this.start.file}: ${this.failure.message}`);
     return this.summary;
   }
 
-  /** The link is going away (its parent died): write what is pending now, so the file stays readable. */
+  /** The link is going away (its parent died): write the batch now, so the file stays readable. */
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (this.pending.length > 0) writeSync(this.fd, packetBlocks(this.pending));
+      this.closeOpen();
+      if (this.used > 0) writeSync(this.fd, this.batch.subarray(0, this.used));
       closeSync(this.fd);
     } catch {
       // best effort on the way out

@@ -204,7 +204,7 @@ class Link {
     const stoppedMs = clock();
     this.capture = undefined;
     this.engine.onDrop = undefined;
-    const summary = await capture.stop(stoppedMs);
+    const summary = await capture.stop();
     return { ...summary, startedAt: this.captureStartedMs + this.monoOffsetMs, stoppedAt: stoppedMs + this.monoOffsetMs };
   }
 

@@ -103,36 +103,55 @@ export function interfaceDescription(opts: InterfaceOptions): Buffer {
   });
 }
 
-/** Enhanced Packet Blocks for many records, in one buffer (one write per batch). */
+/** EPB options: comments, then the direction flag. */
+function packetOptions(opts: { direction?: number; comments?: readonly string[] }): Option[] {
+  const options: Option[] = [];
+  for (const c of opts.comments ?? []) options.push({ code: OPT_COMMENT, value: Buffer.from(c, 'utf8') });
+  if (opts.direction) {
+    const flags = Buffer.alloc(4);
+    flags.writeUInt32LE(opts.direction, 0);
+    options.push({ code: EPB_FLAGS, value: flags });
+  }
+  return options;
+}
+
+/** The most an EPB with this much data takes with a direction flag and comments of these UTF-8 lengths. */
+export function packetBlockMaxBytes(dataLength: number, commentBytes: readonly number[] = []): number {
+  return 32 + pad4(dataLength) + commentBytes.reduce((sum, n) => sum + 4 + pad4(n), 0) + 8 + 4;
+}
+
+/**
+ * Writes an Enhanced Packet Block's fixed part and data at `at` (the buffer must hold
+ * packetBlockMaxBytes); returns where its options go. finishPacketBlock completes it, so options
+ * known only later (a drop) still land in the block.
+ */
+export function beginPacketBlock(buf: Buffer, at: number, interfaceId: number, timestampUs: number, data: Uint8Array): number {
+  buf.writeUInt32LE(EPB_TYPE, at);
+  buf.writeUInt32LE(interfaceId, at + 8);
+  const us = Math.round(timestampUs);
+  buf.writeUInt32LE(Math.floor(us / 2 ** 32), at + 12);
+  buf.writeUInt32LE(us % 2 ** 32, at + 16);
+  buf.writeUInt32LE(data.length, at + 20); // captured
+  buf.writeUInt32LE(data.length, at + 24); // original
+  buf.set(data, at + 28);
+  const end = at + 28 + pad4(data.length);
+  buf.fill(0, at + 28 + data.length, end);
+  return end;
+}
+
+/** Writes the options and both length fields of the block begun at `start`; returns the offset after it. */
+export function finishPacketBlock(buf: Buffer, start: number, optionsAt: number, opts: { direction?: number; comments?: readonly string[] }): number {
+  const end = writeOptions(buf, optionsAt, packetOptions(opts)) + 4;
+  buf.writeUInt32LE(end - start, start + 4);
+  buf.writeUInt32LE(end - start, end - 4);
+  return end;
+}
+
+/** Enhanced Packet Blocks for many records, in one buffer. */
 export function packetBlocks(records: readonly PacketRecord[]): Buffer {
-  const parts: Option[][] = records.map((r) => {
-    const options: Option[] = [];
-    for (const c of r.comments ?? []) options.push({ code: OPT_COMMENT, value: Buffer.from(c, 'utf8') });
-    if (r.direction) {
-      const flags = Buffer.alloc(4);
-      flags.writeUInt32LE(r.direction, 0);
-      options.push({ code: EPB_FLAGS, value: flags });
-    }
-    return options;
-  });
-  let total = 0;
-  records.forEach((r, i) => (total += 32 + pad4(r.data.length) + optionsLength(parts[i]!)));
-  const buf = Buffer.alloc(total);
+  const size = (r: PacketRecord) => packetBlockMaxBytes(r.data.length, (r.comments ?? []).map((c) => Buffer.byteLength(c)));
+  const buf = Buffer.allocUnsafe(records.reduce((sum, r) => sum + size(r), 0));
   let at = 0;
-  records.forEach((r, i) => {
-    const length = 32 + pad4(r.data.length) + optionsLength(parts[i]!);
-    buf.writeUInt32LE(EPB_TYPE, at);
-    buf.writeUInt32LE(length, at + 4);
-    buf.writeUInt32LE(r.interfaceId, at + 8);
-    const us = Math.round(r.timestampUs);
-    buf.writeUInt32LE(Math.floor(us / 2 ** 32), at + 12);
-    buf.writeUInt32LE(us % 2 ** 32, at + 16);
-    buf.writeUInt32LE(r.data.length, at + 20); // captured
-    buf.writeUInt32LE(r.data.length, at + 24); // original
-    buf.set(r.data, at + 28);
-    writeOptions(buf, at + 28 + pad4(r.data.length), parts[i]!);
-    buf.writeUInt32LE(length, at + length - 4);
-    at += length;
-  });
-  return buf;
+  for (const r of records) at = finishPacketBlock(buf, at, beginPacketBlock(buf, at, r.interfaceId, r.timestampUs, r.data), r);
+  return buf.subarray(0, at);
 }

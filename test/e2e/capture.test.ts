@@ -54,7 +54,7 @@ describe.skipIf(skip)('bench run --capture', () => {
     run = await runBench(['run', scenario, '--out', out, '--quiet', '--capture'], 240_000);
     if (existsSync(path.join(out, 'result.json'))) result = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8'));
   }, 300_000);
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  afterAll(() => process.env.KEEP_CAPTURE || rmSync(tmp, { recursive: true, force: true }));
 
   it('writes one pcapng per cell and the key log, and names them', () => {
     expect(run.code, run.stderr).toBe(0);
@@ -84,9 +84,16 @@ describe.skipIf(skip)('bench run --capture', () => {
     // received them, and the response bodies as the server's STREAM frames (types 0x08-0x0f).
     ['h3', 'http3.frame_type', '1', 'quic.frame_type', /^(8|9|1[0-5])$/, ' && frame.interface_name == "primary received" && ip.dst == 198.18.0.1'],
   ])('%s: tshark decrypts it with keys.log (%s)', (protocol, requestField, request, responseField, response, where) => {
+    // The key log has the secrets of every connection in the capture (by its ClientHello random).
+    const randoms = new Set(values(protocol, 'tls.handshake.random', false, 'tls.handshake.type == 1'));
+    const logged = new Set(readFileSync(path.join(out, 'keys.log'), 'utf8').split('\n').map((l) => l.split(' ')[1]));
+    expect(randoms.size).toBeGreaterThan(0);
+    expect([...randoms].filter((r) => !logged.has(r))).toEqual([]);
     expect(values(protocol, requestField, true, requestField + where).filter((v) => v === request).length).toBeGreaterThanOrEqual(60);
-    // Responses: every 20 KB body, as DATA frames (h2), STREAM frames (h3) or status lines (h1).
-    expect(values(protocol, responseField).filter((v) => response.test(v)).length).toBeGreaterThanOrEqual(60);
+    // Responses: 20 KB bodies, as DATA frames (h2), STREAM frames (h3) or status lines (h1). Under
+    // loss tshark does not always reassemble a TCP stream whose segments it sees twice (received and
+    // delivered) and retransmitted with other boundaries, so not every response need show.
+    expect(values(protocol, responseField).filter((v) => response.test(v)).length).toBeGreaterThanOrEqual(30);
     // Without the keys nothing is readable: the decryption is the key log's doing.
     expect(values(protocol, requestField, false)).toEqual([]);
   });
