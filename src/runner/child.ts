@@ -3,6 +3,14 @@ import { BenchError } from '../util/errors.ts';
 import { nodeTsArgv } from '../util/node-child.ts';
 
 /**
+ * How long a child (client, server) may take to start and say it is ready. Natively a second or two;
+ * a loaded machine, or an emulated one (the kernel backend's suite runs under qemu without KVM, where
+ * starting a Node process with its modules takes about a minute), takes far longer. A child that
+ * hangs is still found, only later.
+ */
+export const CHILD_READY_TIMEOUT_MS = 180_000;
+
+/**
  * A Node child process running a .ts entry, optionally inside a namespace (argv prefix), talking
  * over IPC. Crashes surface as rejected waits, never as hangs. `Outgoing`: the messages it takes,
  * so what is sent is checked against what the child reads.

@@ -16,7 +16,7 @@ import type { Scenario } from '../scenario/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
 import { monoMs } from '../util/clock.ts';
 import { BenchError, UserError } from '../util/errors.ts';
-import { ChildHandle } from './child.ts';
+import { CHILD_READY_TIMEOUT_MS, ChildHandle } from './child.ts';
 import { fidelityFor } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
 import type { CellKey } from '../results/events.ts';
@@ -203,7 +203,7 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     // With --capture the client logs every TLS secret (TCP and QUIC) so the captures can be decrypted.
     const clientEnv = opts.capture ? { ...process.env, SSLKEYLOGFILE: path.join(ctx.dir, KEYLOG_FILE) } : process.env;
     client = new ChildHandle<RunnerToClient>('client', CLIENT_SCRIPT, topology.commandPrefix('client'), clientEnv);
-    await client.waitFor((m) => m.type === 'ready', 20_000, 'ready message');
+    await client.waitFor((m) => m.type === 'ready', CHILD_READY_TIMEOUT_MS, 'ready message');
     server = await startServer({
       scenario,
       topology,

@@ -15,7 +15,7 @@ import type { CommandServerSpec, ExternalTarget } from '../scenario/types.ts';
 import type { GeneratedCertificate } from '../tls/cert.ts';
 import { BenchError, UserError } from '../util/errors.ts';
 import type { RunnerToServer, ServerToRunner } from '../../servers/ipc.ts';
-import { ChildHandle } from './child.ts';
+import { CHILD_READY_TIMEOUT_MS, ChildHandle } from './child.ts';
 import { startCommandServer, type CommandServerOptions } from './command-server.ts';
 import { toolVersions } from './environment.ts';
 
@@ -85,7 +85,7 @@ export async function startServerProcess(opts: {
     responseDelayMs: opts.responseDelayMs,
   });
   const reply = await child
-    .waitFor<ServerToRunner>((m) => m.type === 'ready' || m.type === 'error', 20_000, 'ready message')
+    .waitFor<ServerToRunner>((m) => m.type === 'ready' || m.type === 'error', CHILD_READY_TIMEOUT_MS, 'ready message')
     .catch(async (error) => {
       await child.stop();
       throw error;
