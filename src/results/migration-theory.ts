@@ -29,13 +29,16 @@ export interface ExpectedInterruption {
 }
 
 /**
- * Loss-free textbook figures. HTTP/3 migrates: its next packet from the new address reaches the
- * server (half a round trip), which sends there at once while it validates the address (RFC 9000
- * section 9.3: up to three times what it received): 1 RTT, whether the client was told (handover)
- * or not (rebind). HTTP/1.1 and HTTP/2 connect anew: TCP (1 RTT) + TLS 1.3 resumed (1 RTT) + the
- * re-sent request (1 RTT) = 3 RTT when told; unannounced (rebind), first the break must be noticed:
- * their next packet from the new address meets a reset from the server (1 RTT). An outage moves
- * nothing: traffic resumes after it, once the senders' backed-off retransmission timers fire.
+ * Loss-free textbook figures. HTTP/3 migrates: until the server has validated the client's new
+ * address it may send there only three times what it received from it (RFC 9000 sections 8 and
+ * 9.3). A client told of a handover probes the new path itself, and its probe is padded to 1200
+ * bytes, so the server answers with data at once: 1 RTT. After an unannounced rebinding the
+ * client's next packets are small (an ACK, a request), so the server validates the address first
+ * (PATH_CHALLENGE and PATH_RESPONSE): 2 RTT. HTTP/1.1 and HTTP/2 connect anew: TCP (1 RTT) + TLS 1.3
+ * resumed (1 RTT) + the re-sent request (1 RTT) = 3 RTT when told; unannounced (rebind), the break
+ * must be noticed first: their next packet from the new address meets a reset (1 RTT). A client
+ * that only receives sends nothing to meet a reset: it notices at its silence timeout. An outage
+ * moves nothing: traffic resumes after it, once the senders' backed-off retransmission timers fire.
  */
 export function expectedInterruption(
   protocol: Protocol,
@@ -54,7 +57,9 @@ export function expectedInterruption(
     return of(1, `the outage (${Math.round(outageMs)} ms), then a retransmission and its answer; timers backed off meanwhile may add up to about the outage again`, outageMs, outageMs);
   }
   if (protocol === 'h3') {
-    return of(1, mode === 'handover' ? 'the first packet from the new address reaches the server, which answers there while it validates the path' : 'the next packet from the rebound address reaches the server, which answers there while it validates the path');
+    return mode === 'handover'
+      ? of(1, 'the client probes the new path with a padded packet, which lets the server answer there at once')
+      : of(2, "the next packet from the rebound address reaches the server, which validates it (1 RTT) before it may send more than three times the client's small packets");
   }
   return mode === 'handover'
     ? of(3, 'a new TCP connection (1 RTT), TLS 1.3 resumed with the ticket (1 RTT), the re-sent request (1 RTT)')

@@ -45,7 +45,7 @@ export interface MigrationSpec {
 /** Arrivals sooner than this share of a round trip after a move are old bytes read late (see measure). */
 const NEW_BYTE_HORIZON_RTTS = 0.75;
 /** Goodput bins of the report's chart. */
-const GOODPUT_BIN_MS = 100;
+const GOODPUT_BIN_MS = 50;
 /** A download that failed is started again after this pause, so a dead path is not hammered. */
 const DOWNLOAD_RETRY_PAUSE_MS = 100;
 

@@ -1,5 +1,5 @@
 /**
- * A report with the handshake, multiplex and page sections opened from disk in Debian's chromium:
+ * A report with the handshake, multiplex, page and migration sections opened from disk in Debian's chromium:
  * every chart drawn with its marks, no console errors, nothing fetched, exact values on hover.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -90,6 +90,13 @@ describe.skipIf(skip)('workload sections in headless chromium', () => {
     for (const m of find(/Stall time|Excess latency|Page load time CDF/)) expect(m.lines).toBeGreaterThanOrEqual(3);
     expect(find(/Streams stalled per loss event/)).toHaveLength(1);
     for (const m of find(/Streams stalled per loss event/)) expect(m.symbols).toBeGreaterThan(10);
+    // Migration: a line per protocol through the move, and the rule marking it, per mode.
+    const goodput = find(/^Goodput over time/);
+    expect(goodput).toHaveLength(2);
+    for (const m of goodput) {
+      expect(m.lines).toBeGreaterThanOrEqual(3);
+      expect(m.rules).toBeGreaterThanOrEqual(1);
+    }
     for (const m of marks) expect(m.width, m.title).toBeGreaterThan(250);
   });
 

@@ -19,6 +19,7 @@ import { parseSsOutput } from '../../src/workloads/tcp-info.ts';
 import type { Workload, WorkloadContext, WorkloadResult } from '../../src/workloads/types.ts';
 import { seededRandom } from '../../src/metrics/stats.ts';
 import { monoMs } from '../../src/util/clock.ts';
+import { MIGRATION_NETWORK, migrationCells } from './migration-fixture.ts';
 
 const PROTOCOLS: Protocol[] = ['h1', 'h2', 'h3'];
 const MSS = 1200;
@@ -667,13 +668,14 @@ export async function multiplexFixture(opts: MultiplexFixtureOptions = {}): Prom
 export async function workloadsFixture(): Promise<{ result: RunResult; raw: RawEvent[] }> {
   const a = await handshakeFixture({ rttsMs: [20, 100], repetitions: 3, connections: 6 });
   const b = await multiplexFixture({ losses: [0.02], repetitions: 3, page: true });
+  const moves = migrationCells();
   return {
     result: {
       ...a.result,
-      scenario: { ...a.result.scenario, name: 'workloads', description: 'Connection setup, head-of-line blocking and page loads (simulated drivers).' },
-      networks: [...a.result.networks, ...b.result.networks],
-      cells: [...a.result.cells, ...b.result.cells],
-      summaries: [...a.result.summaries, ...b.result.summaries],
+      scenario: { ...a.result.scenario, name: 'workloads', description: 'Connection setup, head-of-line blocking, page loads and moves (simulated drivers).' },
+      networks: [...a.result.networks, ...b.result.networks, MIGRATION_NETWORK],
+      cells: [...a.result.cells, ...b.result.cells, ...moves],
+      summaries: [...a.result.summaries, ...b.result.summaries, ...summariseCells(moves)],
       warnings: [...a.result.warnings, ...b.result.warnings],
     },
     raw: [...a.raw, ...b.raw],
