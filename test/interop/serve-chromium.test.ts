@@ -1,7 +1,8 @@
 /**
  * The Chromium command `bench serve` prints works as printed: run through a shell with only the
  * flags a headless machine needs added, Chromium loads the page over HTTP/3 from the served port
- * (the origin is forced onto QUIC, so a failed QUIC handshake fails the load). Needs Debian's `chromium`.
+ * (the origin is forced onto QUIC, so a failed QUIC handshake fails the load), with the default
+ * certificate and with a chain of intermediates (the printed SPKI is the leaf's). Needs Debian's `chromium`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,10 @@ import { freeTcpUdpPort } from './caddy.ts';
 
 const skip = peerMissing(!!CHROMIUM_PATH, 'chromium (apt-get install chromium)');
 
-describe.skipIf(skip)('bench serve: the printed chromium command', () => {
+describe.skipIf(skip).each([
+  ['one ECDSA certificate', []],
+  ['an RSA 2048 chain with two intermediates', ['--tls-key', 'rsa-2048', '--intermediates', '2']],
+])('bench serve with %s: the printed chromium command', (_what, tlsArgs) => {
   let serve: ChildProcess;
   let printed = '';
   let profile: string;
@@ -23,7 +27,7 @@ describe.skipIf(skip)('bench serve: the printed chromium command', () => {
   beforeAll(async () => {
     profile = mkdtempSync(path.join(os.tmpdir(), 'bench-serve-chromium-'));
     const port = await freeTcpUdpPort();
-    serve = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--cert-dir', profile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    serve = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--cert-dir', profile, ...tlsArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     serve.stderr!.on('data', (c: Buffer) => (err += c.toString()));
