@@ -14,21 +14,16 @@
  *
  *   npm run calibrate:ab -- [--pairs 5] [--ab-pairs 5] [--base-delay 5] [--extra-delay 1] [--out DIR]
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateAssertions, isBlocking } from '../../src/gate/evaluate.ts';
 import { regressionAssertions } from '../../src/gate/regression.ts';
 import { median } from '../../src/metrics/stats.ts';
 import type { RunResult } from '../../src/results/model.ts';
-import { readResult } from '../../src/results/read.ts';
 import { mergeRuns } from '../../src/runner/interleave.ts';
 import { rotate } from '../../src/runner/plan.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCENARIO = path.join(ROOT, 'scenarios/calibrate-loopback.yaml');
+import { calibrationRun, ROOT } from './calibrate-run.ts';
 const THRESHOLDS = [0.05, 0.1, 0.15];
 
 const { values: args } = parseArgs({
@@ -50,24 +45,7 @@ mkdirSync(out, { recursive: true });
 type Stream = 'A' | 'A2' | 'B';
 const delayOf: Record<Stream, number> = { A: baseDelay, A2: baseDelay, B: baseDelay + extraDelay };
 
-/** One single-repetition run; a complete run already in --out is reused (a calibration resumes), a failed one retried once. */
-function run(name: string, delayMs: number): RunResult {
-  const dir = path.join(out, name);
-  if (existsSync(path.join(dir, 'result.json'))) {
-    const previous = readResult(dir);
-    if (previous.run.status === 'complete' && (previous.run.serverDelayMs ?? 0) === delayMs) return previous;
-  }
-  for (let attempt = 1; ; attempt++) {
-    rmSync(dir, { recursive: true, force: true });
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', SCENARIO, '--repetitions', '1', ...(delayMs ? ['--server-delay', `${delayMs}ms`] : []), '--out', dir, '--quiet'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (r.status === 0) return readResult(dir);
-    if (attempt === 2) throw new Error(`bench run ${name} exited ${r.status} twice:\n${r.stderr}`);
-    process.stderr.write(`  ${name}: exited ${r.status}, once more: ${r.stderr.split('\n')[0]}\n`);
-  }
-}
+const run = (name: string, delayMs: number): RunResult => calibrationRun(path.join(out, name), { repetitions: 1, delayMs });
 
 const merge = (runs: RunResult[], role: 'baseline' | 'candidate') =>
   mergeRuns(runs, { role, order: 'ABBA', pairs: runs.length, builds: { baseline: ROOT, candidate: ROOT }, runs: [] }, []);

@@ -11,19 +11,15 @@
  *
  *   npm run calibrate -- [--pairs 20] [--repetitions 5] [--base-delay 5] [--extra-delay 1] [--out DIR]
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateAssertions, isBlocking } from '../../src/gate/evaluate.ts';
 import { regressionAssertions } from '../../src/gate/regression.ts';
 import { median } from '../../src/metrics/stats.ts';
 import type { RunResult } from '../../src/results/model.ts';
-import { readResult } from '../../src/results/read.ts';
+import { calibrationRun, ROOT } from './calibrate-run.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCENARIO = path.join(ROOT, 'scenarios/calibrate-loopback.yaml');
 const THRESHOLDS = [0.05, 0.1, 0.15];
 
 const { values: args } = parseArgs({
@@ -42,28 +38,7 @@ const extraDelay = Number(args['extra-delay']);
 const out = path.resolve(args.out);
 mkdirSync(out, { recursive: true });
 
-/** One run of the scenario; a complete run already in --out is reused (an interrupted calibration resumes), a failed one retried once. */
-function run(name: string, delayMs: number): RunResult {
-  const dir = path.join(out, name);
-  if (existsSync(path.join(dir, 'result.json'))) {
-    const previous = readResult(dir);
-    if (previous.run.status === 'complete' && previous.run.serverDelayMs === delayMs) return previous;
-  }
-  for (let attempt = 1; ; attempt++) {
-    rmSync(dir, { recursive: true, force: true });
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', SCENARIO, '--repetitions', String(repetitions), '--server-delay', `${delayMs}ms`, '--out', dir, '--quiet'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (r.status === 0) {
-      process.stderr.write(`  ${name}: ${delayMs} ms server delay, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-      return readResult(dir);
-    }
-    if (attempt === 2) throw new Error(`bench run ${name} exited ${r.status} twice:\n${r.stderr}`);
-    process.stderr.write(`  ${name}: exited ${r.status}, once more: ${r.stderr.split('\n')[0]}\n`);
-  }
-}
+const run = (name: string, delayMs: number): RunResult => calibrationRun(path.join(out, name), { repetitions, delayMs });
 
 process.stderr.write(`calibrating: ${pairs} pairs, ${repetitions} repetitions per run, server delay ${baseDelay} ms vs ${baseDelay + extraDelay} ms; runs in ${out}\n`);
 const baselines: RunResult[] = [];
