@@ -186,7 +186,7 @@ describe('handshake deviation flags', () => {
     expect(large).toContain('over the anti-amplification limit of 3,600 bytes');
     const cold = /<li class="kind-([a-z-]+)" data-flag="h3-cold">([\s\S]*?)<\/li>/.exec(large)!;
     expect(cold[1]).toBe('protocol');
-    expect(cold[2]).toContain('1 extra round trip: one round trip from the anti-amplification limit');
+    expect(cold[2]).toContain('1 extra round trip, from the anti-amplification limit');
     expect(cold[2]).toContain('certificate chain exceeds.');
     const small = networkBlock(renderReport(withChain({ key: 'ecdsa-p256', intermediates: 0, certificateBytes: [473], chainBytes: 473 })), 'rtt=100ms');
     expect(small).toContain('ECDSA P-256, no intermediate CA: 1 certificate sent, 473 bytes');
@@ -201,7 +201,7 @@ describe('handshake deviation flags', () => {
     const flag = (id: string) => /<li class="kind-([a-z-]+)" data-flag="([^"]+)">([\s\S]*?)<\/li>/g.exec(block.slice(block.indexOf(`data-flag="${id}"`) - 40))!;
     const cold = flag('h3-cold');
     expect(cold[1]).toBe('protocol');
-    expect(cold[3]).toMatch(/one round trip from the anti-amplification limit.*; the other 0\.[67]\d RTT \([\d.]+ ms\) is time in the client or server/);
+    expect(cold[3]).toMatch(/HTTP\/3 cold: 1\.[67]\d RTT extra: one round trip from the anti-amplification limit.*; the other 0\.[67]\d RTT \([\d.]+ ms\) is time in the client or server/);
     const resumed = flag('h3-resumed');
     expect(resumed[1]).toBe('protocol');
     expect(resumed[3]).toContain('a resumed handshake sends no certificate, so check for a Retry first');

@@ -259,15 +259,16 @@ export function explainDeviation(row: ModeRow, baseRtt: number, opts: AnalyseOpt
     if (row.protocol === 'h3') {
       if (flight) evidence.push(flight.text);
       if (amplified) {
+        // The client's next Initial (padded to 1200 bytes) or Handshake packet lifts the limit: one round trip, never more.
         const rest = residualRtt - 1;
         return {
           ...base,
           kind: 'protocol',
           explanation:
-            `${who}: ${trips}: one round trip from ${limit}, which this run's certificate chain exceeds` +
-            (Math.abs(rest) > 0.25
-              ? `; the other ${fmt(rest)} RTT (${fmt(rest * baseRtt, 1)} ms) is time in the client or server (the chain's signatures and their verification, event-loop scheduling).`
-              : '.'),
+            Math.abs(rest) > 0.25
+              ? `${who}: ${fmt(residualRtt)} RTT extra: one round trip from ${limit}, which this run's certificate chain exceeds; ` +
+                `the other ${fmt(rest)} RTT (${fmt(rest * baseRtt, 1)} ms) is time in the client or server (the chain's signatures and their verification, event-loop scheduling).`
+              : `${who}: 1 extra round trip, from ${limit}, which this run's certificate chain exceeds.`,
           evidence,
         };
       }
