@@ -4,7 +4,7 @@
  * HTTP/2 and HTTP/3, reads the chain the servers sent, and finds exactly the drops raw.jsonl lists
  * for that cell marked on the packets. And --capture is refused where no link records packets.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,17 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRawJsonl } from '../../src/results/raw.ts';
 import type { RunResult } from '../../src/results/model.ts';
 import { isRoot, peerMissing, which } from '../support/peers.ts';
-import { BIN, ROOT } from './run-harness.ts';
+import { runBench } from './run-harness.ts';
 
 const skip = peerMissing(isRoot(), 'root (the run shapes the network)') || peerMissing(!!which('tshark'), 'tshark (apt-get install tshark), to read the captures');
-
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, _stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
-    });
-  });
-}
 
 const tshark = (...args: string[]) => execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
 const count = (out: string) => out.split('\n').filter((l) => l.trim() !== '').length;
@@ -51,7 +43,7 @@ describe.skipIf(skip)('bench run --capture', () => {
         '',
       ].join('\n'),
     );
-    run = await runBench(['run', scenario, '--out', out, '--quiet', '--capture'], 240_000);
+    run = await runBench(['run', scenario, '--capture'], out, 240_000);
     if (existsSync(path.join(out, 'result.json'))) result = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8'));
   }, 300_000);
   afterAll(() => process.env.KEEP_CAPTURE || rmSync(tmp, { recursive: true, force: true }));
@@ -127,7 +119,7 @@ describe('bench run --capture where no link records packets', () => {
       const scenario = path.join(tmp, 'refused.yaml');
       writeFileSync(scenario, `name: refused\n${network}\nworkloads: [{type: requests}]\n`);
       const out = path.join(tmp, 'run');
-      const run = await runBench(['run', scenario, '--out', out, '--capture'], 60_000);
+      const run = await runBench(['run', scenario, '--capture'], out, 60_000);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(expected);
       expect(run.stderr).toContain(`${scenario}:2:`);
