@@ -51,13 +51,15 @@ interface Outgoing {
 }
 
 /**
- * A response's HEADERS go out only when the connection can also take this much of its body:
- * quiche puts one STREAM frame in a packet, so HEADERS written alone while the window is full
- * would later leave as a packet of their own (a hundred 60-byte packets for a hundred
- * responses), each costing a packet's overhead and pacing slot. nghttp2 likewise writes HEADERS
- * and DATA together when the socket takes them.
+ * A response's HEADERS go out only when the stream can take this many bytes (HEADERS and the
+ * start of the body): quiche puts one STREAM frame in a packet, so HEADERS written alone while
+ * the window is full would later leave as a packet of their own (a hundred 60-byte packets for a
+ * hundred responses), each costing a packet's overhead and pacing slot. nghttp2 likewise writes
+ * HEADERS and DATA together when the socket takes them. Small, so that a client's small stream
+ * window (quiche's capacity is the smaller of the window and the connection's room) never keeps a
+ * response from starting.
  */
-const HEADERS_WITH_BODY_BYTES = 1200;
+const HEADERS_WITH_BODY_BYTES = 256;
 
 export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraOptions): Promise<RunningH3Listener> {
   const server = new QuicServer({
@@ -202,9 +204,9 @@ class ServedConnection {
   }
 
   /** Sends the HEADERS of a response once the connection can take some of its body with them. */
-  private startResponse(streamId: number, out: Outgoing, headers: Array<[string, string]>): boolean {
+  private startResponse(streamId: number, out: Outgoing, headers: Array<[string, string]>, force: boolean): boolean {
     const wanted = out.bodyless ? 1 : Math.min(HEADERS_WITH_BODY_BYTES, out.body.byteLength + 64);
-    if (this.conn.streamCapacity(streamId) < wanted) return false;
+    if (!force && this.conn.streamCapacity(streamId) < wanted) return false;
     this.h3.sendResponse(streamId, headers, out.bodyless);
     out.headers = undefined;
     this.stats.requests++;
@@ -220,10 +222,20 @@ class ServedConnection {
    * cannot hold up the others.
    */
   private writeResponses(): void {
+    // With no response under way, the first one starts whatever its stream's room: a stream
+    // window smaller than HEADERS_WITH_BODY_BYTES must not keep the connection silent for ever.
+    let underWay = false;
+    for (const o of this.outgoing.values()) if (!o.headers) underWay = true;
     for (const [streamId, out] of this.outgoing) {
       let blocked = false;
       try {
-        if (out.headers && !this.startResponse(streamId, out, out.headers)) break;
+        if (out.headers && !this.startResponse(streamId, out, out.headers, !underWay)) {
+          // Not enough room: to the back, so one stream's small window cannot hold up the others.
+          this.outgoing.delete(streamId);
+          this.outgoing.set(streamId, out);
+          break;
+        }
+        underWay = true;
         while (!out.bodyless && out.offset < out.body.byteLength) {
           const n = this.h3.sendBody(streamId, out.body.subarray(out.offset), true);
           if (n <= 0) {

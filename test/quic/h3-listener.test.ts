@@ -93,6 +93,32 @@ describe('h3 driver + listener', () => {
   });
 });
 
+describe('responses on streams with small windows', () => {
+  it('a client whose stream window is smaller than a packet still gets every response', async () => {
+    // The server sends a response's HEADERS only when some of its body fits too; a stream window
+    // of 600 bytes never leaves that much room, and must not leave the response unsent.
+    const c = await QuicClient.connect({ host: '127.0.0.1', port: listener.port, servername: 'localhost', alpn: ['h3'], caPem: cert.certPem, initialMaxStreamData: 600 });
+    await c.established();
+    const h3 = new H3Connection(c.connection, { isServer: false });
+    let received = 0;
+    const finished = new Set<number>();
+    c.connection.on('activity', () => {
+      h3.process();
+      for (let ev = h3.poll(); ev; ev = h3.poll()) {
+        if (ev.type === 'data') for (let n = h3.recvBody(ev.streamId, new Uint8Array(4096)); n > 0; n = h3.recvBody(ev.streamId, new Uint8Array(4096))) received += n;
+        if (ev.type === 'finished') finished.add(ev.streamId);
+      }
+    });
+    const ids = [0, 1, 2].map(() =>
+      h3.sendRequest([[':method', 'GET'], [':scheme', 'https'], [':authority', 'localhost'], [':path', '/bytes/5000']], true),
+    );
+    c.connection.scheduleFlush();
+    await until(() => ids.every((id) => finished.has(id)), 5000);
+    expect(received).toBe(15_000);
+    await c.close();
+  });
+});
+
 describe('misbehaving clients never take the listener down', () => {
   it('garbage datagrams are dropped', async () => {
     const before = listener.counters.undecodable + listener.counters.unknownConnection;
