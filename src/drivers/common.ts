@@ -49,6 +49,8 @@ export class RequestTimeline {
   private resendUnwritten = false;
   /** Bytes at the start of this attempt's body that had arrived before (the server ignored the Range). */
   private skip = 0;
+  /** This attempt's body is not the request's (a 416: the earlier attempt had the whole body). */
+  private ignoreBody = false;
 
   constructor(protocol: Protocol, readonly spec: RequestSpec) {
     this.record = { id: newRequestId(protocol), path: spec.path, queued: monoMs(), done: 0, bytes: 0 };
@@ -119,9 +121,11 @@ export class RequestTimeline {
   headers(status: number, headers?: Record<string, string>): void {
     if (this.resent && status >= 200) {
       this.resent = false;
-      // 206 to our Range: the rest of the same response, whose status and headers stand.
-      if (this.resumeFrom > 0 && status === 206) {
+      // 206 to our Range: the rest of the same response, whose status and headers stand. 416: there
+      // was no rest (every byte had arrived, only the end of the response had not).
+      if (this.resumeFrom > 0 && (status === 206 || status === 416)) {
         this.record.resumedFrom = this.resumeFrom;
+        this.ignoreBody = status === 416;
         return;
       }
       // Answered whole: the bytes that had arrived come again.
@@ -134,6 +138,7 @@ export class RequestTimeline {
   }
 
   data(chunk: Uint8Array): void {
+    if (this.ignoreBody) return;
     if (this.skip > 0) {
       const again = Math.min(this.skip, chunk.byteLength);
       this.skip -= again;
