@@ -106,6 +106,17 @@ function expectPattern(record: RequestRecord, size: number): void {
   expect(record.body![size - 1]).toBe(patternByte(size - 1));
 }
 
+/** A download sent again once after its connection broke: whole, and the server asked for the rest with Range. */
+function expectResumedOnce(record: RequestRecord, path: string, atLeast: number): void {
+  expect(record.error).toBeUndefined();
+  expectPattern(record, SLOW_BYTES);
+  expect(record.retries).toBe(1);
+  expect(record.resumedFrom).toBeGreaterThanOrEqual(atLeast);
+  const attempts = seen.filter((s) => s.path === path);
+  expect(attempts).toHaveLength(2);
+  expect(attempts[1]!.range).toBe(`bytes=${record.resumedFrom}-`);
+}
+
 describe.each(['h1', 'h2'] as const)('%s: a move reconnects from the new address', (protocol) => {
   const connect = async (opts: ConnectOptions = {}) => (await getDriver(protocol)).connect(tcpTarget(), { localAddress: FIRST, ...opts });
 
@@ -169,13 +180,7 @@ describe.each(['h1', 'h2'] as const)('%s: a move reconnects from the new address
     try {
       const path = `/slow/${SLOW_BYTES}?reset=200000&p=${protocol}`;
       const record = await recovering.request({ path, keepBody: true });
-      expect(record.error).toBeUndefined();
-      expectPattern(record, SLOW_BYTES);
-      expect(record.retries).toBe(1);
-      expect(record.resumedFrom).toBeGreaterThanOrEqual(200_000);
-      const attempts = seen.filter((s) => s.path === path);
-      expect(attempts).toHaveLength(2);
-      expect(attempts[1]!.range).toBe(`bytes=${record.resumedFrom}-`);
+      expectResumedOnce(record, path, 200_000);
       expect(recovering.connections.at(-1)!.resumed).toBe(true);
     } finally {
       await recovering.close();
@@ -198,13 +203,10 @@ describe.each(['h1', 'h2'] as const)('%s: a silent connection', (protocol) => {
     try {
       const path = `/slow/${SLOW_BYTES}?hang=200000&p=${protocol}`;
       const record = await watched.request({ path, keepBody: true });
-      expect(record.error).toBeUndefined();
-      expectPattern(record, SLOW_BYTES);
-      expect(record.retries).toBe(1);
+      expectResumedOnce(record, path, 200_000);
       expect(record.retriedBecause).toMatch(/E_CONNECTION_SILENT/);
       // Given up no sooner than the silence timeout after the last byte of the first attempt.
       expect(record.resent! - record.sent!).toBeGreaterThanOrEqual(300);
-      expect(seen.filter((s) => s.path === path)[1]!.range).toBe(`bytes=${record.resumedFrom}-`);
     } finally {
       await watched.close();
     }
