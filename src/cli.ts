@@ -96,7 +96,7 @@ function buildProgram(): Command {
     .argument('<scenario>', 'scenario YAML file, e.g. scenarios/ci-gate.yaml')
     .requiredOption('--baseline-build <dir>', 'a checkout of bench (with node_modules) whose src/bin.mjs runs the baseline, e.g. a git worktree of main')
     .option('--candidate-build <dir>', 'a checkout of bench for the candidate (default: this one)')
-    .option('--pairs <n>', 'single-repetition runs of each build (default 5; at least 5 for a verdict)', (v) => parsePositiveInt(v, '--pairs', { max: 1000 }))
+    .option('--pairs <n>', 'single-repetition runs of each build (default 10; at least 5 for a verdict)', (v) => parsePositiveInt(v, '--pairs', { max: 1000 }))
     .option('-o, --out <dir>', 'output directory (default: reports/<scenario>/ab-<timestamp>)')
     .option('--max-regression <percent>', 'the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
     .option('--junit <file>', 'write the checks as JUnit XML')

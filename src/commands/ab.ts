@@ -27,7 +27,7 @@ const THIS_BUILD = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Fewest pairs for a verdict: the gate judges a ratio of medians from 5 repetitions on (docs/ci.md). */
 export const MIN_AB_PAIRS = 5;
-export const DEFAULT_AB_PAIRS = 5;
+export const DEFAULT_AB_PAIRS = 10;
 
 export interface AbCommandOptions extends GateOutputOptions {
   baselineBuild: string;
