@@ -115,6 +115,12 @@ export interface MigrationDetails {
   /** Small requests issued (at the workload's rate) and long downloads started. */
   requestsIssued: number;
   downloads: number;
+  /**
+   * How long the path's bottleneck queue held packets just before the move, from the small
+   * requests' first bytes then (beyond the base round trip); a rebinding's first new packets wait
+   * behind it. Absent when no request was answered in the second before the move.
+   */
+  queueAtMoveMs?: number;
   /** The textbook interruption for this protocol and mode (src/results/migration-theory.ts). */
   expected: ExpectedInterruption;
   /** Response bytes delivered per bin, from the activity's start: the goodput over time. */

@@ -43,14 +43,27 @@ export interface ExpectedInterruption {
 export function expectedInterruption(
   protocol: Protocol,
   mode: MigrationMode,
-  link: { rttMs: number; outageMs?: number; requestIntervalMs: number },
+  link: {
+    rttMs: number;
+    outageMs?: number;
+    requestIntervalMs: number;
+    /**
+     * rebind: how long the path's queue held packets at the move (the workload estimates it from
+     * the small requests' first bytes just before). The server's first packets to the new address
+     * wait behind them: the NAT misdirects what was queued, but it still takes its turn at the
+     * bottleneck. A handover's new path and an outage's drained path have none.
+     */
+    queueMs?: number;
+  },
 ): ExpectedInterruption {
   const { rttMs } = link;
+  const queueMs = mode === 'rebind' ? Math.max(0, link.queueMs ?? 0) : 0;
+  const behindQueue = queueMs > 0 ? `, behind the ${Math.round(queueMs)} ms the path's queue held at the move` : '';
   const of = (rtts: number, basis: string, extraMs = 0, backoffMs = 0): ExpectedInterruption => ({
     rtts,
-    ms: rtts * rttMs + extraMs,
-    upToMs: (rtts + 1) * rttMs + extraMs + backoffMs + link.requestIntervalMs,
-    basis,
+    ms: rtts * rttMs + extraMs + queueMs,
+    upToMs: (rtts + 1) * rttMs + extraMs + queueMs + backoffMs + link.requestIntervalMs,
+    basis: basis + behindQueue,
   });
   if (mode === 'outage') {
     const outageMs = link.outageMs ?? 0;

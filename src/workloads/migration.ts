@@ -15,7 +15,8 @@ import { CellRecorder, failureKind } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
 import { bytesPath } from './requests.ts';
 import { connectSession } from './session.ts';
-import type { Workload, WorkloadContext } from './types.ts';
+import { median } from '../metrics/stats.ts';
+import type { PathDelay, Workload, WorkloadContext } from './types.ts';
 
 export type { MigrationMode };
 
@@ -44,6 +45,8 @@ export interface MigrationSpec {
 
 /** Arrivals sooner than this share of a round trip after a move are old bytes read late (see measure). */
 const NEW_BYTE_HORIZON_RTTS = 0.75;
+/** The small requests answered in this window before the move tell the standing queue. */
+const QUEUE_WINDOW_MS = 1000;
 /** Goodput bins of the report's chart. */
 const GOODPUT_BIN_MS = 50;
 /** A download that failed is started again after this pause, so a dead path is not hammered. */
@@ -210,6 +213,8 @@ function measure(
   const newBytes = moveAt === undefined ? undefined : firstNewBytes(ctx, session, activity, moveAt, rttMs, delivered);
   const interruptionMs = newBytes && moveAt !== undefined && Number.isFinite(newBytes.t) ? newBytes.t - moveAt : undefined;
   const retried = activity.records.filter((r) => (r.retries ?? 0) > 0).sort((a, b) => a.done - b.done);
+  const small = activity.records.filter((r) => r.path === bytesPath(spec.size));
+  const queueAtMoveMs = moveAt === undefined ? undefined : standingQueueMs(small, moveAt, ctx.pathDelays[fromPath]!);
   return {
     mode: spec.mode,
     moveAtMs: spec.moveAtMs,
@@ -230,7 +235,8 @@ function measure(
     silenceTimeoutMs: spec.silenceTimeoutMs,
     requestsIssued: activity.requestsIssued,
     downloads: activity.downloads,
-    expected: expectedInterruption(ctx.protocol, spec.mode, { rttMs, outageMs: spec.outageMs, requestIntervalMs: 1000 / spec.rate }),
+    ...(queueAtMoveMs !== undefined && { queueAtMoveMs }),
+    expected: expectedInterruption(ctx.protocol, spec.mode, { rttMs, outageMs: spec.outageMs, requestIntervalMs: 1000 / spec.rate, queueMs: queueAtMoveMs }),
     goodput: goodputBins(activity.records, activity.start),
   };
 }
@@ -298,6 +304,18 @@ function firstNewBytes(
     }
   }
   return { t, seenBy: 'client' };
+}
+
+/**
+ * How long the path's bottleneck queue held packets just before the move: the small requests'
+ * first bytes came this much later than the base round trip (the median over those answered in
+ * the last QUEUE_WINDOW_MS before it: each waited behind the download's queued data).
+ */
+function standingQueueMs(small: readonly RequestRecord[], moveAt: number, path: PathDelay): number | undefined {
+  const waits = small
+    .filter((r) => r.sent !== undefined && r.firstByte !== undefined && r.firstByte <= moveAt && r.sent >= moveAt - QUEUE_WINDOW_MS)
+    .map((r) => r.firstByte! - r.sent! - (path.upMs + path.downMs));
+  return waits.length > 0 ? Math.max(0, median(waits)) : undefined;
 }
 
 /** Response bytes delivered per GOODPUT_BIN_MS from `start`, from each request's chunk arrivals. */

@@ -31,8 +31,8 @@ repetitions: 1
 network:
   backend: userspace
   paths:
-    - {name: wifi, link: {delay: 10ms, rate: 20mbit}}
-    - {name: lte, link: {delay: 20ms, rate: 20mbit}}
+    - {name: wifi, link: {delay: 10ms, rate: 20mbit, queue: 200}}
+    - {name: lte, link: {delay: 20ms, rate: 20mbit, queue: 200}}
 workloads:
   - {type: migration, name: handover, mode: handover, moveAt: 2500ms, duration: 5s, download: 2MB, silenceTimeout: 4s}
   - {type: migration, name: rebind, mode: rebind, moveAt: 2500ms, duration: 5s, download: 2MB, silenceTimeout: 4s}
