@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
-import { removeRunsOfSync } from '../../netem/index.ts';
+import { removeRunsOfSync } from '../../netem/cleanup.ts';
 import { exitProcessNow } from '../../netem/userspace/libc.ts';
 import { writeSyncIfOpen } from '../util/closed-output.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
