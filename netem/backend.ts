@@ -14,7 +14,7 @@
  *      are deleted (which also removes any device left inside them).
  */
 import type { PathModel, Phase } from './model.ts';
-import type { CaptureRequest, CaptureSummary, DropEvent, LinkCounters } from './types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, DropLogStatus, LinkCounters } from './types.ts';
 import type { CommandRunner } from './exec.ts';
 
 /**
@@ -68,13 +68,15 @@ export interface LinkBackend {
   /** Apply a scenario phase now (phase.path absent = every path). */
   applyPhase(phase: Phase): Promise<void>;
   counters(): Promise<LinkCounters>;
-  /** Drop events since up() (userspace backend; [] otherwise). */
+  /** Drop events since up() ([] without a drop log). */
   drops(): Promise<DropEvent[]>;
+  /** Whether drops() and deliveries() are a complete log, and how it is kept or why not. */
+  dropLogStatus?(): DropLogStatus;
   /**
-   * Data packets delivered to the client since sinceMs, by client port; absent when the backend
-   * keeps no such log (then head-of-line blocking cannot be told from a sender's stall).
+   * Data packets delivered to the client since sinceMs, by client port; absent, or undefined, when
+   * the backend keeps no such log (then head-of-line blocking cannot be told from a sender's stall).
    */
-  deliveries?(sinceMs: number): Promise<Record<number, number[]>>;
+  deliveries?(sinceMs: number): Promise<Record<number, number[]> | undefined>;
   /** pcapng of what the link receives and delivers (userspace backend; see Topology.startCapture). */
   startCapture?(capture: CaptureRequest): Promise<number>;
   stopCapture?(): Promise<CaptureSummary>;

@@ -1,6 +1,6 @@
 /** Public API of the network layer. */
 export { createTopology, createShapedTopology, loopbackTopology, isRoot, needsRootError, LOOPBACK_ADDRESS } from './topology.ts';
-export type { ShapedTopology, TopologyOptions } from './topology.ts';
+export type { KernelVerdict, ShapedTopology, TopologyOptions } from './topology.ts';
 export type { LinkBackend, LinkUpContext, PathAddressing } from './backend.ts';
 export { planAddressing, SERVER_ADDRESS, LINK_PROCESS_MARKER } from './backend.ts';
 export { installTeardownHandlers, cleanupLeftovers, formatCleanupReport, registerTeardown, removeRunsOfSync, runAllTeardowns } from './cleanup.ts';

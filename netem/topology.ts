@@ -5,7 +5,7 @@
  */
 import { BenchError, UserError } from '../src/util/errors.ts';
 import type { Backend, NetworkSpec, Phase, TcpCongestionControl } from './model.ts';
-import type { CaptureRequest, CaptureSummary, DropEvent, LinkCounters, Side, Topology } from './types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, DropLogStatus, LinkCounters, Side, Topology } from './types.ts';
 import { planAddressing, type LinkBackend, type PathAddressing } from './backend.ts';
 import { getRunner, type CommandRunner } from './exec.ts';
 import {
@@ -37,6 +37,19 @@ export interface TopologyOptions {
    * `seed` reproduces them; default the run id. The kernel's netem cannot be seeded.
    */
   seed?: string | number;
+  /**
+   * Whether `network.backend: auto` may use the kernel link on this machine: the runner answers from
+   * the kernel link's fidelity measurement (src/runner/fidelity-cache.ts). Without it, auto never
+   * picks the kernel link (it has not been judged).
+   */
+  kernelVerdict?: () => Promise<KernelVerdict>;
+}
+
+/** Whether the kernel link (tc netem) is trusted on this machine, and why. */
+export interface KernelVerdict {
+  trusted: boolean;
+  /** e.g. "its fidelity measurement on this machine passed (2026-12-04)". */
+  reason: string;
 }
 
 /** What a shaped topology offers beyond the shared Topology interface. */
@@ -69,6 +82,7 @@ export function loopbackTopology(): Topology {
     },
     counters: async () => ({}),
     drops: async () => [],
+    dropLog: () => ({ kept: false, detail: 'plain loopback: nothing is shaped or dropped' }),
     deliveries: async () => undefined,
     teardown: async () => undefined,
   };
@@ -107,6 +121,7 @@ async function selectBackend(
   exec: CommandRunner,
   scenario: string | undefined,
   seed: string | number | undefined,
+  kernelVerdict: TopologyOptions['kernelVerdict'],
 ): Promise<{ backend: LinkBackend; reason: string }> {
   const where = scenario ?? 'the scenario';
   if (spec.backend === 'userspace') return { backend: await loadUserspaceBackend(seed), reason: 'requested: userspace' };
@@ -126,8 +141,12 @@ async function selectBackend(
   }
   if (userspaceOnly) return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${userspaceOnly}` };
   const probe = await probeNetem(exec);
-  if (probe.ok) return { backend: createKernelBackend(), reason: 'auto: tc netem available' };
-  return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${probe.detail}` };
+  if (!probe.ok) return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${probe.detail}` };
+  // The kernel link only when it proved itself on this machine: netem's timing depends on the
+  // kernel, its timers and the machine's load, which the fidelity measurement checks.
+  const verdict = kernelVerdict ? await kernelVerdict() : { trusted: false, reason: "the kernel link's fidelity was not judged" };
+  if (verdict.trusted) return { backend: createKernelBackend(), reason: `auto: kernel (tc netem) because ${verdict.reason}` };
+  return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${verdict.reason}` };
 }
 
 function validate(spec: ShapedSpec, where: string): void {
@@ -181,6 +200,11 @@ class NamespaceTopology implements ShapedTopology {
 
   get backend(): Backend {
     return this.link?.name === 'userspace' ? 'userspace' : 'kernel';
+  }
+
+  /** The kernel link shapes a UDP GSO batch whole (see Topology.allowsUdpGso). */
+  get allowsUdpGso(): boolean {
+    return this.link?.name !== 'kernel';
   }
 
   get linkBackend(): LinkBackend['name'] {
@@ -243,6 +267,14 @@ class NamespaceTopology implements ShapedTopology {
 
   async drops(): Promise<DropEvent[]> {
     return this.link && !this.tearingDown ? this.link.drops() : [];
+  }
+
+  dropLog(): DropLogStatus {
+    if (!this.link) return { kept: false, detail: 'the link is not up' };
+    if (this.link.dropLogStatus) return this.link.dropLogStatus();
+    return this.link.name === 'userspace'
+      ? { kept: true, detail: 'the userspace link logs every packet it drops and delivers' }
+      : { kept: false, detail: `the ${this.link.name} link keeps no drop log` };
   }
 
   async deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined> {
@@ -316,7 +348,7 @@ export async function createTopology(spec: NetworkSpec, opts: TopologyOptions): 
   try {
     const { backend, reason } = opts.linkBackend
       ? { backend: opts.linkBackend, reason: `given: ${opts.linkBackend.name}` }
-      : await selectBackend(spec, exec, opts.scenario, opts.seed);
+      : await selectBackend(spec, exec, opts.scenario, opts.seed, opts.kernelVerdict);
     await topo.build(backend, reason);
   } catch (e) {
     await topo.teardown().catch(() => undefined);

@@ -35,6 +35,16 @@ export interface DropEvent {
   reason: 'loss' | 'queue' | 'blackhole';
 }
 
+/**
+ * Whether the link logs the packets it drops and delivers (head-of-line analysis needs both), and
+ * how, or why not. A link without the log reports its head-of-line figures as unavailable, never
+ * as "no packet dropped".
+ */
+export interface DropLogStatus {
+  kept: boolean;
+  detail: string;
+}
+
 /** What to capture into (bench run --capture: one file per cell). */
 export interface CaptureRequest {
   file: string;
@@ -77,6 +87,12 @@ export interface Topology {
   readonly serverAddress: string;
   /** The client's address on each path, by path name (first = default route). */
   readonly clientAddresses: Readonly<Record<string, string>>;
+  /**
+   * False when senders must not batch UDP datagrams with GSO on this link: the kernel link's qdiscs
+   * see a GSO batch before it is segmented and shape it as one packet (netem would lose or delay up
+   * to 64 datagrams at once). Absent = allowed.
+   */
+  readonly allowsUdpGso?: boolean;
   /** argv prefix that runs a command inside a side's namespace ([] when the network is not shaped). */
   commandPrefix(side: Side): string[];
   /** Apply a scenario phase now. */
@@ -87,11 +103,13 @@ export interface Topology {
    */
   routeVia(path: string): Promise<void>;
   counters(): Promise<LinkCounters>;
-  /** Drop events since the start (userspace backend; empty for kernel and none). */
+  /** Drop events since the start ([] when the link keeps no drop log: see dropLog()). */
   drops(): Promise<DropEvent[]>;
+  /** Whether drops() and deliveries() are a complete log (absent: no log, e.g. loopback). */
+  dropLog?(): DropLogStatus;
   /**
-   * Data packets the link delivered to the client since sinceMs (monoMs), by client port
-   * (userspace backend); undefined when the backend keeps no such log.
+   * Data packets the link delivered to the client since sinceMs (monoMs), by client port;
+   * undefined when the backend keeps no such log.
    */
   deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined>;
   /**

@@ -143,7 +143,34 @@ export function offloadCommands(ns: string, dev: string): string[][] {
   return [['ip', 'netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off']];
 }
 
-export function vethPairCommand(clientNs: string, clientDev: string, serverNs: string, serverDev: string): string[] {
+/**
+ * `gsoMaxSegs: 1` for shaped pairs: Linux TCP always hands the device GSO packets (up to 64 KB),
+ * segmented after the qdiscs when the device has no segmentation offload, so netem would lose or
+ * delay a whole burst as one packet; a device that takes one segment per packet gets wire-sized
+ * TCP packets. (UDP GSO ignores the limit: the runner turns it off in the senders instead.)
+ */
+export function vethPairCommand(clientNs: string, clientDev: string, serverNs: string, serverDev: string, opts: { gsoMaxSegs?: number } = {}): string[] {
+  const gso = opts.gsoMaxSegs === undefined ? [] : ['gso_max_segs', String(opts.gsoMaxSegs)];
   // Both ends are created directly inside their namespaces: the host namespace never sees them.
-  return ['ip', 'link', 'add', 'name', clientDev, 'netns', clientNs, 'type', 'veth', 'peer', 'name', serverDev, 'netns', serverNs];
+  return ['ip', 'link', 'add', 'name', clientDev, 'netns', clientNs, ...gso, 'type', 'veth', 'peer', 'name', serverDev, 'netns', serverNs, ...gso];
+}
+
+/** Name of the dummy device a path's egress is mirrored to (unique inside its namespace). */
+export function mirrorDeviceName(index: number, pathName: string): string {
+  const safe = pathName.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 9);
+  return `m${index}-${safe || 'path'}`.slice(0, 15);
+}
+
+/**
+ * For the drop log: every packet `dev` sends is mirrored, before its qdiscs (clsact egress runs
+ * ahead of the root qdisc), to the dummy device `mirror`, where a packet socket reads what entered
+ * netem; the receiver's end reads what came out. The original goes on unchanged (mirror, not redirect).
+ */
+export function mirrorCommands(ns: string, dev: string, mirror: string): string[][] {
+  return [
+    ['ip', '-n', ns, 'link', 'add', mirror, 'type', 'dummy'],
+    ['ip', '-n', ns, 'link', 'set', mirror, 'up'],
+    ['tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'clsact'],
+    ['tc', '-n', ns, 'filter', 'add', 'dev', dev, 'egress', 'matchall', 'action', 'mirred', 'egress', 'mirror', 'dev', mirror],
+  ];
 }

@@ -1,7 +1,8 @@
 /**
  * The few libc calls the userspace link needs, through koffi (no native build step): open/close,
  * the TUNSETIFF ioctl, read/write on TUN fds, ppoll with nanosecond timeouts, setns to create a device
- * inside a namespace, and prctl for timer slack and parent-death signal. Linux x86-64/arm64 only.
+ * inside a namespace, and prctl for timer slack and parent-death signal; UDP sockets for the probe
+ * agent and AF_PACKET sockets for the kernel backend's drop log. Linux x86-64/arm64 only.
  */
 import koffi from 'koffi';
 
@@ -327,4 +328,154 @@ export function setUdpSegmentSize(fd: number, segmentSize: number): boolean {
   const v = Buffer.alloc(4);
   v.writeInt32LE(segmentSize, 0);
   return loadSockets().setsockopt(fd, SOL_UDP, UDP_SEGMENT, v, 4) === 0;
+}
+
+// ---- AF_PACKET sockets, for the kernel backend's drop log (netem/kernel/capture.ts) ----
+
+const AF_PACKET = 17;
+const SOCK_CLOEXEC = 0o2000000;
+/** Every protocol: a socket for one protocol (ETH_P_IP) sees only what the device receives, not what it sends. */
+const ETH_P_ALL = 0x0003;
+const SO_RCVBUFFORCE = 33;
+const SIOCGSTAMPNS = 0x8907;
+const SOL_PACKET = 263;
+const PACKET_STATISTICS = 6;
+const MSG_TRUNC = 0x20;
+/** sockaddr_ll.sll_protocol of IPv4 (network byte order, read as big-endian). */
+export const ETHERTYPE_IPV4 = 0x0800;
+/** sockaddr_ll.sll_pkttype of a packet this host sent (as opposed to one it received). */
+export const PACKET_OUTGOING = 4;
+/** sizeof(struct sockaddr_ll). */
+export const SOCKADDR_LL_SIZE = 20;
+
+interface PacketCalls {
+  ifNameToIndex: (name: string) => number;
+  getsockopt: (fd: number, level: number, name: number, val: Buffer, len: Buffer) => number;
+  clockGettime: (clock: number, ts: Buffer) => number;
+}
+
+let packetCalls: PacketCalls | undefined;
+
+function loadPacketCalls(): PacketCalls {
+  packetCalls ??= {
+    ifNameToIndex: libcHandle().func('unsigned int if_nametoindex(const char *name)'),
+    getsockopt: libcHandle().func('int getsockopt(int fd, int level, int name, void *val, void *len)'),
+    clockGettime: libcHandle().func('int clock_gettime(int clock, void *ts)'),
+  };
+  return packetCalls;
+}
+
+/**
+ * Runs `fn` with this thread inside network namespace `ns` (a name under /run/netns), back in its
+ * own namespace before anything else runs on it. Sockets made in `fn` stay in `ns`.
+ */
+function inNetworkNamespace<T>(ns: string, fn: () => T): T {
+  const l = load();
+  const home = check('open /proc/thread-self/ns/net', l.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC));
+  let target = -1;
+  try {
+    target = check(`open /run/netns/${ns}`, l.open(`/run/netns/${ns}`, O_RDONLY | O_CLOEXEC));
+    check(`setns ${ns}`, l.setns(target, CLONE_NEWNET));
+    try {
+      return fn();
+    } finally {
+      if (l.setns(home, CLONE_NEWNET) < 0) throw new OsError('setns back to the original namespace', errno());
+    }
+  } finally {
+    if (target >= 0) l.close(target);
+    l.close(home);
+  }
+}
+
+/**
+ * A non-blocking AF_PACKET socket (SOCK_DGRAM: packets without their link header, of every
+ * protocol) on `device` inside namespace `ns`, with kernel receive timestamps and a receive buffer
+ * of `bufferBytes`. It sees the packets the device receives and those it sends (after its qdiscs);
+ * sockaddr_ll tells which (sll_pkttype) and the protocol (sll_protocol).
+ */
+export function packetSocketInNamespace(ns: string, device: string, bufferBytes = 32 << 20): number {
+  const s = loadSockets();
+  const p = loadPacketCalls();
+  return inNetworkNamespace(ns, () => {
+    const ifindex = p.ifNameToIndex(device);
+    if (ifindex === 0) throw new OsError(`if_nametoindex ${device} in ${ns}`, errno());
+    const protocol = ((ETH_P_ALL & 0xff) << 8) | (ETH_P_ALL >> 8); // htons
+    const fd = check('socket AF_PACKET', s.socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+    try {
+      const v = Buffer.alloc(4);
+      v.writeInt32LE(bufferBytes, 0);
+      check('setsockopt SO_RCVBUFFORCE', s.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, v, 4));
+      enableReceiveTimestamps(fd);
+      const addr = Buffer.alloc(SOCKADDR_LL_SIZE);
+      addr.writeUInt16LE(AF_PACKET, 0);
+      addr.writeUInt16LE(protocol, 2);
+      addr.writeInt32LE(ifindex, 4);
+      check(`bind AF_PACKET ${device}`, s.bind(fd, addr, SOCKADDR_LL_SIZE));
+      return fd;
+    } catch (e) {
+      load().close(fd);
+      throw e;
+    }
+  });
+}
+
+/** udpSocket(), made inside namespace `ns` (for tests and probes that run in the host namespace's process). */
+export function udpSocketInNamespace(ns: string, address: string, port: number, bufferBytes = 8 << 20): number {
+  return inNetworkNamespace(ns, () => udpSocket(address, port, bufferBytes));
+}
+
+/**
+ * The kernel stamps every packet this socket receives from now on, for lastPacketTimeNs. The first
+ * SIOCGSTAMPNS turns that on (and finds no packet yet: ENOENT). Not SO_TIMESTAMPNS: with it the
+ * kernel hands the time over as a control message only and SIOCGSTAMPNS stays empty.
+ */
+export function enableReceiveTimestamps(fd: number): void {
+  const ts = Buffer.alloc(16);
+  if (load().ioctl(fd, SIOCGSTAMPNS, ts) < 0 && errno() !== 2 /* ENOENT */) throw new OsError('ioctl SIOCGSTAMPNS', errno());
+}
+
+const ENETDOWN = 100;
+
+/**
+ * Reads one packet's first bytes into buf (non-blocking): the packet's whole length (it may exceed
+ * what was copied), or 0 when none waits; `from` gets its sockaddr_ll (byte 10: sll_pkttype).
+ * ENETDOWN (the device was down when bound, or went down) is reported once by the kernel and is no
+ * packet: 0 too.
+ */
+export function recvPacketHead(fd: number, buf: Uint8Array, from: Buffer, fromLen: Buffer): number {
+  fromLen.writeUInt32LE(SOCKADDR_LL_SIZE, 0);
+  const n = loadSockets().recvfrom(fd, buf, buf.length, MSG_TRUNC, from, fromLen);
+  if (n >= 0) return n;
+  const e = errno();
+  if (e === EAGAIN || e === EINTR || e === ENETDOWN) return 0;
+  throw new OsError('recvfrom AF_PACKET', e);
+}
+
+/** The kernel's timestamp (CLOCK_REALTIME, ns) of the last packet read from fd. */
+export function lastPacketTimeNs(fd: number, ts: Buffer): bigint {
+  check('ioctl SIOCGSTAMPNS', load().ioctl(fd, SIOCGSTAMPNS, ts));
+  return ts.readBigInt64LE(0) * 1_000_000_000n + ts.readBigInt64LE(8);
+}
+
+/** Packets the socket had to discard (its buffer was full) since the last call. */
+export function packetSocketDrops(fd: number): number {
+  const stats = Buffer.alloc(8);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(8, 0);
+  check('getsockopt PACKET_STATISTICS', loadPacketCalls().getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, stats, len));
+  return stats.readUInt32LE(4);
+}
+
+/** CLOCK_REALTIME minus CLOCK_MONOTONIC in ns, read back to back: turns packet timestamps into monoMs(). */
+export function realtimeMinusMonotonicNs(): bigint {
+  const p = loadPacketCalls();
+  const ts = Buffer.alloc(16);
+  const read = (clock: number) => {
+    check('clock_gettime', p.clockGettime(clock, ts));
+    return ts.readBigInt64LE(0) * 1_000_000_000n + ts.readBigInt64LE(8);
+  };
+  const mono1 = read(1);
+  const real = read(0);
+  const mono2 = read(1);
+  return real - (mono1 + mono2) / 2n;
 }

@@ -59,6 +59,7 @@ export function renderReport(result: RunResult, opts: RenderOptions = {}): strin
       `<section class="network" id="net-${i}">` +
       `<h2>Network: ${escapeHtml(network.label)}</h2>` +
       `<p class="section-note">${escapeHtml(desc.summary)}${desc.details.length > 1 ? ` \u2014 ${escapeHtml(desc.details.slice(1).join('; '))}` : ''}</p>` +
+      (desc.backendReason ? `<p class="section-note">Link emulator: ${escapeHtml(desc.backendReason)}.</p>` : '') +
       (workloads.length ? workloads.join('') : `<p class="section-note">No measurements on this network.</p>`) +
       `</section>`
     );

@@ -12,6 +12,8 @@ export interface NetworkDescription {
   summary: string;
   /** One line per path (and one for phases), for the detail view. */
   details: string[];
+  /** Why this backend ran, when the result says (e.g. "auto: userspace because ..."). */
+  backendReason?: string;
 }
 
 export function describeNetwork(variant: NetworkVariantResult): NetworkDescription {
@@ -31,7 +33,7 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
   const first = spec.paths[0];
   const pathText = first ? describePath(first) : 'no paths';
   const more = spec.paths.length > 1 ? ` (+${spec.paths.length - 1} more path${spec.paths.length > 2 ? 's' : ''})` : '';
-  return { shaped: true, summary: `${origin}: ${pathText}${more}`, details };
+  return { shaped: true, summary: `${origin}: ${pathText}${more}`, details, ...(variant.backendReason && { backendReason: variant.backendReason }) };
 }
 
 /** Which of bench's own senders paced, and how (network.pacing). */

@@ -113,7 +113,7 @@ function blocks(result: RunResult): Block[] {
       const headline = measuredHeadline(rows[0]!.workloadType, ctx.result.cells.filter((c) => c.network === network.label && c.workload === workload));
       out.push({
         heading: `network ${network.label}, workload ${workload} (${rows[0]!.workloadType})`,
-        note: desc.summary,
+        note: desc.backendReason ? `${desc.summary} (${desc.backendReason})` : desc.summary,
         header: ['protocol', ...headline.map(metricTitle)],
         rows: rows.map((r) => [
           PROTOCOL_NAMES[r.protocol] + (r.failedRepetitions ? ` (${r.failedRepetitions} rep failed)` : ''),

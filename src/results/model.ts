@@ -110,6 +110,13 @@ export interface NetworkVariantResult {
   spec: NetworkSpec;
   /** Backend actually used ('none' = plain loopback, not shaped). */
   backend: 'kernel' | 'userspace' | 'none';
+  /** Why that backend, e.g. "auto: userspace because the kernel link's fidelity measurement on this machine failed (...)". */
+  backendReason?: string;
+  /**
+   * Whether the link logged what it dropped and delivered (head-of-line figures need it), and how
+   * or why not; absent in results written before it was recorded (then: kept by the userspace link only).
+   */
+  dropLog?: { kept: boolean; detail: string };
 }
 
 /**

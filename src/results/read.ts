@@ -150,7 +150,15 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
   }),
   scenario: z.looseObject({ name: z.string(), file: z.string(), assertions: z.array(assertion).optional() }),
   servers: z.partialRecord(protocol, server).optional(),
-  networks: z.array(z.looseObject({ label: z.string(), spec: object<NetworkSpec>(), backend })),
+  networks: z.array(
+    z.looseObject({
+      label: z.string(),
+      spec: object<NetworkSpec>(),
+      backend,
+      backendReason: z.string().optional(),
+      dropLog: z.object({ kept: z.boolean(), detail: z.string() }).optional(),
+    }),
+  ),
   cells: z.array(cell),
   summaries: z.array(summary),
   warnings: z.array(warning),

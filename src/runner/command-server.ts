@@ -39,6 +39,8 @@ export interface CommandServerOptions {
   logFile: string;
   /** What the log's header line names (the network variant). */
   label: string;
+  /** Environment of the command (default: the runner's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CommandServer {
@@ -86,7 +88,7 @@ export async function startCommandServer(opts: CommandServerOptions): Promise<Co
     }
     const commandLine = fillPlaceholders(spec.command, values);
     appendFileSync(opts.logFile, `== network ${opts.label}: ${commandLine}\n`);
-    started = startGroup(commandLine, opts.prefix, spec.cwd ?? process.cwd(), dir, opts.logFile);
+    started = startGroup(commandLine, opts.prefix, spec.cwd ?? process.cwd(), dir, opts.logFile, opts.env);
     const group = started;
     return {
       ports,
@@ -177,11 +179,11 @@ interface StartedGroup {
  * Runs `sh -c <commandLine>` as the leader of a new process group. A simple command is exec'd,
  * so the server itself gets the parent-death signal and dies with a runner killed outright.
  */
-function startGroup(commandLine: string, prefix: string[], cwd: string, dir: string, logFile: string): StartedGroup {
+function startGroup(commandLine: string, prefix: string[], cwd: string, dir: string, logFile: string, baseEnv: NodeJS.ProcessEnv = process.env): StartedGroup {
   const simple = !/[;&|()\n]/.test(commandLine);
   const argv = [...prefix, 'setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', simple ? `exec ${commandLine}` : commandLine];
   // Servers keep state under XDG directories (Caddy: certificates, autosave.json): the scratch dir.
-  const env = { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data') };
+  const env = { ...baseEnv, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data') };
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   let partial = '';

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { KernelVerdict } from '../../netem/topology.ts';
 import type { FidelityReport } from '../../netem/types.ts';
 
 function cacheDir(): string {
@@ -56,9 +57,43 @@ export async function fidelityFor(
   const factory =
     backend === 'userspace'
       ? async () => (await import('../../netem/userspace/index.ts')).createUserspaceBackend()
-      : async () => (await import('../../netem/kernel/backend.ts')).createKernelBackend();
+      : async () => (await import('../../netem/kernel/backend.ts')).createKernelBackend({ dropLog: false });
   const instance = await factory();
   const measured = await measureFidelity(() => instance);
   saveFidelity(measured);
   return loadFidelity(backend) ?? measured;
+}
+
+/** Checks of a fidelity report that failed ([] = it passed). */
+export function failedChecks(report: FidelityReport): string[] {
+  return Object.entries(report.pass)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
+}
+
+/**
+ * Whether `network.backend: auto` may use the kernel link here: only when its fidelity measurement on
+ * this machine passed. The cached measurement is used while recent (fidelityFor); with none, the
+ * link is measured now, once (`measure: false`, for bench doctor: then it is "not measured yet").
+ */
+export async function kernelVerdict(log: (line: string) => void, opts: { measure?: boolean } = {}): Promise<KernelVerdict> {
+  let report: FidelityReport | undefined;
+  if (opts.measure === false) {
+    report = loadFidelity('kernel');
+    if (!report) return { trusted: false, reason: "the kernel link's fidelity has not been measured on this machine yet (bench doctor --measure, or the first shaped run with backend auto)" };
+    if (Date.now() - Date.parse(report.measuredAt) >= FIDELITY_MAX_AGE_MS) {
+      return { trusted: false, reason: "the kernel link's last fidelity measurement is more than 7 days old (the next shaped run with backend auto measures it again)" };
+    }
+  } else {
+    try {
+      report = await fidelityFor('kernel', log);
+    } catch (e) {
+      return { trusted: false, reason: `the kernel link's fidelity could not be measured: ${(e as Error).message.split('\n')[0]}` };
+    }
+  }
+  const failed = failedChecks(report);
+  const when = report.measuredAt.slice(0, 10);
+  return failed.length === 0
+    ? { trusted: true, reason: `its fidelity measurement on this machine passed (${when})` }
+    : { trusted: false, reason: `the kernel link's fidelity measurement on this machine failed (${failed.join(', ')} out of bounds, ${when}; bench doctor --measure repeats it)` };
 }

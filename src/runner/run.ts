@@ -17,7 +17,7 @@ import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
 import { monoMs } from '../util/clock.ts';
 import { BenchError, UserError } from '../util/errors.ts';
 import { CHILD_READY_TIMEOUT_MS, ChildHandle } from './child.ts';
-import { fidelityFor } from './fidelity-cache.ts';
+import { fidelityFor, kernelVerdict } from './fidelity-cache.ts';
 import { environmentInfo, toolVersions } from './environment.ts';
 import type { CellKey } from '../results/events.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
@@ -176,12 +176,24 @@ interface VariantContext {
 
 async function runNetworkVariant(ctx: VariantContext): Promise<void> {
   const { scenario, variant, result, opts } = ctx;
-  const topology = await createTopology(variant.spec, { runId: ctx.runId, scenario: scenario.file, seed: scenario.seed });
+  const note = (line: string) => opts.progress.note(line);
+  const topology = await createTopology(variant.spec, {
+    runId: ctx.runId,
+    scenario: scenario.file,
+    seed: scenario.seed,
+    kernelVerdict: () => kernelVerdict(note),
+  });
   let server: ServerHandle | undefined;
   let client: ChildHandle<RunnerToClient> | undefined;
   let watchdog: PeerWatchdog | undefined;
+  const network: RunResult['networks'][number] = {
+    label: variant.label,
+    spec: variant.spec,
+    backend: topology.backend,
+    ...(topology.backendReason !== undefined && { backendReason: topology.backendReason }),
+  };
   try {
-    result.networks.push({ label: variant.label, spec: variant.spec, backend: topology.backend });
+    result.networks.push(network);
     result.environment.emulator.backend = topology.backend;
     result.environment.emulator.shaped = topology.backend !== 'none';
     if (topology.backend === 'none') {
@@ -201,9 +213,14 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
 
     // The client first: it checks a server bench did not write, over the link, as soon as it starts.
     // With --capture the client logs every TLS secret (TCP and QUIC) so the captures can be decrypted.
-    const clientEnv = opts.capture ? { ...process.env, SSLKEYLOGFILE: path.join(ctx.dir, KEYLOG_FILE) } : process.env;
+    const senderEnv = senderEnvFor(topology);
+    const clientEnv = opts.capture ? { ...senderEnv, SSLKEYLOGFILE: path.join(ctx.dir, KEYLOG_FILE) } : senderEnv;
     client = new ChildHandle<RunnerToClient>('client', CLIENT_SCRIPT, topology.commandPrefix('client'), clientEnv);
-    await client.waitFor((m) => m.type === 'ready', CHILD_READY_TIMEOUT_MS, 'ready message');
+    // The server starts meanwhile (each child spends its start loading modules); the client's ready
+    // message is awaited once the server's has come. Handled now, so a client failing while the
+    // server starts is no unhandled rejection; thrown below.
+    const clientReady = client.waitFor((m) => m.type === 'ready', CHILD_READY_TIMEOUT_MS, 'ready message');
+    clientReady.catch(() => undefined);
     server = await startServer({
       scenario,
       topology,
@@ -214,7 +231,9 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
       runDir: ctx.dir,
       label: variant.label,
       responseDelayMs: opts.serverDelayMs,
+      env: senderEnv,
     });
+    await clientReady;
     await checkServer(server, client, { scenario, routes: ctx.routes, workloads: [WARM_UP, ...scenario.workloads], signal: opts.signal });
     recordServers(result, server, scenario.protocols);
     watchdog = new PeerWatchdog(server.exited, topology);
@@ -231,8 +250,19 @@ async function runNetworkVariant(ctx: VariantContext): Promise<void> {
     watchdog?.stop();
     await client?.stop().catch(() => {});
     await server?.stop().catch(() => {});
+    // Read before teardown: a capture that fell behind during the run makes the log incomplete.
+    const dropLog = topology.dropLog?.();
+    if (dropLog) network.dropLog = dropLog;
     await topology.teardown();
   }
+}
+
+/**
+ * The environment of the client and server: on a link that shapes a UDP GSO batch as one packet
+ * (the kernel link), QUIC senders send datagram by datagram, ours and quic-go's (Caddy) alike.
+ */
+function senderEnvFor(topology: Topology): NodeJS.ProcessEnv {
+  return topology.allowsUdpGso === false ? { ...process.env, BENCH_UDP_GSO: 'off', QUIC_GO_DISABLE_GSO: 'true' } : process.env;
 }
 
 /** The unmeasured burst before a network variant's first cell. */

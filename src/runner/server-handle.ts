@@ -71,8 +71,10 @@ export async function startServerProcess(opts: {
   pacing?: SenderPacing;
   ports?: Partial<Record<Protocol, number>>;
   responseDelayMs?: number;
+  /** Environment of the server process (default: the runner's). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<ServerHandle> {
-  const child = new ChildHandle<RunnerToServer>('server', SERVER_SCRIPT, opts.prefix);
+  const child = new ChildHandle<RunnerToServer>('server', SERVER_SCRIPT, opts.prefix, opts.env);
   const send = (m: RunnerToServer) => child.send(m);
   send({
     type: 'start',

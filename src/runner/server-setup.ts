@@ -31,6 +31,8 @@ export interface ServerSetup {
   /** Run directory (server.log goes there) and the network variant's label. */
   runDir: string;
   label: string;
+  /** Environment of the server process (default: the runner's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startServer(setup: ServerSetup): Promise<ServerHandle> {
@@ -46,6 +48,7 @@ export async function startServer(setup: ServerSetup): Promise<ServerHandle> {
         congestionControl: setup.congestionControl,
         pacing: setup.pacing,
         responseDelayMs: setup.responseDelayMs,
+        env: setup.env,
       });
     case 'external':
       return externalServers(servers.targets, scenario.protocols);
@@ -59,6 +62,7 @@ export async function startServer(setup: ServerSetup): Promise<ServerHandle> {
         routes: setup.routes,
         logFile: path.join(setup.runDir, 'server.log'),
         label: setup.label,
+        env: setup.env,
       });
   }
 }

@@ -71,19 +71,45 @@ describe('kernel backend command sequence (recorded, not run)', () => {
     runId: 'r', clientNs: 'C', serverNs: 'S', paths: [path], mtu: 1500, addressing: planAddressing([path]), exec,
   });
 
-  it('up: veth pair, offloads off on both ends, qdiscs on each egress', async () => {
+  const shaping = [
+    ['ethtool', '--version'],
+    ['ip', 'link', 'add', 'name', 'p0-primary', 'netns', 'C', 'gso_max_segs', '1', 'type', 'veth', 'peer', 'name', 'p0-primary', 'netns', 'S', 'gso_max_segs', '1'],
+    ['ip', 'netns', 'exec', 'C', 'ethtool', '-K', 'p0-primary', 'tso', 'off', 'gso', 'off', 'gro', 'off'],
+    ['ip', 'netns', 'exec', 'S', 'ethtool', '-K', 'p0-primary', 'tso', 'off', 'gso', 'off', 'gro', 'off'],
+    ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'root', 'handle', '1:', 'netem', 'limit', '100000', 'delay', '15ms'],
+    ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'parent', '1:1', 'handle', '2:', 'tbf', 'rate', '10000000bit', 'burst', '3028', 'limit', '1514000'],
+    ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'parent', '2:1', 'handle', '3:', 'pfifo', 'limit', '25'],
+    ['tc', '-n', 'S', 'qdisc', 'add', 'dev', 'p0-primary', 'root', 'handle', '1:', 'netem', 'limit', '100000', 'delay', '15ms'],
+  ];
+
+  it('up: veth pair of one segment per packet, offloads off on both ends, qdiscs on each egress, the drop log\'s mirrors', async () => {
     const exec = new RecordingRunner();
-    await createKernelBackend().up(ctx(exec));
+    const backend = createKernelBackend();
+    await backend.up(ctx(exec));
     expect(exec.commands).toEqual([
-      ['ethtool', '--version'],
-      ['ip', 'link', 'add', 'name', 'p0-primary', 'netns', 'C', 'type', 'veth', 'peer', 'name', 'p0-primary', 'netns', 'S'],
-      ['ip', 'netns', 'exec', 'C', 'ethtool', '-K', 'p0-primary', 'tso', 'off', 'gso', 'off', 'gro', 'off'],
-      ['ip', 'netns', 'exec', 'S', 'ethtool', '-K', 'p0-primary', 'tso', 'off', 'gso', 'off', 'gro', 'off'],
-      ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'root', 'handle', '1:', 'netem', 'limit', '100000', 'delay', '15ms'],
-      ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'parent', '1:1', 'handle', '2:', 'tbf', 'rate', '10000000bit', 'burst', '3028', 'limit', '1514000'],
-      ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'parent', '2:1', 'handle', '3:', 'pfifo', 'limit', '25'],
-      ['tc', '-n', 'S', 'qdisc', 'add', 'dev', 'p0-primary', 'root', 'handle', '1:', 'netem', 'limit', '100000', 'delay', '15ms'],
+      ...shaping,
+      ['ip', '-n', 'C', 'link', 'add', 'm0-primary', 'type', 'dummy'],
+      ['ip', '-n', 'C', 'link', 'set', 'm0-primary', 'up'],
+      ['tc', '-n', 'C', 'qdisc', 'add', 'dev', 'p0-primary', 'clsact'],
+      ['tc', '-n', 'C', 'filter', 'add', 'dev', 'p0-primary', 'egress', 'matchall', 'action', 'mirred', 'egress', 'mirror', 'dev', 'm0-primary'],
+      ['ip', '-n', 'S', 'link', 'add', 'm0-primary', 'type', 'dummy'],
+      ['ip', '-n', 'S', 'link', 'set', 'm0-primary', 'up'],
+      ['tc', '-n', 'S', 'qdisc', 'add', 'dev', 'p0-primary', 'clsact'],
+      ['tc', '-n', 'S', 'filter', 'add', 'dev', 'p0-primary', 'egress', 'matchall', 'action', 'mirred', 'egress', 'mirror', 'dev', 'm0-primary'],
     ]);
+    // Recorded, not run: there is no namespace C to open the drop log's sockets in. The link still
+    // works, and says it keeps no drop log, and why.
+    expect(backend.dropLogStatus()).toEqual({ kept: false, detail: expect.stringMatching(/^the drop log could not be set up: .*\/run\/netns\/C/) });
+    expect(await backend.drops()).toEqual([]);
+    expect(await backend.deliveries(0)).toBeUndefined();
+  });
+
+  it('without the drop log (the fidelity measurement): no mirrors', async () => {
+    const exec = new RecordingRunner();
+    const backend = createKernelBackend({ dropLog: false });
+    await backend.up(ctx(exec));
+    expect(exec.commands).toEqual(shaping);
+    expect(backend.dropLogStatus()).toEqual({ kept: false, detail: 'not kept for this topology' });
   });
 
   it('phase: tc qdisc change on the named direction only, and it accumulates', async () => {

@@ -181,6 +181,11 @@ describe('devices', () => {
       'ip', 'link', 'add', 'name', 'p0-wifi', 'netns', 'bnch-r-c', 'type', 'veth', 'peer', 'name', 'p0-wifi', 'netns', 'bnch-r-s',
     ]);
   });
+  it('shaped pairs take one segment per packet, so TCP hands netem wire-sized packets', () => {
+    expect(vethPairCommand('bnch-r-c', 'p0-wifi', 'bnch-r-s', 'p0-wifi', { gsoMaxSegs: 1 })).toEqual([
+      'ip', 'link', 'add', 'name', 'p0-wifi', 'netns', 'bnch-r-c', 'gso_max_segs', '1', 'type', 'veth', 'peer', 'name', 'p0-wifi', 'netns', 'bnch-r-s', 'gso_max_segs', '1',
+    ]);
+  });
   it('segmentation offloads off, so tc sees wire-sized packets', () => {
     expect(offloadCommands('bnch-r-c', 'p0-wifi')).toEqual([
       ['ip', 'netns', 'exec', 'bnch-r-c', 'ethtool', '-K', 'p0-wifi', 'tso', 'off', 'gso', 'off', 'gro', 'off'],

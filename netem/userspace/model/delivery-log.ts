@@ -24,9 +24,12 @@ export class DeliveryLog {
     private readonly clockOffsetMs = 0,
   ) {}
 
-  /** A packet handed to the client side at tMs. */
-  record(packet: Uint8Array, tMs: number): void {
-    if (packet.length <= DATA_BYTES || packet[0]! >> 4 !== 4) return;
+  /**
+   * A packet handed to the client side at tMs. `length` is the packet's whole length when `packet`
+   * holds only its first bytes (the kernel backend's capture).
+   */
+  record(packet: Uint8Array, tMs: number, length = packet.length): void {
+    if (length <= DATA_BYTES || packet[0]! >> 4 !== 4) return;
     const proto = packet[9];
     if (proto !== 6 && proto !== 17) return;
     const ihl = (packet[0]! & 0x0f) * 4;

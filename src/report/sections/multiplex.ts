@@ -88,8 +88,8 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
     `<p class="section-note">${escapeHtml(intro)}</p>` +
     renderHeadlines(headlines, stalledLine ? [escapeHtml(stalledLine)] : []) +
     (scheduling ? `<p class="section-note">${escapeHtml(scheduling)}</p>` : '') +
-    (scope.network.backend === 'kernel'
-      ? `<p class="section-note">Head-of-line figures are unavailable on this network: the kernel backend (tc netem) keeps no log of the packets it drops or delivers, so no loss event can be joined with the streams. Use the userspace backend for them.</p>`
+    (dropLogMissing(scope)
+      ? `<p class="section-note">Head-of-line figures are unavailable on this network: ${escapeHtml(dropLogMissing(scope)!)}, so no loss event can be joined with the streams.</p>`
       : lossEvents === 0
         ? `<p class="section-note">No packet was dropped on these connections: nothing to stall (the loss-free variant).</p>`
         : '') +
@@ -104,6 +104,16 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
         : `<p class="section-note">The waterfall needs raw.jsonl next to result.json (bench report &lt;run-dir&gt;).</p>`) +
     `</div>`
   );
+}
+
+/**
+ * Why the link kept no (complete) drop log on this network, or undefined when it kept one. Results
+ * written before the log was recorded: the kernel backend had none then.
+ */
+function dropLogMissing(scope: WorkloadScope): string | undefined {
+  const log = scope.network.dropLog;
+  if (log) return log.kept ? undefined : log.detail;
+  return scope.network.backend === 'kernel' ? 'the kernel backend of the bench that wrote this result kept no log of the packets tc netem dropped or delivered' : undefined;
 }
 
 /**
