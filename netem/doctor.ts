@@ -6,7 +6,7 @@ import { constants, openSync, closeSync } from 'node:fs';
 import { getRunner, type CommandRunner } from './exec.ts';
 import { availableCongestionControls } from './namespaces.ts';
 import { probeKernelFeatures } from './kernel/probe.ts';
-import { isRoot } from './topology.ts';
+import { isRoot, type KernelVerdict } from './topology.ts';
 
 export interface DoctorCheck {
   name: string;
@@ -24,6 +24,8 @@ export interface DoctorReport {
   ok: boolean;
   /** What network.backend: auto would pick here ('none' when shaped runs cannot work). */
   autoBackend: 'kernel' | 'userspace' | 'none';
+  /** Why auto picks it. */
+  autoReason: string;
 }
 
 export interface DoctorOptions {
@@ -33,6 +35,8 @@ export interface DoctorOptions {
    * the userspace link; its findings are appended to the report.
    */
   measure?: () => Promise<DoctorCheck[]>;
+  /** Whether auto may use the kernel link (its fidelity, as the runner judges it); absent: never. */
+  kernelVerdict?: () => Promise<KernelVerdict>;
 }
 
 interface ToolSpec {
@@ -156,9 +160,14 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
 
   const ok = checks.every((c) => c.ok || c.level === 'optional');
   const find = (n: string) => checks.find((c) => c.name === n)?.ok === true;
-  // Same rule as createTopology's auto selection: kernel exactly when the netem probe succeeds.
-  const autoBackend = !ok ? 'none' : find('tc netem') ? 'kernel' : 'userspace';
-  return { checks, ok, autoBackend };
+  // Same rule as createTopology's auto selection: kernel when tc netem works and the kernel link's
+  // fidelity measurement on this machine passed.
+  if (!ok) return { checks, ok, autoBackend: 'none', autoReason: 'a required check failed' };
+  if (!find('tc netem')) return { checks, ok, autoBackend: 'userspace', autoReason: 'tc netem is unavailable' };
+  const verdict = opts.kernelVerdict ? await opts.kernelVerdict() : { trusted: false, reason: "the kernel link's fidelity was not judged" };
+  return verdict.trusted
+    ? { checks, ok, autoBackend: 'kernel', autoReason: verdict.reason }
+    : { checks, ok, autoBackend: 'userspace', autoReason: verdict.reason };
 }
 
 /** Human-readable report: one line per check, fixes indented under failures. */
@@ -169,7 +178,7 @@ export function formatDoctorReport(r: DoctorReport): string {
     return `  ${mark}  ${c.name.padEnd(26)} ${c.detail}${fix}`;
   });
   const summary = r.ok
-    ? `shaped networks: yes (backend auto -> ${r.autoBackend})`
+    ? `shaped networks: yes (backend auto -> ${r.autoBackend}: ${r.autoReason})`
     : 'shaped networks: no (fix the FAIL lines above; `network: none` runs on loopback meanwhile)';
   return [...lines, '', summary].join('\n');
 }

@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BenchError, UserError } from './util/errors.ts';
 import { EXIT_CODES } from './util/exit-codes.ts';
-import { parseDurationOption, parsePercentOption, parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
+import { parseBackendOption, parseDurationOption, parsePercentOption, parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
 import { MAX_DELAY_MS } from '../servers/handler.ts';
 import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from './tls/key-types.ts';
 
@@ -155,10 +155,11 @@ function buildProgram(): Command {
   program
     .command('doctor')
     .description('What this machine can do: root, namespaces, TUN, tc netem, peers. Exits 4 when a required check fails.')
-    .option('--measure', 'measure the link emulator\'s fidelity (delay, jitter, loss, rate, lateness)')
+    .option('--measure', 'measure the link emulator\'s fidelity (delay, jitter, loss, rate, lateness): the userspace link, and the kernel link when tc netem works')
+    .option('--backend <name>', 'with --measure: measure only this link (kernel or userspace)', (v) => parseBackendOption(v))
     .option('--cleanup', 'remove namespaces, devices and processes left by a killed run')
     .option('--json', 'print the findings as JSON')
-    .addHelpText('after', '\nExamples:\n  $ bench doctor\n  $ sudo bench doctor --measure --json\n  $ sudo bench doctor --cleanup')
+    .addHelpText('after', '\nExamples:\n  $ bench doctor\n  $ sudo bench doctor --measure --json\n  $ sudo bench doctor --measure --backend kernel\n  $ sudo bench doctor --cleanup')
     .action(async (opts) => {
       const { doctorCommand } = await import('./commands/doctor.ts');
       exitCode = await doctorCommand(opts);

@@ -82,3 +82,10 @@ export function parseDurationOption(value: string, flag: string, opts: { maxMs: 
   }
   return parsed.value;
 }
+
+/** bench doctor --backend: which link --measure measures. */
+export function parseBackendOption(value: string, flag = '--backend'): 'kernel' | 'userspace' | 'all' {
+  const v = value.trim().toLowerCase();
+  if (v === 'kernel' || v === 'userspace' || v === 'all') return v;
+  throw new UserError('E_ARG', `${flag}: unknown link "${value}", expected kernel, userspace or all (e.g. ${flag} kernel)`);
+}

@@ -2,8 +2,10 @@ import { cleanupLeftovers } from '../../netem/cleanup.ts';
 import { formatDoctorReport, runDoctor, type DoctorCheck } from '../../netem/doctor.ts';
 import { formatFidelity, measureFidelity, type FidelityMeasurement } from '../../netem/fidelity.ts';
 import { isRoot } from '../../netem/topology.ts';
+import { createKernelBackend } from '../../netem/kernel/backend.ts';
+import { probeNetem } from '../../netem/kernel/probe.ts';
 import { createUserspaceBackend } from '../../netem/userspace/index.ts';
-import { saveFidelity } from '../runner/fidelity-cache.ts';
+import { kernelVerdict, saveFidelity } from '../runner/fidelity-cache.ts';
 import { UserError } from '../util/errors.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
 
@@ -11,11 +13,16 @@ export interface DoctorOptions {
   measure?: boolean;
   cleanup?: boolean;
   json?: boolean;
+  /** Which link to measure with --measure: every one this machine can run (default), or one. */
+  backend?: 'kernel' | 'userspace' | 'all';
 }
 
 export async function doctorCommand(opts: DoctorOptions): Promise<number> {
   if ((opts.measure || opts.cleanup) && !isRoot()) {
     throw new UserError('E_ROOT', `bench doctor ${opts.measure ? '--measure' : '--cleanup'} needs root (network namespaces and TUN devices); run it with sudo`);
+  }
+  if (opts.backend && opts.backend !== 'all' && !opts.measure) {
+    throw new UserError('E_ARG', '--backend chooses the link bench doctor --measure measures; add --measure');
   }
   const out: Record<string, unknown> = {};
   if (opts.cleanup) {
@@ -31,29 +38,47 @@ export async function doctorCommand(opts: DoctorOptions): Promise<number> {
       if (removed.skippedLiveRuns.length) process.stdout.write(`cleanup: left alone, still running: ${removed.skippedLiveRuns.join(' ')}\n`);
     }
   }
-  let fidelity: FidelityMeasurement | undefined;
+  const fidelities: FidelityMeasurement[] = [];
+  const log = opts.json ? () => undefined : (line: string) => process.stderr.write(`measure: ${line}\n`);
   const measure = opts.measure
     ? async (): Promise<DoctorCheck[]> => {
-        fidelity = await measureFidelity(() => createUserspaceBackend(), {
-          log: opts.json ? undefined : (line) => process.stderr.write(`measure: ${line}\n`),
-        });
-        saveFidelity(fidelity);
-        return Object.entries(fidelity.pass).map(([name, ok]) => ({
-          name: `fidelity ${name}`,
-          ok,
-          detail: ok ? 'within bounds' : 'outside bounds (see below)',
-          level: 'required' as const,
-        }));
+        const wanted = opts.backend ?? 'all';
+        const backends: Array<'userspace' | 'kernel'> = [];
+        if (wanted !== 'kernel') backends.push('userspace');
+        if (wanted === 'kernel' || (wanted === 'all' && (await probeNetem()).ok)) backends.push('kernel');
+        const checks: DoctorCheck[] = [];
+        for (const backend of backends) {
+          log(`${backend} link:`);
+          const measured = await measureFidelity(
+            backend === 'userspace' ? () => createUserspaceBackend() : () => createKernelBackend({ dropLog: false }),
+            { log },
+          );
+          saveFidelity(measured);
+          fidelities.push(measured);
+          for (const [name, ok] of Object.entries(measured.pass)) {
+            checks.push({
+              name: `fidelity ${backend} ${name}`,
+              ok,
+              detail: ok ? 'within bounds' : 'outside bounds (see below)',
+              // The userspace link is the one every machine falls back to; a kernel link out of
+              // bounds only keeps auto from picking it.
+              level: backend === 'userspace' ? ('required' as const) : ('optional' as const),
+            });
+          }
+        }
+        return checks;
       }
     : undefined;
-  const report = await runDoctor({ measure });
+  // After --measure the verdict reads what was just measured; never measures on its own.
+  const report = await runDoctor({ measure, kernelVerdict: () => kernelVerdict(log, { measure: false }) });
   out.doctor = report;
-  if (fidelity) out.fidelity = fidelity;
+  if (fidelities.length > 0) out.fidelity = fidelities.find((f) => f.backend === 'userspace') ?? fidelities[0];
+  if (fidelities.length > 0) out.fidelities = fidelities;
   if (opts.json) {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
     process.stdout.write(formatDoctorReport(report) + '\n');
-    if (fidelity) process.stdout.write('\n' + formatFidelity(fidelity) + '\n');
+    for (const f of fidelities) process.stdout.write('\n' + formatFidelity(f) + '\n');
   }
   return report.ok ? EXIT_CODES.ok : EXIT_CODES.doctorCheckFailed;
 }

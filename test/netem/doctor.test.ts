@@ -11,6 +11,7 @@ describe('doctor report formatting', () => {
     const r: DoctorReport = {
       ok: false,
       autoBackend: 'none',
+      autoReason: 'a required check failed',
       checks: [
         { name: 'root', ok: false, detail: 'running as uid 1000', fix: 'run with sudo', level: 'required' },
         { name: 'tc netem', ok: false, detail: 'Error: Specified qdisc kind is unknown.', fix: 'modprobe sch_netem', level: 'optional' },
@@ -26,6 +27,18 @@ describe('doctor report formatting', () => {
       '',
       'shaped networks: no (fix the FAIL lines above; `network: none` runs on loopback meanwhile)',
     ]);
+  });
+
+  it('says which backend auto picks and why', () => {
+    const r: DoctorReport = {
+      ok: true,
+      autoBackend: 'userspace',
+      autoReason: "the kernel link's fidelity measurement on this machine failed (lateness out of bounds, 2026-12-04; bench doctor --measure repeats it)",
+      checks: [{ name: 'tc netem', ok: true, detail: 'tc qdisc add ... netem works', level: 'optional' }],
+    };
+    expect(formatDoctorReport(r).split('\n').at(-1)).toBe(
+      "shaped networks: yes (backend auto -> userspace: the kernel link's fidelity measurement on this machine failed (lateness out of bounds, 2026-12-04; bench doctor --measure repeats it))",
+    );
   });
 
   it('a missing tool is reported with its fix; a present one with path and first version line', async () => {
@@ -56,7 +69,10 @@ describeRoot('bench doctor on this machine', () => {
       if (!by(peer).ok) expect(by(peer).fix).toBeTruthy();
     }
     expect(r.checks.at(-1)).toEqual({ name: 'fidelity: delay', ok: true, detail: 'measured by the hook', level: 'optional' });
-    expect(r.autoBackend).toBe(r.ok ? (by('tc netem').ok ? 'kernel' : 'userspace') : 'none');
+    // Without a verdict on the kernel link's fidelity, auto never picks it.
+    expect(r.autoBackend).toBe(r.ok ? 'userspace' : 'none');
+    const trusted = await runDoctor({ kernelVerdict: async () => ({ trusted: true, reason: 'its fidelity measurement on this machine passed' }) });
+    expect(trusted.autoBackend).toBe(trusted.ok ? (by('tc netem').ok ? 'kernel' : 'userspace') : 'none');
     expect(await hostSnapshot()).toEqual(before);
   });
 });
