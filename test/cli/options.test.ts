@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHttpsUrl, parsePositiveInt, parseProtocolList } from '../../src/cli/options.ts';
+import { parseBackendOption, parseHttpsUrl, parsePositiveInt, parseProtocolList } from '../../src/cli/options.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 describe('CLI option parsing', () => {
@@ -10,6 +10,12 @@ describe('CLI option parsing', () => {
   it('names the flag and the valid values for an unknown protocol', () => {
     expect(() => parseProtocolList('h2,quic')).toThrow(UserError);
     expect(() => parseProtocolList('h2,quic')).toThrow('--protocols: unknown protocol "quic", expected a comma-separated list of h1, h2, h3');
+  });
+
+  it('bench doctor --backend takes kernel, userspace or all, and names them for anything else', () => {
+    expect(parseBackendOption('Kernel')).toBe('kernel');
+    expect(parseBackendOption('userspace')).toBe('userspace');
+    expect(() => parseBackendOption('netem')).toThrow('--backend: unknown link "netem", expected kernel, userspace or all (e.g. --backend kernel)');
   });
 
   it('rejects non-integers and out-of-range numbers with the flag name', () => {
