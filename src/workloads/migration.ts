@@ -131,7 +131,7 @@ async function runActivity(
   const activity: Activity = { start, records: [], openAtMove: [], requestsIssued: 0, downloads: 0 };
   const keep = (record: RequestRecord, phase?: string) => {
     activity.records.push(record);
-    recorder.sessionConnections(session);
+    recorder.sessionConnections(session, undefined, { settledOnly: true });
     // Chunk arrival times stay here (the goodput); raw.jsonl gets the request without them.
     recorder.request({ ...record, progress: undefined }, { phase });
   };

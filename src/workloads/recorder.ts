@@ -60,9 +60,15 @@ export class CellRecorder {
     }
   }
 
-  /** Record every connection of a session not seen before. */
-  sessionConnections(session: ClientSession, phase?: string): void {
-    for (const c of session.connections) this.connection(c, phase);
+  /**
+   * Record every connection of a session not seen before. Mid-run (`settledOnly`), one still in its
+   * handshake waits for a later call: its record is written once, so it must be complete by then.
+   */
+  sessionConnections(session: ClientSession, phase?: string, { settledOnly = false } = {}): void {
+    for (const c of session.connections) {
+      if (settledOnly && c.tlsReady === undefined && c.error === undefined && c.closed === undefined) continue;
+      this.connection(c, phase);
+    }
   }
 
   connection(record: ConnectionRecord, phase?: string): void {

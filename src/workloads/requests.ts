@@ -51,7 +51,7 @@ export const requestsWorkload: Workload<RequestsSpec> = {
         const session = sessions[index % sessions.length]!;
         const size = spec.sizes[index % spec.sizes.length]!;
         const record = await session.request({ path: bytesPath(size) });
-        recorder.sessionConnections(session);
+        recorder.sessionConnections(session, undefined, { settledOnly: true });
         recorder.request(record, { measured, phase: measured ? undefined : 'warmup' });
       };
       if (spec.warmup > 0) await runClosedLoop(spec.warmup, spec.concurrency, (i) => issue(i, false), ctx.signal);

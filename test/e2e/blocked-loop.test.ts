@@ -138,7 +138,7 @@ describe("the runner's own event loop blocked", () => {
   /** Those of `procs` still running a moment after the runner's exit (SIGKILLed processes take a few ms to go). */
   const stillRunning = async (procs: ProcInfo[]) => (await eventually(() => stillAlive(procs), 2000)).map((p) => p.argv.join(' '));
 
-  /** Runs `scenarioText` with the runner's loop blocked after the first cell; returns how it ended. */
+  /** Runs `scenarioText` with the runner's loop blocked once its second cell started; returns how it ended. */
   async function blockRunner(tag: string, scenarioText: string) {
     const scenario = writeScenario(tmp, `${tag}.yaml`, scenarioText);
     const marker = path.join(tmp, `${tag}.blocked`);
@@ -160,7 +160,7 @@ describe("the runner's own event loop blocked", () => {
   }
 
   it('network none: the watchdog kills the run\'s processes and exits 3', async () => {
-    const r = await blockRunner('none', ['name: blocked-runner', 'protocols: [h1]', 'repetitions: 2', 'network: none', 'workloads:', '  - {type: requests, requests: 3000}', ''].join('\n'));
+    const r = await blockRunner('none', ['name: blocked-runner', 'protocols: [h1]', 'repetitions: 2', 'network: none', 'workloads:', '  - {type: requests, requests: 20000}', ''].join('\n'));
     expect(r.code, r.run.stderr()).toBe(3);
     // The stall counts from the loop's last beat, up to one beat (250 ms) before the block began.
     expect(r.tookMs).toBeGreaterThanOrEqual(STALL_MS - 300);
