@@ -466,7 +466,12 @@ export function packetSocketDrops(fd: number): number {
   return stats.readUInt32LE(4);
 }
 
-/** CLOCK_REALTIME minus CLOCK_MONOTONIC in ns, read back to back: turns packet timestamps into monoMs(). */
+/**
+ * CLOCK_REALTIME minus CLOCK_MONOTONIC in ns: turns packet timestamps into monoMs(). A realtime
+ * reading between two monotonic ones; of a few tries, the one with the two monotonic readings
+ * closest together (a thread preempted between the readings, on a busy or emulated machine, would
+ * be off by the time it waited).
+ */
 export function realtimeMinusMonotonicNs(): bigint {
   const p = loadPacketCalls();
   const ts = Buffer.alloc(16);
@@ -474,8 +479,13 @@ export function realtimeMinusMonotonicNs(): bigint {
     check('clock_gettime', p.clockGettime(clock, ts));
     return ts.readBigInt64LE(0) * 1_000_000_000n + ts.readBigInt64LE(8);
   };
-  const mono1 = read(1);
-  const real = read(0);
-  const mono2 = read(1);
-  return real - (mono1 + mono2) / 2n;
+  let best: { gap: bigint; offset: bigint } | undefined;
+  for (let i = 0; i < 5; i++) {
+    const mono1 = read(1);
+    const real = read(0);
+    const mono2 = read(1);
+    const gap = mono2 - mono1;
+    if (!best || gap < best.gap) best = { gap, offset: real - (mono1 + mono2) / 2n };
+  }
+  return best!.offset;
 }

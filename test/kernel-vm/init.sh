@@ -25,7 +25,9 @@ if [ "$1" = stage2 ]; then
   $bb hostname bench-vm
   $bb ip link set lo up 2>/dev/null
   echo "@@bench-vm:ready $($bb cut -d' ' -f1 /proc/uptime)@@"
-  /bin/sh /run/vm-job/command.sh </dev/null
+  # Through a pipe: the command's output is not a terminal (no progress bars, no redrawing), as in CI.
+  set -o pipefail
+  /bin/sh /run/vm-job/command.sh </dev/null 2>&1 | $bb cat
   code=$?
   echo "$code" > /run/vm-job/exit-code
   $bb sync

@@ -8,7 +8,7 @@
  *   npm run vm -- --out /tmp/vm-out -- 'bench run scenarios/smoke.yaml --out $VM_OUT/smoke'
  */
 import { parseArgs } from 'node:util';
-import { KERNEL_SUITE_COMMAND, missingRequirements, runInVm } from './vm.ts';
+import { kernelSuiteCommand, missingRequirements, runInVm } from './vm.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -41,7 +41,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-const command = positionals.length ? positionals.join(' ') : KERNEL_SUITE_COMMAND;
+const command = positionals.length ? positionals.join(' ') : kernelSuiteCommand();
 console.error(`vm: booting, then: ${command}`);
 const r = await runInVm({
   command,
