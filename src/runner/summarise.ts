@@ -78,6 +78,8 @@ function diffDirection(after: DirectionCounters, before?: DirectionCounters): Di
     duplicated: after.duplicated - before.duplicated,
     reordered: after.reordered - before.reordered,
     corrupted: after.corrupted - before.corrupted,
+    ...(after.bytesIn !== undefined && before.bytesIn !== undefined && { bytesIn: after.bytesIn - before.bytesIn }),
+    ...(after.bytesOut !== undefined && before.bytesOut !== undefined && { bytesOut: after.bytesOut - before.bytesOut }),
   };
 }
 
