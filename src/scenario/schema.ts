@@ -675,7 +675,7 @@ const loadWorkloadSchema = mapping(
           code: 'custom',
           path: [key, i],
           input: levels[i],
-          message: message(`${levels[i]} does not follow ${levels[i - 1]}`, `\`${key}\` in increasing order (the knee is found from the lowest step up)`, 'Sort the list and remove repeated values.'),
+          message: message(`${levels[i]} is not more than the ${levels[i - 1]} before it`, `\`${key}\` in increasing order (the knee is found from the lowest step up)`, 'Sort the list and remove repeated values.'),
         });
       }
     }
