@@ -145,7 +145,7 @@ export interface LoadStepDetails {
   requests: number;
   ok: number;
   failed: number;
-  /** Successful answers per second over the window. */
+  /** Successful answers per second, from the step's first answer to its last (a backlog drained after the step's duration lowers it). */
   achievedPerSec: number;
   /**
    * Open loop: arrivals the schedule held, those sent later than `lateAfterMs` after their intended

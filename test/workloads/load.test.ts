@@ -88,15 +88,17 @@ describe('load workload: coordinated omission', () => {
     expect(latency.count).toBe(scheduled);
     // Samples above x: (STALL_MS - x) * rate / 1000, so the p-th percentile is where that count is (1 - p) of all.
     const expected = (p: number) => STALL_MS - ((1 - p) * scheduled * 1000) / rate;
-    // The wait behind the stall is at least that; the machine can only add (draining the backlog, a busy loop).
+    // The wait behind the stall is at least that; the machine can only add: draining the backlog, and
+    // a busy client sending late (by at most maxLatenessMs, which the schedule measured).
+    const slack = 100 + step.arrivals!.maxLatenessMs;
     expect(latency.p90).toBeGreaterThanOrEqual(expected(0.9) - 5);
-    expect(latency.p90).toBeLessThan(expected(0.9) + 100);
+    expect(latency.p90).toBeLessThan(expected(0.9) + slack);
     expect(latency.p99).toBeGreaterThanOrEqual(expected(0.99) - 5);
-    expect(latency.p99).toBeLessThan(expected(0.99) + 100);
+    expect(latency.p99).toBeLessThan(expected(0.99) + slack);
     expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
     // From the actual send, only the stalled request itself is slow: one sample of 300, beyond p99.
     expect(service.max).toBeGreaterThanOrEqual(STALL_MS);
-    expect(service.p99).toBeLessThan(STALL_MS / 5);
+    expect(service.p99).toBeLessThan(STALL_MS / 2);
     // The stall held back the answers, not the schedule: every arrival was sent.
     expect(step.requests).toBe(scheduled);
   });
@@ -108,8 +110,9 @@ describe('load workload: coordinated omission', () => {
     expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
     // One requester waits for the stall instead of sending: nothing else measures it.
     expect(latency.count).toBeGreaterThan(200);
-    expect(latency.p99).toBeLessThan(STALL_MS / 5);
-    expect(latency.p90).toBeLessThan(STALL_MS / 10);
+    // Fewer than 1% of the samples above half the stall (the open loop had a sixth of them there).
+    expect(latency.p99).toBeLessThan(STALL_MS / 2);
+    expect(latency.p90).toBeLessThan(STALL_MS / 5);
   });
 
   it('open loop: arrivals due while maxInFlight are outstanding are dropped, and counted', async () => {
@@ -120,7 +123,8 @@ describe('load workload: coordinated omission', () => {
     // During the stall STALL_MS * rate / 1000 arrivals fall due; the first maxInFlight - 1 wait behind the stalled one.
     const expectedDropped = (STALL_MS * rate) / 1000 - (maxInFlight - 1);
     expect(a.dropped).toBeGreaterThanOrEqual(expectedDropped - 2);
-    expect(a.dropped).toBeLessThanOrEqual(expectedDropped + 5);
+    // Once the stall ends, each answer frees a place: only a machine too busy to read them drops more.
+    expect(a.dropped).toBeLessThanOrEqual(expectedDropped + 5 + a.maxLatenessMs / 10);
     expect(details(result).steps[0]!.requests).toBe(a.scheduled - a.dropped);
   });
 
