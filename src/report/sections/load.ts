@@ -67,6 +67,8 @@ interface CurveRow {
   p90: number;
   p99: number;
   knee: boolean;
+  /** Beside the ring: a sweep that never broke has its last step ringed, not a knee. */
+  kneeLabel: string;
   machineBound: string;
 }
 
@@ -85,6 +87,7 @@ function curveChart(ctx: ReportContext, scope: WorkloadScope, all: Array<{ proto
               p90: p.latency.p90,
               p99: p.latency.p99,
               knee: i === curve.knee,
+              kneeLabel: curve.broke ? 'knee' : 'no knee yet',
               machineBound: p.machineBound.join(', ') || 'no',
             },
           ]
@@ -114,14 +117,14 @@ function curveChart(ctx: ReportContext, scope: WorkloadScope, all: Array<{ proto
       { mark: { type: 'line', strokeWidth: 2 }, encoding: { order: { field: 'step' } } },
       { mark: { type: 'point', filled: true, size: 40 }, encoding: { tooltip } },
       { transform: [{ filter: 'datum.knee' }], mark: { type: 'point', size: 260, strokeWidth: 2 }, encoding: { tooltip } },
-      { transform: [{ filter: 'datum.knee' }], mark: { type: 'text', dy: -14, fontSize: 11 }, encoding: { text: { value: 'knee' } } },
+      { transform: [{ filter: 'datum.knee' }], mark: { type: 'text', dy: -14, fontSize: 11 }, encoding: { text: { field: 'kneeLabel' } } },
       { transform: [{ filter: "datum.machineBound != 'no'" }], mark: { type: 'point', shape: 'cross', size: 120, color: '#1f2328' }, encoding: { tooltip, color: { value: '#1f2328' } } },
     ],
   };
   const corrected = all[0]!.curve.loop === 'open' ? ', counted from each request\u2019s intended send time' : '';
   return ctx.chart(spec, {
     title: 'Latency against throughput, the knee ringed',
-    caption: `One point per step: the throughput achieved (median of the repetitions) against the p99 latency${corrected} (the repetitions\u2019 histograms added, log scale). The ring marks each protocol\u2019s knee; a cross marks a step where the client, server or link process was above ${CPU_BOUND_SHARE * 100}% of a core (machine-bound, not protocol-bound).`,
+    caption: `One point per step: the throughput achieved (median of the repetitions) against the p99 latency${corrected} (the repetitions\u2019 histograms added, log scale). The ring marks each protocol\u2019s knee (its last step, \u201cno knee yet\u201d, when the sweep never broke); a cross marks a step where the client, server or link process was above ${CPU_BOUND_SHARE * 100}% of a core (machine-bound, not protocol-bound).`,
     source: `result.json cells, details.load.steps and the steps\u2019 latency histograms; ${ctx.provenance(scope)}`,
   });
 }
