@@ -172,7 +172,10 @@ function atKnee(def: Omit<MetricDefinition, 'pick'>, value: (knee: NonNullable<R
  */
 export const LOAD_METRICS = {
   kneeRequestsPerSec: atKnee({ id: 'knee.requestsPerSec', label: 'requests/s at the knee', unit: 'req/s', better: 'higher' }, (k) => k.step.achievedPerSec),
-  kneeP99: atKnee({ id: 'knee.latency.p99', label: 'latency p99 at the knee', unit: 'ms', better: 'lower' }, (k) => k.latency?.p99),
+  kneeP99: {
+    ...atKnee({ id: 'knee.latency.p99', label: 'latency p99 at the knee', unit: 'ms', better: 'lower' }, (k) => k.latency?.p99),
+    samples: { count: (c) => cellKnee(c)?.latency?.count, needed: Math.round(SAMPLES_BEYOND_PERCENTILE / (1 - 0.99)) },
+  },
   kneeServerCpu: atKnee({ id: 'knee.serverCpuPerRequest', label: 'server CPU per request at the knee', unit: 'ms', better: 'lower' }, (k) => k.step.serverCpuMs, true),
   kneeClientCpu: atKnee({ id: 'knee.clientCpuPerRequest', label: 'client CPU per request at the knee', unit: 'ms', better: 'lower' }, (k) => k.step.clientCpuMs, true),
   kneeLinkCpu: atKnee({ id: 'knee.linkCpuPerRequest', label: 'link CPU per request at the knee', unit: 'ms', better: 'lower' }, (k) => k.step.linkCpuMs, true),
