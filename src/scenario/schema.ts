@@ -692,18 +692,18 @@ const loadWorkloadSchema = mapping(
     }
   })
   .transform((w) => {
-    const open = w.rate !== undefined || w.rates !== undefined;
-    return {
+    const common = {
       type: w.type,
       name: w.name ?? w.type,
-      loop: open ? ('open' as const) : ('closed' as const),
-      levels: open ? (w.rates ?? [w.rate!]) : (w.concurrencies ?? [w.concurrency!]),
       stepDurationMs: w.duration,
-      maxInFlight: w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       connections: w.connections,
       h1PoolSize: w.h1PoolSize,
       size: w.size,
     };
+    if (w.rate !== undefined || w.rates !== undefined) {
+      return { ...common, loop: 'open' as const, levels: w.rates ?? [w.rate!], maxInFlight: w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT };
+    }
+    return { ...common, loop: 'closed' as const, levels: w.concurrencies ?? [w.concurrency!] };
   });
 
 const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema, migrationWorkloadSchema, loadWorkloadSchema] as const;

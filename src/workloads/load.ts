@@ -9,23 +9,28 @@ import { registerWorkload } from './registry.ts';
 import { bytesPath, openSessions } from './requests.ts';
 import type { ProcessUsage, Workload, WorkloadContext } from './types.ts';
 
-export interface LoadSpec {
+interface LoadCommon {
   type: 'load';
   name: string;
-  /** open: arrivals at a constant rate, each at its intended time; closed: requesters that each send when their last answer came. */
-  loop: 'open' | 'closed';
   /** One step per value, increasing: requests per second (open loop) or requesters (closed loop). */
   levels: number[];
   /** How long each step sends; its last answers are awaited after. */
   stepDurationMs: number;
-  /** Open loop: an arrival due while this many requests are outstanding is dropped (counted, not sent). */
-  maxInFlight: number;
   /** h2/h3 connections; h1 uses one pool of up to h1PoolSize connections per "connection". */
   connections: number;
   h1PoolSize: number;
   /** Response size in bytes. */
   size: number;
 }
+
+/** open: arrivals at a constant rate, each at its intended time; closed: requesters that each send when their last answer came. */
+export type LoadSpec =
+  | (LoadCommon & {
+      loop: 'open';
+      /** An arrival due while this many requests are outstanding is dropped (counted, not sent). */
+      maxInFlight: number;
+    })
+  | (LoadCommon & { loop: 'closed' });
 
 /**
  * An arrival sent more than this after its intended time counts as late: Node's timers wake up to
@@ -87,7 +92,7 @@ export const loadWorkload: Workload<LoadSpec> = {
 type Send = (opts: { phase: string; measured: boolean; dueAt?: number }, into: RequestRecord[]) => Promise<void>;
 
 async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: CellRecorder, send: Send): Promise<LoadStepDetails> {
-  const { spec } = ctx;
+  const spec = ctx.spec;
   const metricPrefix = stepPrefix(spec.loop, level);
   const records: RequestRecord[] = [];
   const before = await ctx.link.usage();

@@ -46,8 +46,11 @@ async function stallingDriver(): Promise<Driver> {
   };
 }
 
-async function runLoad(spec: Partial<LoadSpec> & Pick<LoadSpec, 'loop' | 'levels'>): Promise<WorkloadResult> {
-  const full: LoadSpec = { type: 'load', name: 'load', stepDurationMs: 3000, maxInFlight: 1000, connections: 1, h1PoolSize: 1, size: 100, ...spec };
+type LoadSettings = { levels: number[]; stepDurationMs?: number } & ({ loop: 'open'; maxInFlight?: number } | { loop: 'closed' });
+
+async function runLoad(settings: LoadSettings): Promise<WorkloadResult> {
+  const common = { type: 'load' as const, name: 'load', stepDurationMs: settings.stepDurationMs ?? 3000, connections: 1, h1PoolSize: 1, size: 100, levels: settings.levels };
+  const full: LoadSpec = settings.loop === 'open' ? { ...common, loop: 'open', maxInFlight: settings.maxInFlight ?? 1000 } : { ...common, loop: 'closed' };
   const ctx: WorkloadContext<LoadSpec> = {
     protocol: 'h1',
     driver: await stallingDriver(),
