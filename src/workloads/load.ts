@@ -60,7 +60,7 @@ export const loadWorkload: Workload<LoadSpec> = {
     const sessions = await openSessions(ctx, spec.connections, spec.h1PoolSize);
     const path = bytesPath(spec.size);
     let sent = 0;
-    const send = async (opts: { phase: string; measured: boolean; dueAt?: number }, into?: RequestRecord[]) => {
+    const send = async (opts: SendOptions, into?: RequestRecord[]) => {
       const session = sessions[sent++ % sessions.length]!;
       const record = await session.request({ path });
       recorder.sessionConnections(session, undefined, { settledOnly: true });
@@ -74,7 +74,7 @@ export const loadWorkload: Workload<LoadSpec> = {
       const steps: LoadStepDetails[] = [];
       for (const level of spec.levels) {
         if (ctx.signal.aborted) break;
-        steps.push(await runStep(ctx, level, recorder, (opts, into) => send(opts, into)));
+        steps.push(await runStep(ctx, level, recorder, send));
       }
       recorder.finish(monoMs());
       for (const s of sessions) recorder.sessionConnections(s);
@@ -89,7 +89,14 @@ export const loadWorkload: Workload<LoadSpec> = {
   },
 };
 
-type Send = (opts: { phase: string; measured: boolean; dueAt?: number }, into: RequestRecord[]) => Promise<void>;
+interface SendOptions {
+  phase: string;
+  measured: boolean;
+  /** Open loop: the request's intended send time. */
+  dueAt?: number;
+}
+
+type Send = (opts: SendOptions, into: RequestRecord[]) => Promise<void>;
 
 async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: CellRecorder, send: Send): Promise<LoadStepDetails> {
   const spec = ctx.spec;
