@@ -690,6 +690,15 @@ const loadWorkloadSchema = mapping(
     if (w.duration <= 0) {
       ctx.addIssue({ code: 'custom', path: ['duration'], input: 0, message: message('a step of 0 s sends nothing', 'a positive duration', 'Write e.g. `duration: 5s`.') });
     }
+    const lowest = w.rates?.[0] ?? w.rate;
+    if (w.duration > 0 && lowest !== undefined && (lowest * w.duration) / 1000 < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['duration'],
+        input: w.duration,
+        message: message(`${lowest} request/s for ${tidy(w.duration / 1000)}s schedules no request`, 'a step long enough for at least one arrival at the lowest rate', `Make \`duration\` at least ${tidy(1 / lowest)}s.`),
+      });
+    }
   })
   .transform((w) => {
     const common = {
