@@ -68,6 +68,8 @@ export interface LinkBackend {
   /** Apply a scenario phase now (phase.path absent = every path). */
   applyPhase(phase: Phase): Promise<void>;
   counters(): Promise<LinkCounters>;
+  /** CPU time (ms) of the link process since it started (userspace backend). */
+  cpuMs?(): Promise<number>;
   /** Drop events since up() ([] without a drop log). */
   drops(): Promise<DropEvent[]>;
   /** Whether drops() and deliveries() are a complete log, and how it is kept or why not. */

@@ -81,6 +81,7 @@ export function loopbackTopology(): Topology {
       throw new BenchError('NETEM_NO_PATHS', 'network: none has no paths to route over');
     },
     counters: async () => ({}),
+    linkCpuMs: async () => undefined,
     drops: async () => [],
     dropLog: () => ({ kept: false, detail: 'plain loopback: nothing is shaped or dropped' }),
     deliveries: async () => undefined,
@@ -263,6 +264,10 @@ class NamespaceTopology implements ShapedTopology {
 
   async counters(): Promise<LinkCounters> {
     return this.link && !this.tearingDown ? this.link.counters() : {};
+  }
+
+  async linkCpuMs(): Promise<number | undefined> {
+    return this.link?.cpuMs && !this.tearingDown ? this.link.cpuMs() : undefined;
   }
 
   async drops(): Promise<DropEvent[]> {

@@ -10,6 +10,12 @@ export interface DirectionCounters {
   duplicated: number;
   reordered: number;
   corrupted: number;
+  /**
+   * IP bytes received and delivered (userspace link; absent where the backend does not count
+   * bytes): what the endpoints put on the wire, headers of every layer included.
+   */
+  bytesIn?: number;
+  bytesOut?: number;
   /** Queue (bottleneck) delay in ms: mean and max since the start. */
   queueDelayMeanMs?: number;
   queueDelayMaxMs?: number;
@@ -103,6 +109,8 @@ export interface Topology {
    */
   routeVia(path: string): Promise<void>;
   counters(): Promise<LinkCounters>;
+  /** CPU time (user + system, ms) the link process has used since it started; undefined where no process of ours carries the packets. */
+  linkCpuMs(): Promise<number | undefined>;
   /** Drop events since the start ([] when the link keeps no drop log: see dropLog()). */
   drops(): Promise<DropEvent[]>;
   /** Whether drops() and deliveries() are a complete log (absent: no log, e.g. loopback). */

@@ -185,6 +185,10 @@ class UserspaceBackend implements UserspaceLinkBackend {
     return (await this.request({ op: 'counters' })).result as LinkCounters;
   }
 
+  async cpuMs(): Promise<number> {
+    return (await this.stats()).cpuMs;
+  }
+
   async drops(): Promise<DropEvent[]> {
     return (await this.request({ op: 'drops' })).result as DropEvent[];
   }

@@ -9,6 +9,7 @@ import { PROTOCOL_NAMES, ReportContext } from './context.ts';
 import { measuredHeadline, type MetricDefinition } from '../results/catalogue.ts';
 import { type Estimate, estimate, metricTitle } from './estimates.ts';
 import { formatEstimateInColumn } from './format.ts';
+import { loadCurve, type LatencyPoint, type LoadCurve } from '../results/load.ts';
 import type { RunResult } from '../results/model.ts';
 import { describeNetwork } from './network.ts';
 import { serversLine, serverText } from './servers.ts';
@@ -27,6 +28,28 @@ export interface EstimateJson {
   unit: string;
 }
 
+/** One step of a load sweep, over the repetitions (src/results/load.ts); null where a figure is not measured here. */
+export interface LoadStepJson {
+  /** Requests/s offered (open loop) or requesters (closed loop). */
+  level: number;
+  loop: 'open' | 'closed';
+  knee: boolean;
+  achievedPerSec: number;
+  /** ms; open loop: from each request's intended send time (coordinated omission corrected). */
+  latency: { p50: number; p90: number; p99: number } | null;
+  /** Open loop: ms from the actual send. */
+  service?: { p50: number; p90: number; p99: number } | null;
+  requests: number;
+  failed: number;
+  late?: number;
+  dropped?: number;
+  clientCpuPerRequestMs: number | null;
+  serverCpuPerRequestMs: number | null;
+  linkCpuPerRequestMs: number | null;
+  wireBytesPerRequest: number | null;
+  machineBound: string[];
+}
+
 export interface SummaryRow {
   network: string;
   backend: string;
@@ -38,6 +61,8 @@ export interface SummaryRow {
   failedRepetitions: number;
   /** The workload's headline metrics, in catalogue order (only those measured in this block). */
   metrics: EstimateJson[];
+  /** Load workloads: every step of the sweep. */
+  steps?: LoadStepJson[];
 }
 
 export interface SummaryJson {
@@ -76,6 +101,8 @@ export function summaryJson(result: RunResult): SummaryJson {
           failedRepetitions: cells.filter((c) => c.error).length,
           metrics: headline.map((m) => toJson(m, estimate(result, key, m))).filter((e): e is EstimateJson => e !== undefined),
         };
+        const curve = loadCurve(cells);
+        if (curve) row.steps = loadStepsJson(curve);
         rows.push(row);
       }
     }
@@ -84,6 +111,25 @@ export function summaryJson(result: RunResult): SummaryJson {
   for (const w of result.warnings) warnings[w.level]++;
   const servers = result.servers && Object.fromEntries(Object.entries(result.servers).map(([p, s]) => [p, serverText(s)]));
   return { scenario: result.scenario.name, runId: result.run.id, status: result.run.status, ...(servers && { servers }), rows, warnings };
+}
+
+function loadStepsJson(curve: LoadCurve): LoadStepJson[] {
+  const percentiles = (l: LatencyPoint | undefined) => (l ? { p50: l.p50, p90: l.p90, p99: l.p99 } : null);
+  return curve.points.map((p, i) => ({
+    level: p.level,
+    loop: curve.loop,
+    knee: i === curve.knee,
+    achievedPerSec: p.achievedPerSec,
+    latency: percentiles(p.latency),
+    ...(curve.loop === 'open' && { service: percentiles(p.service), late: p.arrivals?.late, dropped: p.arrivals?.dropped }),
+    requests: p.requests,
+    failed: p.failed,
+    clientCpuPerRequestMs: p.clientCpuPerRequestMs ?? null,
+    serverCpuPerRequestMs: p.serverCpuPerRequestMs ?? null,
+    linkCpuPerRequestMs: p.linkCpuPerRequestMs ?? null,
+    wireBytesPerRequest: p.wireBytesPerRequest ?? null,
+    machineBound: p.machineBound,
+  }));
 }
 
 /** "12.3 (CI 11.8-12.9, 5 reps)": the unit is in the column header, except where it varies (bit/s). */

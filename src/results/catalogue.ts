@@ -7,6 +7,7 @@
 import { mean, median } from '../metrics/stats.ts';
 import { handshakeMode, migrationDetails, multiplexDetails, pageDetails } from './details.ts';
 import { HANDSHAKE_MODES, HANDSHAKE_PHASES, type HandshakeMode } from './handshake-theory.ts';
+import { cellKnee } from './load.ts';
 import type { Cell } from './model.ts';
 
 export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'count', 'streams', 'bytes'] as const;
@@ -151,6 +152,36 @@ export const MIGRATION_METRICS = {
   handshakes: { id: 'handshakes', label: 'handshakes after the move', unit: 'count', better: 'lower', pick: (c) => migrationDetails(c)?.handshakes },
 } satisfies Record<string, MetricDefinition>;
 
+/** A figure of the knee step of one repetition's sweep (src/results/load.ts), per successful request where `perRequest`. */
+function atKnee(def: Omit<MetricDefinition, 'pick'>, value: (knee: NonNullable<ReturnType<typeof cellKnee>>) => number | undefined, perRequest = false): MetricDefinition {
+  return {
+    ...def,
+    pick: (c) => {
+      const knee = cellKnee(c);
+      if (!knee) return undefined;
+      const v = value(knee);
+      if (!perRequest) return v;
+      return v === undefined || knee.step.ok === 0 ? undefined : v / knee.step.ok;
+    },
+  };
+}
+
+/**
+ * The load workload's answers, at the knee of each repetition's sweep (the last step before p99
+ * or the achieved rate breaks); also the fields of its `bench run --json` rows.
+ */
+export const LOAD_METRICS = {
+  kneeRequestsPerSec: atKnee({ id: 'knee.requestsPerSec', label: 'requests/s at the knee', unit: 'req/s', better: 'higher' }, (k) => k.step.achievedPerSec),
+  kneeP99: {
+    ...atKnee({ id: 'knee.latency.p99', label: 'latency p99 at the knee', unit: 'ms', better: 'lower' }, (k) => k.latency?.p99),
+    samples: { count: (c) => cellKnee(c)?.latency?.count, needed: Math.round(SAMPLES_BEYOND_PERCENTILE / (1 - 0.99)) },
+  },
+  kneeServerCpu: atKnee({ id: 'knee.serverCpuPerRequest', label: 'server CPU per request at the knee', unit: 'ms', better: 'lower' }, (k) => k.step.serverCpuMs, true),
+  kneeClientCpu: atKnee({ id: 'knee.clientCpuPerRequest', label: 'client CPU per request at the knee', unit: 'ms', better: 'lower' }, (k) => k.step.clientCpuMs, true),
+  kneeLinkCpu: atKnee({ id: 'knee.linkCpuPerRequest', label: 'link CPU per request at the knee', unit: 'ms', better: 'lower' }, (k) => k.step.linkCpuMs, true),
+  kneeWireBytes: atKnee({ id: 'knee.wireBytesPerRequest', label: 'bytes on the wire per request at the knee', unit: 'bytes', better: 'lower' }, (k) => k.step.wireBytes, true),
+} satisfies Record<string, MetricDefinition>;
+
 interface WorkloadCatalogue {
   /** The figures that answer the workload's question, in display order. */
   headline: MetricDefinition[];
@@ -193,6 +224,12 @@ const CATALOGUE: Record<string, WorkloadCatalogue> = {
     ],
     other: [MIGRATION_METRICS.handshakes],
     histograms: [...REQUEST_HISTOGRAMS, 'download.latency', 'download.ttfb'],
+  },
+  load: {
+    headline: [LOAD_METRICS.kneeRequestsPerSec, LOAD_METRICS.kneeP99, LOAD_METRICS.kneeServerCpu, LOAD_METRICS.kneeClientCpu],
+    other: [LOAD_METRICS.kneeLinkCpu, LOAD_METRICS.kneeWireBytes],
+    // Per step, `<step>.latency`, `.service` and `.ttfb` (details.load.steps[].metricPrefix), summarised as recorded.
+    histograms: ['connect', 'tls'],
   },
 };
 

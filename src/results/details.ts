@@ -127,12 +127,57 @@ export interface MigrationDetails {
   goodput: { binMs: number; bytes: number[] };
 }
 
+/** A process that may have limited a load step rather than the protocol. */
+export type LoadProcess = 'client' | 'server' | 'link';
+
+/** One step of the load workload's sweep (one offered rate or one concurrency). */
+export interface LoadStepDetails {
+  /** Requests per second offered (open loop) or requesters (closed loop). */
+  level: number;
+  /**
+   * Prefix of the step's distributions in `cell.metrics`: `<prefix>.latency` (open loop: from each
+   * request's intended send time, coordinated omission corrected), `<prefix>.service` (open loop:
+   * from when it was actually sent), `<prefix>.ttfb`.
+   */
+  metricPrefix: string;
+  /** From the step's start to its last answer (at least its duration): the window of its throughput and CPU shares. */
+  windowMs: number;
+  requests: number;
+  ok: number;
+  failed: number;
+  /** Successful answers per second, from the step's first answer to its last (a backlog drained after the step's duration lowers it). */
+  achievedPerSec: number;
+  /**
+   * Open loop: arrivals the schedule held, those sent later than `lateAfterMs` after their intended
+   * time (the client was behind) and those not sent at all because `maxInFlight` were outstanding.
+   */
+  arrivals?: { scheduled: number; late: number; dropped: number; maxLatenessMs: number };
+  clientCpuMs: number;
+  /** Absent where not measured (an external server; no link process of ours). */
+  serverCpuMs?: number;
+  linkCpuMs?: number;
+  /** IP bytes the link received, both directions, during the step; absent where the link counts no bytes (network none, kernel link). */
+  wireBytes?: number;
+  /** Processes above CPU_BOUND_SHARE of a core over the step's window: its figures may be the machine's, not the protocol's. */
+  machineBound: LoadProcess[];
+}
+
+export interface LoadDetails {
+  loop: 'open' | 'closed';
+  /** Open loop: an arrival sent more than this after its intended time counts as late. */
+  lateAfterMs?: number;
+  /** Open loop: outstanding requests above which an arrival is dropped. */
+  maxInFlight?: number;
+  steps: LoadStepDetails[];
+}
+
 /** `cell.details`: keyed by workload type. */
 export interface WorkloadDetails {
   handshake?: HandshakeDetails;
   multiplex?: MultiplexDetails;
   page?: PageDetails;
   migration?: MigrationDetails;
+  load?: LoadDetails;
 }
 
 /** The part of a cell the accessors need (keeps this module free of a cycle with model.ts). */
@@ -158,6 +203,11 @@ export function pageDetails(cell: WithDetails): PageDetails | undefined {
 export function migrationDetails(cell: WithDetails): MigrationDetails | undefined {
   const d = cell.details?.migration;
   return d && typeof d.mode === 'string' && typeof d.goodput === 'object' && d.goodput !== null ? d : undefined;
+}
+
+export function loadDetails(cell: WithDetails): LoadDetails | undefined {
+  const d = cell.details?.load;
+  return d && Array.isArray(d.steps) && (d.loop === 'open' || d.loop === 'closed') ? d : undefined;
 }
 
 /** One mode's figures in one repetition, unless the protocol has no such mode. */

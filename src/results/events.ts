@@ -34,7 +34,8 @@ export type RawEvent =
   | ({ type: 'run-start'; t: number; runId: string; scenario: string })
   | ({ type: 'cell-start'; t: number } & CellKey)
   | ({ type: 'cell-end'; t: number; error?: string } & CellKey)
-  | ({ type: 'request'; phase?: string } & CellKey & RequestRecord)
+  /** `dueAt`: an open loop's intended send time (monoMs), from which its latency counts. */
+  | ({ type: 'request'; phase?: string; dueAt?: number } & CellKey & RequestRecord)
   | ({ type: 'connection'; phase?: string } & CellKey & ConnectionRecord)
   | ({ type: 'drop' } & CellKey & DropEvent)
   | ({ type: 'phase'; t: number; at: number; description: string } & Partial<CellKey>)
@@ -44,7 +45,7 @@ export type RawEvent =
 
 /** What a workload emits from inside the client process; the runner stamps the cell key on it. */
 export type WorkloadEvent =
-  | ({ type: 'request'; phase?: string } & RequestRecord)
+  | ({ type: 'request'; phase?: string; dueAt?: number } & RequestRecord)
   | ({ type: 'connection'; phase?: string } & ConnectionRecord)
   | ({ type: 'path-change' } & PathChange)
   | { type: 'sample'; t: number; name: string; value: Record<string, unknown> };

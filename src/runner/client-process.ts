@@ -36,6 +36,7 @@ const link: LinkControl = {
   drops: () => linkRequest('drops'),
   deliveries: (sinceMs) => linkRequest('deliveries', sinceMs),
   counters: () => linkRequest('counters'),
+  usage: () => linkRequest('usage'),
 };
 
 function cpuMs(since: NodeJS.CpuUsage): number {

@@ -21,7 +21,7 @@ export interface RunCellMessage {
   pacing?: SenderPacing;
 }
 
-export type LinkOp = 'applyPhase' | 'routeVia' | 'restore' | 'drops' | 'deliveries' | 'counters';
+export type LinkOp = 'applyPhase' | 'routeVia' | 'restore' | 'drops' | 'deliveries' | 'counters' | 'usage';
 
 export type RunnerToClient =
   | RunCellMessage

@@ -29,7 +29,7 @@ import type { ServerHandle } from './server-handle.ts';
 import { checkServer, startServer } from './server-setup.ts';
 import { siteRoutes, type SiteRoute } from './site.ts';
 import type { RequestsSpec } from '../workloads/requests.ts';
-import type { PathDelay } from '../workloads/types.ts';
+import type { PathDelay, ProcessUsage } from '../workloads/types.ts';
 import { PeerWatchdog } from './watchdog.ts';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
@@ -420,7 +420,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const countersBefore = await topology.counters().catch(() => undefined);
   const phaseTimers = schedulePhases(variant.spec, topology, raw, key);
   const linkChanges = noLinkChanges();
-  const linkCleanup = serveLinkRequests(client, cellId, { topology, spec: variant.spec, cellStart: started, changes: linkChanges, raw, key });
+  const linkCleanup = serveLinkRequests(client, cellId, { topology, server, spec: variant.spec, cellStart: started, changes: linkChanges, raw, key });
   const stopEvents = client.onMessage((msg: ClientToRunner) => {
     if (msg.type === 'event' && msg.cellId === cellId) raw.append({ ...msg.event, ...key } as never);
   });
@@ -547,6 +547,7 @@ async function restoreLink(topology: Topology, spec: NetworkSpec, changes: LinkC
 
 interface LinkRequestContext {
   topology: Topology;
+  server: ServerHandle;
   spec: NetworkSpec;
   cellStart: number;
   changes: LinkChanges;
@@ -604,6 +605,11 @@ async function linkOperation(op: LinkOp, arg: unknown, ctx: LinkRequestContext) 
       return topology.deliveries(Math.max(cellStart, Number(arg)));
     case 'counters':
       return topology.counters();
+    case 'usage': {
+      const [serverCpuMs, linkCpuMs, counters] = await Promise.all([ctx.server.cpuMs(), topology.linkCpuMs(), topology.counters()]);
+      const usage: ProcessUsage = { serverCpuMs, linkCpuMs, counters };
+      return usage;
+    }
   }
 }
 

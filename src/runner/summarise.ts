@@ -2,6 +2,8 @@ import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
 import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import { metricsWithValues } from '../results/catalogue.ts';
+import { loadDetails } from '../results/details.ts';
+import { CPU_BOUND_SHARE } from '../results/load.ts';
 import type { Cell, RunResult, Summary, Warning } from '../results/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { QuicSenderStats } from '../quic/stats.ts';
@@ -78,6 +80,8 @@ function diffDirection(after: DirectionCounters, before?: DirectionCounters): Di
     duplicated: after.duplicated - before.duplicated,
     reordered: after.reordered - before.reordered,
     corrupted: after.corrupted - before.corrupted,
+    ...(after.bytesIn !== undefined && before.bytesIn !== undefined && { bytesIn: after.bytesIn - before.bytesIn }),
+    ...(after.bytesOut !== undefined && before.bytesOut !== undefined && { bytesOut: after.bytesOut - before.bytesOut }),
   };
 }
 
@@ -162,6 +166,7 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
+    warnings.push(...loadStepWarnings(cell).map((w) => ({ ...w, ...where })));
     if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
       warnings.push({
         level: 'warn',
@@ -195,8 +200,40 @@ export function validityWarnings(result: RunResult): Warning[] {
   return warnings;
 }
 
-/** A process above this share of one core during a cell may be what limits the cell's figures. */
-const CPU_BOUND_SHARE = 0.85;
+/** Late arrivals above this share of a step's schedule: the client, not the server, delayed a noticeable part of the sends. */
+const LATE_ARRIVALS_SHARE = 0.01;
+
+/** A load sweep's steps that measured the machine rather than the protocol: a process near a full core, a client behind its schedule. */
+function loadStepWarnings(cell: Cell): Array<Pick<Warning, 'level' | 'code' | 'message'>> {
+  const d = loadDetails(cell);
+  if (!d) return [];
+  const rep = `repetition ${cell.repetition + 1}`;
+  const unit = d.loop === 'open' ? 'requests/s' : 'requesters';
+  return d.steps.flatMap((step) => {
+    const out: Array<Pick<Warning, 'level' | 'code' | 'message'>> = [];
+    const at = `the step at ${step.level} ${unit} in ${rep}`;
+    if (step.machineBound.length > 0) {
+      const shares = step.machineBound.map((p) => {
+        const cpu = p === 'client' ? step.clientCpuMs : p === 'server' ? step.serverCpuMs : step.linkCpuMs;
+        return `${p} ${((100 * (cpu ?? 0)) / step.windowMs).toFixed(0)}%`;
+      });
+      out.push({
+        level: 'warn',
+        code: 'LOAD_STEP_MACHINE_BOUND',
+        message: `${at} is machine-bound, not protocol-bound: ${shares.join(', ')} of a core (above ${CPU_BOUND_SHARE * 100}%)`,
+      });
+    }
+    const a = step.arrivals;
+    if (a && (a.dropped > 0 || a.late > LATE_ARRIVALS_SHARE * a.scheduled)) {
+      out.push({
+        level: 'warn',
+        code: 'LOAD_CLIENT_BEHIND',
+        message: `the client could not keep up with ${at}: ${a.late} of ${a.scheduled} arrivals sent more than ${d.lateAfterMs} ms late (at most ${a.maxLatenessMs.toFixed(1)} ms), ${a.dropped} dropped with ${d.maxInFlight} outstanding; latency counts from the intended times, so the client's delay is in it`,
+      });
+    }
+    return out;
+  });
+}
 
 /** Above this ratio of the path RTT, a QUIC sender's smoothed RTT counts as inflated by the stack. */
 const STACK_RTT_TOLERANCE = 1.1;

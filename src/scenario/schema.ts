@@ -620,7 +620,102 @@ const migrationWorkloadSchema = mapping(
     h1PoolSize: w.h1PoolSize,
   }));
 
-const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema, migrationWorkloadSchema] as const;
+/** Open loop: outstanding requests beyond which arrivals are dropped, unless the scenario says. */
+const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+const MAX_LOAD_RATE = 1_000_000;
+const MAX_LOAD_CONCURRENCY = 10_000;
+const loadRate = (description: string) => int({ min: 1, max: MAX_LOAD_RATE, example: 200 }, description);
+const loadConcurrency = (description: string) => int({ min: 1, max: MAX_LOAD_CONCURRENCY, example: 8 }, description);
+const LOAD_LEVEL_KEYS = ['rate', 'rates', 'concurrency', 'concurrencies'] as const;
+
+const loadWorkloadSchema = mapping(
+  {
+    type: z
+      .literal('load')
+      .describe('Requests at increasing load, one step per rate (open loop) or concurrency (closed loop): latency against throughput, CPU and bytes per request.'),
+    name: workloadName,
+    rate: loadRate('Open loop: requests per second, each sent at its intended time whatever became of the earlier ones; latency counts from that time (coordinated omission corrected).').optional(),
+    rates: list(loadRate('Requests per second.'), 'rate', '[100, 200, 400]', 'Open loop sweep: one step per rate, in increasing order.').optional(),
+    concurrency: loadConcurrency('Closed loop: requesters, each sending its next request when its last answer came.').optional(),
+    concurrencies: list(loadConcurrency('Requesters.'), 'concurrency', '[1, 4, 16]', 'Closed loop sweep: one step per concurrency, in increasing order.').optional(),
+    duration: duration('How long each step sends requests; its last answers are awaited after.').prefault('5s'),
+    maxInFlight: int(
+      { min: 1, max: 100_000, example: 1000 },
+      'Open loop only: an arrival due while this many requests are outstanding is dropped and counted (the client could not keep up).',
+    ).optional(),
+    connections: int({ min: 1, max: 1000, example: 1 }, 'h2/h3 connections (h1: pools of up to h1PoolSize connections).').default(1),
+    h1PoolSize,
+    size: responseSize('Response size.').prefault('1KB'),
+  },
+  'a load workload',
+)
+  .superRefine((w, ctx) => {
+    const given = LOAD_LEVEL_KEYS.filter((k) => w[k] !== undefined);
+    if (given.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        input: w,
+        message: message('no load given', 'one of `rate`, `rates` (open loop), `concurrency` or `concurrencies` (closed loop)', 'Add e.g. `rates: [100, 200, 400]`.'),
+      });
+    }
+    if (given.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [given[1]!],
+        input: w[given[1]!],
+        message: message(`\`${given[0]}\` and \`${given[1]}\` are both set`, 'one of `rate`, `rates`, `concurrency` or `concurrencies`', `Remove \`${given[0]}\` or \`${given[1]}\`.`),
+      });
+    }
+    for (const key of ['rates', 'concurrencies'] as const) {
+      const levels = w[key];
+      const i = levels?.findIndex((v, j) => j > 0 && v <= levels[j - 1]!) ?? -1;
+      if (levels && i > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, i],
+          input: levels[i],
+          message: message(`${levels[i]} is not more than the ${levels[i - 1]} before it`, `\`${key}\` in increasing order (the knee is found from the lowest step up)`, 'Sort the list and remove repeated values.'),
+        });
+      }
+    }
+    if (w.maxInFlight !== undefined && (w.concurrency !== undefined || w.concurrencies !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxInFlight'],
+        input: w.maxInFlight,
+        message: message('`maxInFlight` has no effect in a closed loop', '`maxInFlight` only with `rate` or `rates`', 'Remove `maxInFlight`: a closed loop has `concurrency` requests in flight.'),
+      });
+    }
+    if (w.duration <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['duration'], input: 0, message: message('a step of 0 s sends nothing', 'a positive duration', 'Write e.g. `duration: 5s`.') });
+    }
+    const lowest = w.rates?.[0] ?? w.rate;
+    if (w.duration > 0 && lowest !== undefined && (lowest * w.duration) / 1000 < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['duration'],
+        input: w.duration,
+        message: message(`${lowest} request/s for ${tidy(w.duration / 1000)}s schedules no request`, 'a step long enough for at least one arrival at the lowest rate', `Make \`duration\` at least ${tidy(1 / lowest)}s.`),
+      });
+    }
+  })
+  .transform((w) => {
+    const common = {
+      type: w.type,
+      name: w.name ?? w.type,
+      stepDurationMs: w.duration,
+      connections: w.connections,
+      h1PoolSize: w.h1PoolSize,
+      size: w.size,
+    };
+    if (w.rate !== undefined || w.rates !== undefined) {
+      return { ...common, loop: 'open' as const, levels: w.rates ?? [w.rate!], maxInFlight: w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT };
+    }
+    return { ...common, loop: 'closed' as const, levels: w.concurrencies ?? [w.concurrency!] };
+  });
+
+const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema, migrationWorkloadSchema, loadWorkloadSchema] as const;
 
 const workloadSchema = z.discriminatedUnion('type', WORKLOAD_SCHEMAS, {
   error: (iss) => {

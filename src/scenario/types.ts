@@ -11,6 +11,7 @@ import type { TlsKeyType } from '../tls/key-types.ts';
 // Workload specs are defined by the workloads that run them (src/workloads/); the scenario layer
 // validates YAML into these shapes.
 import type { HandshakeMode, HandshakeSpec } from '../workloads/handshake.ts';
+import type { LoadSpec } from '../workloads/load.ts';
 import type { MigrationSpec } from '../workloads/migration.ts';
 import type { MultiplexSpec } from '../workloads/multiplex.ts';
 import type { PageSpec } from '../workloads/page.ts';
@@ -24,10 +25,11 @@ export type HandshakeWorkloadSpec = HandshakeSpec;
 export type MultiplexWorkloadSpec = MultiplexSpec;
 export type PageWorkloadSpec = PageSpec;
 export type MigrationWorkloadSpec = MigrationSpec;
+export type LoadWorkloadSpec = LoadSpec;
 
-export type WorkloadSpec = RequestsWorkloadSpec | HandshakeWorkloadSpec | MultiplexWorkloadSpec | PageWorkloadSpec | MigrationWorkloadSpec;
+export type WorkloadSpec = RequestsWorkloadSpec | HandshakeWorkloadSpec | MultiplexWorkloadSpec | PageWorkloadSpec | MigrationWorkloadSpec | LoadWorkloadSpec;
 export type WorkloadType = WorkloadSpec['type'];
-export const WORKLOAD_TYPES: readonly WorkloadType[] = ['requests', 'handshake', 'multiplex', 'page', 'migration'];
+export const WORKLOAD_TYPES: readonly WorkloadType[] = ['requests', 'handshake', 'multiplex', 'page', 'migration', 'load'];
 
 export interface ExternalTarget {
   url: string;

@@ -1,3 +1,5 @@
+import { monoMs } from '../util/clock.ts';
+
 /**
  * Runs `total` jobs with at most `concurrency` in flight (a closed loop): each worker takes the next
  * index as soon as its previous job finished.
@@ -16,4 +18,72 @@ export async function runClosedLoop(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total)) }, worker));
+}
+
+/** `concurrency` workers, each sending its next job as soon as its previous one finished, until `durationMs` have passed (a closed loop for a time). */
+export async function runClosedLoopFor(durationMs: number, concurrency: number, job: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const end = monoMs() + durationMs;
+  const worker = async (): Promise<void> => {
+    while (monoMs() < end && !signal?.aborted) await job();
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+}
+
+/** How an open loop's schedule went. */
+export interface ArrivalOutcome {
+  /** Arrivals the schedule held (rate x duration). */
+  scheduled: number;
+  /** Sent more than `lateAfterMs` after their intended time. */
+  late: number;
+  /** Not sent: `maxInFlight` jobs were outstanding at their time. */
+  dropped: number;
+  /** The latest any arrival was sent after its intended time. */
+  maxLatenessMs: number;
+}
+
+export interface OpenLoopOptions {
+  /** Arrivals per second. */
+  rate: number;
+  durationMs: number;
+  maxInFlight: number;
+  lateAfterMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * An open loop: arrival i is due at start + i/rate whatever became of the earlier ones, so the
+ * schedule never drifts and a slow answer does not hold back the next send (the coordinated
+ * omission of a closed loop). The loop sleeps until the next arrival is due, then sends every one
+ * due by then (Node's timers wake a millisecond or so late). `job` gets the intended time and must
+ * not reject; resolves when every job sent has finished.
+ */
+export async function runOpenLoop(opts: OpenLoopOptions, job: (dueAt: number) => Promise<void>): Promise<ArrivalOutcome> {
+  const intervalMs = 1000 / opts.rate;
+  const scheduled = Math.floor((opts.durationMs * opts.rate) / 1000);
+  const outcome: ArrivalOutcome = { scheduled, late: 0, dropped: 0, maxLatenessMs: 0 };
+  const outstanding = new Set<Promise<void>>();
+  const start = monoMs();
+  let index = 0;
+  while (index < scheduled && !opts.signal?.aborted) {
+    const now = monoMs();
+    for (; index < scheduled && start + index * intervalMs <= now; index++) {
+      const dueAt = start + index * intervalMs;
+      if (outstanding.size >= opts.maxInFlight) {
+        outcome.dropped++;
+        continue;
+      }
+      const lateness = monoMs() - dueAt;
+      if (lateness > opts.lateAfterMs) outcome.late++;
+      outcome.maxLatenessMs = Math.max(outcome.maxLatenessMs, lateness);
+      const sent: Promise<void> = job(dueAt).finally(() => outstanding.delete(sent));
+      outstanding.add(sent);
+    }
+    if (index < scheduled) await sleep(start + index * intervalMs - monoMs());
+  }
+  await Promise.all(outstanding);
+  return outcome;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

@@ -46,15 +46,20 @@ export class CellRecorder {
     h.record(ms);
   }
 
-  /** A finished request: recorded in latency/ttfb unless it is warm-up. */
-  request(record: RequestRecord, opts: { phase?: string; measured?: boolean } = {}): void {
+  /**
+   * A finished request: recorded in latency/ttfb unless it is warm-up. With `dueAt` (an open loop's
+   * intended send time) latency counts from then, so time the request waited for the client or a
+   * stalled connection counts (coordinated omission corrected), and `service` from its actual send.
+   */
+  request(record: RequestRecord, opts: { phase?: string; measured?: boolean; dueAt?: number } = {}): void {
     const measured = opts.measured ?? true;
-    this.ctx.emit({ type: 'request', phase: opts.phase, ...stripBody(record) });
+    this.ctx.emit({ type: 'request', phase: opts.phase, ...(opts.dueAt !== undefined && { dueAt: opts.dueAt }), ...stripBody(record) });
     if (!measured) return;
     this.requests.push(record);
     if (record.error) return;
     const prefix = opts.phase ? `${opts.phase}.` : '';
-    this.recordValue(`${prefix}latency`, record.done - record.queued);
+    this.recordValue(`${prefix}latency`, record.done - (opts.dueAt ?? record.queued));
+    if (opts.dueAt !== undefined) this.recordValue(`${prefix}service`, record.done - (record.sent ?? record.queued));
     if (record.firstByte !== undefined && record.sent !== undefined) {
       this.recordValue(`${prefix}ttfb`, record.firstByte - record.sent);
     }

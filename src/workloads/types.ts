@@ -25,6 +25,19 @@ export interface LinkControl {
   /** Data packets the link delivered to the client since sinceMs, by client port; undefined when the backend keeps no such log. */
   deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined>;
   counters(): Promise<LinkCounters>;
+  /**
+   * What the server and link processes have spent so far, and the link's counters: sampled around
+   * a stretch of a workload (a load step) to know that stretch's cost. The client's own CPU the
+   * workload reads itself (process.cpuUsage).
+   */
+  usage(): Promise<ProcessUsage>;
+}
+
+/** Running totals since each process started; a figure is absent where it is not measured (an external server, no link process). */
+export interface ProcessUsage {
+  serverCpuMs?: number;
+  linkCpuMs?: number;
+  counters: LinkCounters;
 }
 
 /** A path's base one-way delays in ms (no jitter or queueing). */

@@ -96,6 +96,8 @@ class SimLink {
       deliveries: async (sinceMs) =>
         Object.fromEntries(Object.entries(this.deliveries).map(([port, times]) => [port, times.filter((t) => t >= sinceMs).sort((a, b) => a - b)])),
       counters: async () => this.counters(),
+      // No server or link process here: their CPU is not measured.
+      usage: async () => ({ counters: this.counters() }),
     };
   }
 }

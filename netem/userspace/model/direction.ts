@@ -39,7 +39,7 @@ export interface DirectionOptions {
 }
 
 function emptyCounters(): DirectionCounters {
-  return { packetsIn: 0, packetsOut: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0 };
+  return { packetsIn: 0, packetsOut: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0, bytesIn: 0, bytesOut: 0 };
 }
 
 export class LinkDirection {
@@ -125,6 +125,7 @@ export class LinkDirection {
     const m = this.model;
     const c = this.counters;
     c.packetsIn++;
+    c.bytesIn! += packet.length;
     if (m.blackhole) {
       c.dropped++;
       return sink.drop(packet, 'blackhole');

@@ -139,6 +139,7 @@ export class LinkEngine {
         continue;
       }
       direction.counters.packetsOut++;
+      direction.counters.bytesOut! += packet.length;
       if (dir === 'down') {
         path.rebinder?.translateDown(packet);
         this.deliveryLog.record(packet, sched.poppedDue);

@@ -1,9 +1,11 @@
 /**
  * Registers the sections of the workloads whose point is a protocol difference: connection setup
- * (handshake), head-of-line blocking (multiplex), page loads (page) and moves (migration).
+ * (handshake), head-of-line blocking (multiplex), page loads (page), moves (migration) and load
+ * (latency against throughput).
  * Imported once by html.ts.
  */
 import { renderHandshakeSection } from './handshake.ts';
+import { renderLoadSection } from './load.ts';
 import { renderMigrationSection } from './migration.ts';
 import { renderMultiplexSection } from './multiplex.ts';
 import { renderPageSection } from './page.ts';
@@ -13,3 +15,4 @@ registerWorkloadSection('handshake', renderHandshakeSection);
 registerWorkloadSection('multiplex', renderMultiplexSection);
 registerWorkloadSection('page', renderPageSection);
 registerWorkloadSection('migration', renderMigrationSection);
+registerWorkloadSection('load', renderLoadSection);

@@ -195,6 +195,9 @@ describe('link engine with a fake clock', () => {
     e.release(Infinity, collect(late));
     expect(late.filter((r) => r.pathIndex === 0)).toEqual([]);
     expect(e.counters().wifi!.up).toMatchObject({ packetsIn: 10, packetsOut: 3, dropped: 7 });
+    // Bytes: every packet received counts, only the three delivered go out (IP packet lengths, as built).
+    const ipBytes = udp(0, 'up', 1000).length;
+    expect(e.counters().wifi!.up).toMatchObject({ bytesIn: 10 * ipBytes, bytesOut: 3 * ipBytes });
     expect(e.drops().filter((d) => d.reason === 'blackhole').map((d) => d.path)).toEqual(Array(7).fill('wifi'));
     // The other path is not affected.
     expect([...early, ...late].filter((r) => r.pathIndex === 1)).toHaveLength(1);

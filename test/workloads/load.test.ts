@@ -1,0 +1,160 @@
+/**
+ * The load workload against bench's own HTTP/1.1 server on loopback, one connection (no
+ * pipelining), with one request turned into a stall of a known length (the server's /delay/<ms>
+ * route): every request behind it on the connection waits. Expected percentiles are worked out
+ * here from the stall S and the rate R alone: in an open loop the arrivals due during the stall
+ * carry their wait, S - k/R for the k-th, so about (S - x) * R / 1000 samples lie above x ms; in a
+ * closed loop of one requester the stall is one slow sample.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServers, type RunningServers } from '../../servers/index.ts';
+import { getDriver } from '../../src/drivers/index.ts';
+import type { Driver, RequestSpec } from '../../src/drivers/types.ts';
+import type { MetricHistogram } from '../../src/metrics/histogram.ts';
+import type { Cell } from '../../src/results/model.ts';
+import type { LoadDetails } from '../../src/results/details.ts';
+import { findKnee, loadCurve } from '../../src/results/load.ts';
+import { generateCertificate, type GeneratedCertificate } from '../../src/tls/cert.ts';
+import { loadWorkload, type LoadSpec } from '../../src/workloads/load.ts';
+import type { WorkloadContext, WorkloadResult } from '../../src/workloads/types.ts';
+
+let cert: GeneratedCertificate;
+let servers: RunningServers;
+
+beforeAll(async () => {
+  cert = await generateCertificate();
+  servers = await startServers({ host: '127.0.0.1', protocols: ['h1'], cert });
+});
+afterAll(() => servers?.close());
+
+const STALL_MS = 1000;
+/** The stalled request: the 51st measured one (the warm-up sends one first on a pool of one). */
+const STALL_AT = 51;
+
+/** The real HTTP/1.1 driver, except that request number STALL_AT asks the server to wait STALL_MS. */
+async function stallingDriver(): Promise<Driver> {
+  const h1 = await getDriver('h1');
+  return {
+    ...h1,
+    connect: async (target, opts) => {
+      const session = await h1.connect(target, opts);
+      let n = 0;
+      const request = session.request.bind(session);
+      session.request = (spec: RequestSpec) => request(n++ === STALL_AT ? { ...spec, path: `/delay/${STALL_MS}` } : spec);
+      return session;
+    },
+  };
+}
+
+type LoadSettings = { levels: number[]; stepDurationMs?: number } & ({ loop: 'open'; maxInFlight?: number } | { loop: 'closed' });
+
+async function runLoad(settings: LoadSettings): Promise<WorkloadResult> {
+  const common = { type: 'load' as const, name: 'load', stepDurationMs: settings.stepDurationMs ?? 3000, connections: 1, h1PoolSize: 1, size: 100, levels: settings.levels };
+  const full: LoadSpec = settings.loop === 'open' ? { ...common, loop: 'open', maxInFlight: settings.maxInFlight ?? 1000 } : { ...common, loop: 'closed' };
+  const ctx: WorkloadContext<LoadSpec> = {
+    protocol: 'h1',
+    driver: await stallingDriver(),
+    target: { host: '127.0.0.1', port: servers.ports.h1!, servername: 'localhost', ca: cert.caPem },
+    spec: full,
+    repetition: 0,
+    baseRttMs: 0,
+    clientAddresses: {},
+    pathDelays: {},
+    requestTimeoutMs: 10_000,
+    emit: () => {},
+    link: {
+      applyPhase: async () => 0,
+      routeVia: async () => {},
+      restore: async () => {},
+      drops: async () => [],
+      deliveries: async () => undefined,
+      counters: async () => ({}),
+      usage: async () => ({ counters: {} }),
+    },
+    signal: new AbortController().signal,
+  };
+  return loadWorkload.run(ctx);
+}
+
+const details = (r: WorkloadResult): LoadDetails => r.details!.load!;
+const histogram = (r: WorkloadResult, name: string): MetricHistogram => r.metrics[`${details(r).steps[0]!.metricPrefix}.${name}`]!;
+
+describe('load workload: coordinated omission', () => {
+  it('open loop: the arrivals due during a stall carry their wait in the percentiles', async () => {
+    const rate = 100;
+    const result = await runLoad({ loop: 'open', levels: [rate] });
+    const step = details(result).steps[0]!;
+    const latency = histogram(result, 'latency');
+    const service = histogram(result, 'service');
+    const scheduled = (rate * 3000) / 1000;
+    expect(step.arrivals).toMatchObject({ scheduled, dropped: 0 });
+    expect(latency.count).toBe(scheduled);
+    // Samples above x: (STALL_MS - x) * rate / 1000, so the p-th percentile is where that count is (1 - p) of all.
+    const expected = (p: number) => STALL_MS - ((1 - p) * scheduled * 1000) / rate;
+    // The wait behind the stall is at least that; the machine can only add: draining the backlog, and
+    // a busy client sending late (by at most maxLatenessMs, which the schedule measured).
+    const slack = 100 + step.arrivals!.maxLatenessMs;
+    expect(latency.p90).toBeGreaterThanOrEqual(expected(0.9) - 5);
+    expect(latency.p90).toBeLessThan(expected(0.9) + slack);
+    expect(latency.p99).toBeGreaterThanOrEqual(expected(0.99) - 5);
+    expect(latency.p99).toBeLessThan(expected(0.99) + slack);
+    expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
+    // From the actual send, only the stalled request itself is slow: one sample of 300, beyond p99.
+    expect(service.max).toBeGreaterThanOrEqual(STALL_MS);
+    expect(service.p99).toBeLessThan(STALL_MS / 2);
+    // The stall held back the answers, not the schedule: every arrival was sent.
+    expect(step.requests).toBe(scheduled);
+  });
+
+  it('closed loop: the same stall is one slow sample', async () => {
+    const result = await runLoad({ loop: 'closed', levels: [1] });
+    const latency = histogram(result, 'latency');
+    expect(result.metrics[`${details(result).steps[0]!.metricPrefix}.service`]).toBeUndefined();
+    expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
+    // One requester waits for the stall instead of sending: nothing else measures it.
+    expect(latency.count).toBeGreaterThan(200);
+    // Fewer than 1% of the samples above half the stall (the open loop had a sixth of them there).
+    expect(latency.p99).toBeLessThan(STALL_MS / 2);
+    expect(latency.p90).toBeLessThan(STALL_MS / 5);
+  });
+
+  it('open loop: arrivals due while maxInFlight are outstanding are dropped, and counted', async () => {
+    const rate = 100;
+    const maxInFlight = 20;
+    const result = await runLoad({ loop: 'open', levels: [rate], maxInFlight });
+    const a = details(result).steps[0]!.arrivals!;
+    // During the stall STALL_MS * rate / 1000 arrivals fall due; the first maxInFlight - 1 wait behind the stalled one.
+    const expectedDropped = (STALL_MS * rate) / 1000 - (maxInFlight - 1);
+    expect(a.dropped).toBeGreaterThanOrEqual(expectedDropped - 2);
+    // Once the stall ends, each answer frees a place: only a machine too busy to read them drops more.
+    expect(a.dropped).toBeLessThanOrEqual(expectedDropped + 5 + a.maxLatenessMs / 10);
+    expect(details(result).steps[0]!.requests).toBe(a.scheduled - a.dropped);
+  });
+
+  it('a sweep runs one step per level, each with its own distribution, and the curve adds repetitions\' histograms', async () => {
+    const result = await runLoad({ loop: 'closed', levels: [1, 2], stepDurationMs: 500 });
+    const steps = details(result).steps;
+    expect(steps.map((s) => [s.level, s.metricPrefix])).toEqual([
+      [1, 'concurrency1'],
+      [2, 'concurrency2'],
+    ]);
+    for (const s of steps) expect(result.metrics[`${s.metricPrefix}.latency`]!.count).toBe(s.ok);
+    const cell = { ...result, error: undefined } as unknown as Cell;
+    const curve = loadCurve([cell, cell])!;
+    expect(curve.points.map((p) => p.latency!.count)).toEqual(steps.map((s) => 2 * s.ok));
+    expect(curve.points[1]!.latency!.p99).toBe(result.metrics['concurrency2.latency']!.p99);
+  });
+});
+
+describe('knee', () => {
+  const point = (level: number, achievedPerSec: number, p99: number) => ({ level, achievedPerSec, latency: { p99 } });
+
+  it('is the last step before p99 passes 3x the first step or the achieved rate falls under 95% of the offered', () => {
+    expect(findKnee('open', [point(100, 100, 2), point(200, 199, 5.9), point(400, 370, 3), point(800, 790, 3)])).toEqual({ knee: 1, broke: true });
+    expect(findKnee('open', [point(100, 100, 2), point(200, 199, 6.1)])).toEqual({ knee: 0, broke: true });
+    expect(findKnee('open', [point(100, 90, 2), point(200, 199, 2)])).toEqual({ knee: undefined, broke: true });
+    // Closed loop: only latency, there is no offered rate to fall short of.
+    expect(findKnee('closed', [point(1, 900, 1), point(4, 2000, 2.5), point(16, 2100, 9)])).toEqual({ knee: 1, broke: true });
+    expect(findKnee('closed', [point(1, 900, 1), point(4, 2000, 2.5)])).toEqual({ knee: 1, broke: false });
+  });
+});
