@@ -13,8 +13,11 @@
  *
  * CPU share = process CPU time / wall time of the measurement (a cell's, for ours), for the client
  * and the server: on 2 cores client and server compete, so a share near 100% names the bottleneck.
+ * CPU µs per request (and h1CpuVsH2load ... in --json: ours / theirs) is the efficiency behind the
+ * rates, the figure a machine shared with other work disturbs least.
  *
  *   node --import tsx test/perf/load.ts [--rounds 3] [--requests 20000] [--no-caddy]
+ *     [--baseline <checkout>] (its client too, in the same rotation: before/after in one run)
  *     [--cpu-prof <dir>] (BENCH_CPU_PROFILE_DIR: our client process writes its V8 CPU profile there) [--json]
  * autocannon: from the project's node_modules, else BENCH_AUTOCANNON=<path to autocannon.js>.
  */
@@ -42,9 +45,9 @@ const H2_CONNECTIONS = 10;
 const H2_STREAMS = IN_FLIGHT / H2_CONNECTIONS;
 
 type ServerName = 'bench' | 'caddy';
-type ClientName = 'bench-h1' | 'bench-h2' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
-/** One slot of the rotation: our client measures h1 and h2 in one `bench run`. */
-type Slot = 'bench' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
+type ClientName = 'bench-h1' | 'bench-h2' | 'baseline-h1' | 'baseline-h2' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
+/** One slot of the rotation: our client (and a baseline checkout's) measures h1 and h2 in one `bench run`. */
+type Slot = 'bench' | 'baseline' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
 
 interface Measurement {
   server: ServerName;
@@ -55,6 +58,9 @@ interface Measurement {
   errors: number;
   clientCpuShare: number;
   serverCpuShare: number;
+  /** CPU µs per completed request: what a busy machine changes least. */
+  clientCpuUsPerRequest: number;
+  serverCpuUsPerRequest: number;
 }
 
 interface Target {
@@ -148,6 +154,7 @@ async function h2load(target: Target, protocol: 'h1' | 'h2', requests: number, s
   const status2xx = /status codes: (\d+) 2xx/.exec(r.stdout);
   if (r.code !== 0 || !rate || !counts) throw new Error(`h2load failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   const ok = Number(status2xx?.[1] ?? counts[1]);
+  const serverCpuMs = sampler.between(t0, t1);
   return {
     server: target.name,
     client: `h2load-${protocol}`,
@@ -155,7 +162,9 @@ async function h2load(target: Target, protocol: 'h1' | 'h2', requests: number, s
     ok,
     errors: requests - ok,
     clientCpuShare: r.cpuMs / r.wallMs,
-    serverCpuShare: sampler.between(t0, t1) / (t1 - t0),
+    serverCpuShare: serverCpuMs / (t1 - t0),
+    clientCpuUsPerRequest: (1000 * r.cpuMs) / ok,
+    serverCpuUsPerRequest: (1000 * serverCpuMs) / ok,
   };
 }
 
@@ -176,6 +185,7 @@ async function autocannon(script: string, target: Target, requests: number, caFi
   const t1 = monoMs();
   if (r.code !== 0) throw new Error(`autocannon failed (${r.code}):\n${r.stderr.slice(-2000)}`);
   const out = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { duration: number; errors: number; timeouts: number; non2xx: number; '2xx': number };
+  const serverCpuMs = sampler.between(t0, t1);
   return {
     server: target.name,
     client: 'autocannon-h1',
@@ -183,7 +193,9 @@ async function autocannon(script: string, target: Target, requests: number, caFi
     ok: out['2xx'],
     errors: out.errors + out.timeouts + out.non2xx,
     clientCpuShare: r.cpuMs / r.wallMs,
-    serverCpuShare: sampler.between(t0, t1) / (t1 - t0),
+    serverCpuShare: serverCpuMs / (t1 - t0),
+    clientCpuUsPerRequest: (1000 * r.cpuMs) / out['2xx'],
+    serverCpuUsPerRequest: (1000 * serverCpuMs) / out['2xx'],
   };
 }
 
@@ -216,6 +228,8 @@ function scenario(name: string, target: Target, protocols: Protocol[], requests:
 
 /** Our client, the product path: `bench run` with the requests workload, h1 and h2 in the given order. */
 async function benchRun(
+  root: string,
+  client: 'bench' | 'baseline',
   dir: string,
   name: string,
   target: Target,
@@ -228,7 +242,7 @@ async function benchRun(
   const outDir = path.join(dir, name);
   writeFileSync(file, scenario(name, target, protocols, requests));
   const env = cpuProfDir ? { BENCH_CPU_PROFILE_DIR: cpuProfDir } : undefined;
-  const r = await runTool(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'run', file, '--out', outDir, '--quiet'], env);
+  const r = await runTool(process.execPath, [path.join(root, 'src/bin.mjs'), 'run', file, '--out', outDir, '--quiet'], env);
   if (r.code !== 0) throw new Error(`bench run ${name} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
   const result = JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
   // Cell boundaries on the shared monotonic clock: the window of the client's and the server's CPU.
@@ -245,14 +259,17 @@ async function benchRun(
   return result.cells.map((cell) => {
     const w = windows.get(cell.protocol)!;
     if (cell.error) throw new Error(`bench run ${name}: ${cell.protocol} cell failed: ${cell.error}`);
+    const serverCpuMs = sampler.between(w.start, w.end);
     return {
       server: target.name,
-      client: `bench-${cell.protocol}` as ClientName,
+      client: `${client}-${cell.protocol}` as ClientName,
       requestsPerSec: cell.requestsPerSec,
       ok: cell.requests.ok,
       errors: cell.requests.failed,
       clientCpuShare: (cell.clientCpuMs ?? NaN) / (w.end - w.start),
-      serverCpuShare: sampler.between(w.start, w.end) / (w.end - w.start),
+      serverCpuShare: serverCpuMs / (w.end - w.start),
+      clientCpuUsPerRequest: (1000 * (cell.clientCpuMs ?? NaN)) / cell.requests.ok,
+      serverCpuUsPerRequest: (1000 * serverCpuMs) / cell.requests.ok,
     };
   });
 }
@@ -283,6 +300,7 @@ async function main(): Promise<void> {
   if (!which('h2load')) throw new Error('h2load is needed (apt-get install nghttp2-client)');
   const acScript = autocannonScript();
   const useCaddy = !process.argv.includes('--no-caddy') && which('caddy') !== undefined;
+  const baseline = process.argv.includes('--baseline') ? path.resolve(arg('baseline', '')) : undefined;
 
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-perf-load-'));
   const cert = await generateCertificate();
@@ -304,7 +322,7 @@ async function main(): Promise<void> {
       const port = caddy.port;
       targets.push({ name: 'caddy', pid: caddy.pid, url: () => `https://127.0.0.1:${port}/` });
     }
-    const slots: Slot[] = ['bench', 'h2load-h1', 'h2load-h2', ...(acScript ? (['autocannon-h1'] as const) : [])];
+    const slots: Slot[] = ['bench', ...(baseline ? (['baseline'] as const) : []), 'h2load-h1', 'h2load-h2', ...(acScript ? (['autocannon-h1'] as const) : [])];
     const rotate = <T>(xs: T[], n: number) => xs.map((_, i) => xs[(i + n) % xs.length]!);
     for (let round = 0; round < rounds; round++) {
       for (const target of rotate(targets, round)) {
@@ -312,8 +330,8 @@ async function main(): Promise<void> {
         samplers.push(sampler);
         for (const slot of rotate(slots, round)) {
           const got =
-            slot === 'bench'
-              ? await benchRun(dir, `load-${target.name}-${round}`, target, round % 2 ? ['h2', 'h1'] : ['h1', 'h2'], requests, sampler, cpuProf)
+            slot === 'bench' || slot === 'baseline'
+              ? await benchRun(slot === 'bench' ? ROOT : baseline!, slot, dir, `load-${slot}-${target.name}-${round}`, target, round % 2 ? ['h2', 'h1'] : ['h1', 'h2'], requests, sampler, cpuProf)
               : slot === 'autocannon-h1'
                 ? [await autocannon(acScript!, target, requests, caFile, sampler)]
                 : [await h2load(target, slot === 'h2load-h1' ? 'h1' : 'h2', requests, sampler)];
@@ -337,11 +355,13 @@ async function main(): Promise<void> {
 
   const rate = (server: ServerName, client: ClientName, round: number) =>
     measurements.find((m) => m.server === server && m.client === client && m.round === round)?.requestsPerSec;
-  const ratio = (server: ServerName, ours: ClientName, theirs: ClientName): Spread | undefined => {
+  const cpu = (server: ServerName, client: ClientName, round: number) =>
+    measurements.find((m) => m.server === server && m.client === client && m.round === round)?.clientCpuUsPerRequest;
+  const ratio = (server: ServerName, ours: ClientName, theirs: ClientName, of = rate): Spread | undefined => {
     const values: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const a = rate(server, ours, round);
-      const b = rate(server, theirs, round);
+      const a = of(server, ours, round);
+      const b = of(server, theirs, round);
       if (a !== undefined && b !== undefined) values.push(a / b);
     }
     return values.length ? spread(values) : undefined;
@@ -350,10 +370,18 @@ async function main(): Promise<void> {
     h1VsH2load: ratio(server, 'bench-h1', 'h2load-h1'),
     h2VsH2load: ratio(server, 'bench-h2', 'h2load-h2'),
     h1VsAutocannon: ratio(server, 'bench-h1', 'autocannon-h1'),
+    ...(baseline && { h1VsBaseline: ratio(server, 'bench-h1', 'baseline-h1'), h2VsBaseline: ratio(server, 'bench-h2', 'baseline-h2') }),
+  });
+  // Client CPU per request, ours / theirs (lower is better): the efficiency behind the rates.
+  const cpuRatios = (server: ServerName) => ({
+    h1CpuVsH2load: ratio(server, 'bench-h1', 'h2load-h1', cpu),
+    h2CpuVsH2load: ratio(server, 'bench-h2', 'h2load-h2', cpu),
+    h1CpuVsAutocannon: ratio(server, 'bench-h1', 'autocannon-h1', cpu),
+    ...(baseline && { h1CpuVsBaseline: ratio(server, 'bench-h1', 'baseline-h1', cpu), h2CpuVsBaseline: ratio(server, 'bench-h2', 'baseline-h2', cpu) }),
   });
   const servers: ServerName[] = caddy ? ['bench', 'caddy'] : ['bench'];
   const figures = servers.flatMap((server) =>
-    (['bench-h1', 'h2load-h1', 'autocannon-h1', 'bench-h2', 'h2load-h2'] as ClientName[]).flatMap((client) => {
+    (['bench-h1', 'baseline-h1', 'h2load-h1', 'autocannon-h1', 'bench-h2', 'baseline-h2', 'h2load-h2'] as ClientName[]).flatMap((client) => {
       const ms = measurements.filter((m) => m.server === server && m.client === client);
       if (!ms.length) return [];
       return [
@@ -363,6 +391,8 @@ async function main(): Promise<void> {
           requestsPerSec: spread(ms.map((m) => Math.round(m.requestsPerSec))),
           clientCpuShare: spread(ms.map((m) => round2(m.clientCpuShare))),
           serverCpuShare: spread(ms.map((m) => round2(m.serverCpuShare))),
+          clientCpuUsPerRequest: spread(ms.map((m) => Math.round(m.clientCpuUsPerRequest))),
+          serverCpuUsPerRequest: spread(ms.map((m) => Math.round(m.serverCpuUsPerRequest))),
           errors: ms.reduce((a, m) => a + m.errors, 0),
         },
       ];
@@ -373,9 +403,11 @@ async function main(): Promise<void> {
     responseBytes: SIZE,
     requestsPerMeasurement: requests,
     rounds,
+    ...(baseline && { baseline: `our client from ${baseline} (baseline-h1, baseline-h2), in the same rotation` }),
     h1: `${IN_FLIGHT} connections x 1 request (ours: ${H1_POOLS} pools of ${IN_FLIGHT / H1_POOLS}; h2load --h1 -c ${IN_FLIGHT} -m 1; autocannon -c ${IN_FLIGHT} -p 1)`,
     h2: `${H2_CONNECTIONS} connections x ${H2_STREAMS} streams (h2load -c ${H2_CONNECTIONS} -m ${H2_STREAMS})`,
     cpuShare: 'process CPU time / wall time of the measurement (1 = one core)',
+    cpuUsPerRequest: 'process CPU time per completed request, µs (ours: the whole cell, connections included)',
     loadBefore,
     loadAfter,
     ...(acScript ? {} : { autocannon: 'not installed: add autocannon to devDependencies (npm i), or set BENCH_AUTOCANNON' }),
@@ -390,7 +422,7 @@ async function main(): Promise<void> {
   if (json) {
     const spreads = (server: ServerName) =>
       Object.fromEntries(
-        Object.entries(ratios(server))
+        Object.entries({ ...ratios(server), ...cpuRatios(server) })
           .filter(([, s]) => s !== undefined)
           .map(([k, s]) => [k, { median: round3(s!.median), min: round3(s!.min), max: round3(s!.max), values: s!.values.map(round3) }]),
       );
@@ -403,19 +435,27 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`\n${setup.h1}\n${setup.h2}\n${SIZE} B responses, ${requests} requests per measurement, ${rounds} rounds; ${loadBefore} -> ${loadAfter}`);
-  console.log('server client          req/s median (min-max)    client CPU  server CPU  errors');
+  console.log('server client          req/s median (min-max)    client CPU  server CPU  client µs/req  server µs/req  errors');
   for (const f of figures) {
     const r = f.requestsPerSec;
     console.log(
       `${f.server.padEnd(6)} ${f.client.padEnd(14)} ${String(r.median).padStart(7)} (${r.min}-${r.max})`.padEnd(46) +
-        `${(100 * f.clientCpuShare.median).toFixed(0).padStart(5)}%     ${(100 * f.serverCpuShare.median).toFixed(0).padStart(5)}%     ${f.errors}`,
+        `${(100 * f.clientCpuShare.median).toFixed(0).padStart(5)}%     ${(100 * f.serverCpuShare.median).toFixed(0).padStart(5)}%` +
+        `${String(f.clientCpuUsPerRequest.median).padStart(14)} ${String(f.serverCpuUsPerRequest.median).padStart(14)}     ${f.errors}`,
     );
   }
   for (const server of servers) {
     for (const [name, s] of Object.entries(ratios(server))) {
       if (!s) continue;
+      if (name.endsWith('Baseline')) {
+        console.log(`${server.padEnd(6)} ${name.padEnd(17)} ${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})  requests/s, ours / the baseline checkout's`);
+        continue;
+      }
       const aim = name === 'h1VsAutocannon' ? 1 : 0.8;
-      console.log(`${server.padEnd(6)} ${name.padEnd(15)} ${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})  aim >= ${aim}: ${s.median >= aim ? 'ok' : 'BELOW AIM'}`);
+      console.log(`${server.padEnd(6)} ${name.padEnd(17)} ${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})  aim >= ${aim}: ${s.median >= aim ? 'ok' : 'BELOW AIM'}`);
+    }
+    for (const [name, s] of Object.entries(cpuRatios(server))) {
+      if (s) console.log(`${server.padEnd(6)} ${name.padEnd(17)} ${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})  client CPU per request, ours / theirs`);
     }
   }
   if (!acScript) console.log(setup.autocannon);
