@@ -40,7 +40,6 @@ export class RequestTimeline {
   readonly record: RequestRecord;
   private readonly chunks: Uint8Array[] | undefined;
   private finished = false;
-  private deadline: NodeJS.Timeout | undefined;
   /** Body offset the attempt being sent again asks for (0: the whole body). */
   private resumeFrom = 0;
   /** Sent again and no response headers yet. */
@@ -62,28 +61,10 @@ export class RequestTimeline {
     return this.finished;
   }
 
-  /**
-   * The request fails `timeoutMs` after it was queued unless it finished by then. `cancel` gets the
-   * RequestTimeoutError and must withdraw the request from the driver's stack (dequeue it, reset
-   * its stream, abort it) and finish it through the driver's usual path with that error, so the
-   * driver's bookkeeping (stream slots, in-flight maps) stays right. No timeout: nothing happens.
-   */
-  expireAfter(timeoutMs: number | undefined, cancel: (error: RequestTimeoutError) => void): void {
-    if (timeoutMs === undefined || this.finished) return;
-    const deadline = this.record.queued + timeoutMs;
-    const arm = () => {
-      this.deadline = setTimeout(() => {
-        if (this.finished) return;
-        // Timers may fire a fraction of a millisecond early: a timeout never ends a request before its time.
-        if (monoMs() < deadline) return arm();
-        this.record.timedOut = true;
-        const error = new RequestTimeoutError(timeoutMs);
-        cancel(error);
-        // A driver that could not finish it still must not leave the request hanging.
-        this.finish(error);
-      }, Math.max(0, Math.ceil(deadline - monoMs())));
-    };
-    arm();
+  /** The request timeout passed (RequestQueue withdraws and finishes it): the error to finish it with. */
+  timedOut(timeoutMs: number): RequestTimeoutError {
+    this.record.timedOut = true;
+    return new RequestTimeoutError(timeoutMs);
   }
 
   /** Written to a connection: the first time counts; the connection and local address are the latest. */
@@ -155,7 +136,6 @@ export class RequestTimeline {
   finish(error?: unknown): RequestRecord {
     if (this.finished) return this.record;
     this.finished = true;
-    clearTimeout(this.deadline);
     this.record.done = monoMs();
     if (error !== undefined) this.record.error = errorText(error);
     if (this.chunks) this.record.body = Buffer.concat(this.chunks);

@@ -109,45 +109,8 @@ class H1Session implements ClientSession {
   /** Hands the current attempt of a request to the pool; callbacks of a replaced attempt are ignored. */
   private dispatch(r: QueuedRequest): boolean {
     const { timeline, spec } = r;
-    const attempt = r.attempt;
-    let controller: Dispatcher.DispatchController | undefined;
-    let withdrawn: Error | undefined;
-    // Aborting destroys the connection (HTTP/1.1 cannot cancel one response); the pool dials
-    // another for the requests after it. One still queued in the pool is aborted when a
-    // connection takes it up, as undici does with an abort signal.
-    r.cancel = (error) => {
-      withdrawn = error;
-      controller?.abort(error);
-    };
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: (requestController) => {
-        if (!r.isCurrent(attempt)) {
-          requestController.abort(withdrawn ?? new Error('request withdrawn'));
-          return;
-        }
-        controller = requestController;
-        awaitingSocket = timeline;
-      },
-      onResponseStart: (_controller, status, headers) => {
-        if (r.isCurrent(attempt)) timeline.headers(status, spec.keepBody ? normaliseHeaders(headers) : undefined);
-      },
-      onResponseData: (_controller, chunk) => {
-        if (r.isCurrent(attempt)) timeline.data(chunk);
-      },
-      onResponseEnd: () => {
-        if (r.isCurrent(attempt)) this.queue.finish(r);
-      },
-      onResponseError: (_controller, error) => {
-        if (!r.isCurrent(attempt)) return;
-        // The connection broke under it (reset, closed): with reconnect, the pool dials anew for it.
-        if (this.opts.reconnect && !this.closed && !withdrawn) {
-          this.queue.resend([r], error);
-          this.queue.pump();
-        } else {
-          this.queue.finish(r, error);
-        }
-      },
-    };
+    const attempt = new H1Attempt(r, this);
+    r.cancel = (error) => attempt.cancel(error);
     try {
       this.pool.dispatch(
         {
@@ -156,12 +119,28 @@ class H1Session implements ClientSession {
           headers: timeline.attemptHeaders(),
           body: spec.body ? Buffer.from(spec.body) : undefined,
         },
-        handler,
+        attempt,
       );
     } catch (error) {
       this.queue.finish(r, error);
     }
     return true;
+  }
+
+  /** The attempt's response ended. */
+  attemptDone(r: QueuedRequest): void {
+    this.queue.finish(r);
+  }
+
+  /** The attempt failed; unless withdrawn, a broken connection sends it again (with reconnect). */
+  attemptFailed(r: QueuedRequest, error: Error, withdrawn: boolean): void {
+    // The connection broke under it (reset, closed): with reconnect, the pool dials anew for it.
+    if (this.opts.reconnect && !this.closed && !withdrawn) {
+      this.queue.resend([r], error);
+      this.queue.pump();
+    } else {
+      this.queue.finish(r, error);
+    }
   }
 
   /** A new pool from the new address: the old one's connections are closed, their requests sent again. */
@@ -202,6 +181,62 @@ class H1Session implements ClientSession {
     await this.pool.destroy().catch(() => {});
     // What a move held back never reached a connection.
     this.queue.failAll(new BenchError('E_SESSION_CLOSED', 'HTTP/1.1 session closed'));
+  }
+}
+
+/**
+ * undici's callbacks for one attempt of one request, as prototype methods: closures made for every
+ * request cost a loaded client measurably. Callbacks of an attempt that was replaced are ignored.
+ */
+class H1Attempt implements Dispatcher.DispatchHandler {
+  private readonly attempt: number;
+  private controller: Dispatcher.DispatchController | undefined;
+  private withdrawn: Error | undefined;
+
+  constructor(
+    private readonly r: QueuedRequest,
+    private readonly session: H1Session,
+  ) {
+    this.attempt = r.attempt;
+  }
+
+  private get current(): boolean {
+    return this.r.isCurrent(this.attempt);
+  }
+
+  /**
+   * Aborting destroys the connection (HTTP/1.1 cannot cancel one response); the pool dials another
+   * for the requests after it. One still queued in the pool is aborted when a connection takes it
+   * up, as undici does with an abort signal.
+   */
+  cancel(error: Error): void {
+    this.withdrawn = error;
+    this.controller?.abort(error);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (!this.current) {
+      controller.abort(this.withdrawn ?? new Error('request withdrawn'));
+      return;
+    }
+    this.controller = controller;
+    awaitingSocket = this.r.timeline;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.current) this.r.timeline.headers(status, this.r.spec.keepBody ? normaliseHeaders(headers) : undefined);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.current) this.r.timeline.data(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.current) this.session.attemptDone(this.r);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.current) this.session.attemptFailed(this.r, error, this.withdrawn !== undefined);
   }
 }
 

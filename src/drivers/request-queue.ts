@@ -7,6 +7,7 @@
  */
 import type { RequestRecord, RequestSpec } from './types.ts';
 import type { RequestTimeline } from './common.ts';
+import { monoMs } from '../util/clock.ts';
 
 /**
  * Sent again at most this often: an HTTP/1.1 pool may hand a re-sent request to several of its
@@ -50,6 +51,13 @@ export interface RequestQueueHooks<R extends QueuedRequest> {
 export class RequestQueue<R extends QueuedRequest> {
   private readonly waiting: R[] = [];
   private readonly flying = new Set<R>();
+  /**
+   * Requests not finished (and some that are, dropped lazily), by deadline: the timeout is the same
+   * for all, so in the order they came. One timer for the earliest rather than one per request,
+   * which a loaded client paid for on every request.
+   */
+  private readonly deadlines: R[] = [];
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly hooks: RequestQueueHooks<R>,
@@ -67,7 +75,10 @@ export class RequestQueue<R extends QueuedRequest> {
 
   /** A new request: in line behind the others, its timeout armed, started when the connection can take it. */
   add(request: R): void {
-    request.timeline.expireAfter(this.requestTimeoutMs, (error) => this.expire(request, error));
+    if (this.requestTimeoutMs !== undefined) {
+      this.deadlines.push(request);
+      this.armDeadline();
+    }
     this.waiting.push(request);
     this.pump();
   }
@@ -92,6 +103,7 @@ export class RequestQueue<R extends QueuedRequest> {
     const queued = this.waiting.indexOf(request);
     if (queued >= 0) this.waiting.splice(queued, 1);
     request.resolve(request.timeline.finish(error));
+    this.dropFinishedDeadlines();
     this.hooks.finished?.();
   }
 
@@ -139,5 +151,39 @@ export class RequestQueue<R extends QueuedRequest> {
   private expire(request: R, error: Error): void {
     if (this.flying.has(request)) request.cancel?.(error);
     this.finish(request, error);
+  }
+
+  private deadlineOf(request: R): number {
+    return request.timeline.record.queued + this.requestTimeoutMs!;
+  }
+
+  private armDeadline(): void {
+    if (this.deadlineTimer !== undefined || this.deadlines.length === 0) return;
+    const wait = this.deadlineOf(this.deadlines[0]!) - monoMs();
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      this.expireDue();
+    }, Math.max(0, Math.ceil(wait)));
+  }
+
+  /** Fails every request past its deadline; timers may fire a little early, so never one before its time. */
+  private expireDue(): void {
+    const now = monoMs();
+    while (this.deadlines.length > 0) {
+      const request = this.deadlines[0]!;
+      if (!request.timeline.isFinished && this.deadlineOf(request) > now) break;
+      this.deadlines.shift();
+      if (!request.timeline.isFinished) this.expire(request, request.timeline.timedOut(this.requestTimeoutMs!));
+    }
+    this.armDeadline();
+  }
+
+  /** Finished requests leave the front of the deadline line; with none left, no timer waits. */
+  private dropFinishedDeadlines(): void {
+    while (this.deadlines.length > 0 && this.deadlines[0]!.timeline.isFinished) this.deadlines.shift();
+    if (this.deadlines.length === 0 && this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
   }
 }

@@ -10,16 +10,53 @@ import { EXIT_CODES } from '../util/exit-codes.ts';
 import { keylogWritesDone } from '../util/keylog.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
 import { checkServer } from './server-check.ts';
+import type { WorkloadEvent } from '../results/events.ts';
 
 if (!process.send) {
   console.error('client-process must be started by the runner with an IPC channel');
   process.exit(EXIT_CODES.userMistake);
 }
 
-const send = (message: ClientToRunner) => process.send!(message);
 const pendingLink = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 const aborts = new Map<number, AbortController>();
 let nextRequestId = 1;
+
+/**
+ * A cell's events go to the runner in batches, one IPC message per EVENT_BATCH_MS or
+ * EVENT_BATCH_SIZE events: a message per request (a JSON string and a pipe write each) cost a
+ * loaded client more CPU than its requests did, and the runner as much again. Every batch is out
+ * before anything else the client sends, so the runner sees the cell's events in order and in full.
+ */
+const EVENT_BATCH_MS = 20;
+const EVENT_BATCH_SIZE = 500;
+
+class EventBatch {
+  private events: WorkloadEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly cellId: number) {}
+
+  add(event: WorkloadEvent): void {
+    this.events.push(event);
+    if (this.events.length >= EVENT_BATCH_SIZE) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), EVENT_BATCH_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.events.length === 0) return;
+    const events = this.events;
+    this.events = [];
+    process.send!({ type: 'events', cellId: this.cellId, events } satisfies ClientToRunner);
+  }
+}
+
+const batches = new Set<EventBatch>();
+const send = (message: ClientToRunner) => {
+  for (const batch of batches) batch.flush();
+  process.send!(message);
+};
 
 function linkRequest(op: LinkOp, arg?: unknown): Promise<any> {
   const requestId = nextRequestId++;
@@ -48,6 +85,8 @@ async function runCell(msg: RunCellMessage): Promise<void> {
   const abort = new AbortController();
   aborts.set(msg.cellId, abort);
   const cpuStart = process.cpuUsage();
+  const events = new EventBatch(msg.cellId);
+  batches.add(events);
   try {
     const workload = getWorkload(msg.workloadType);
     const driver = await getDriver(msg.protocol);
@@ -63,7 +102,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       requestTimeoutMs: msg.requestTimeoutMs,
       congestionControl: msg.congestionControl,
       pacing: msg.pacing,
-      emit: (event) => send({ type: 'event', cellId: msg.cellId, event }),
+      emit: (event) => events.add(event),
       link,
       signal: abort.signal,
     });
@@ -72,6 +111,8 @@ async function runCell(msg: RunCellMessage): Promise<void> {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     send({ type: 'cell-error', cellId: msg.cellId, error: text, cpuMs: cpuMs(cpuStart) });
   } finally {
+    events.flush();
+    batches.delete(events);
     aborts.delete(msg.cellId);
   }
 }

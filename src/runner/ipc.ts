@@ -34,7 +34,8 @@ export type RunnerToClient =
 
 export type ClientToRunner =
   | { type: 'ready'; pid: number }
-  | { type: 'event'; cellId: number; event: WorkloadEvent }
+  /** A cell's events in the order they happened, batched (see client-process.ts). */
+  | { type: 'events'; cellId: number; events: WorkloadEvent[] }
   | { type: 'cell-result'; cellId: number; result: WorkloadResult; cpuMs: number }
   | { type: 'cell-error'; cellId: number; error: string; cpuMs: number }
   | { type: 'link-request'; requestId: number; op: LinkOp; arg?: unknown }

@@ -15,6 +15,11 @@ export class RawLog {
     if (this.fd === undefined) return;
     writeSync(this.fd, JSON.stringify(event) + '\n');
   }
+  /** Several events in one write (a batch from the client). */
+  appendAll(events: RawEvent[]): void {
+    if (this.fd === undefined || events.length === 0) return;
+    writeSync(this.fd, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  }
   close(): void {
     if (this.fd === undefined) return;
     closeSync(this.fd);

@@ -422,7 +422,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const linkChanges = noLinkChanges();
   const linkCleanup = serveLinkRequests(client, cellId, { topology, server, spec: variant.spec, cellStart: started, changes: linkChanges, raw, key });
   const stopEvents = client.onMessage((msg: ClientToRunner) => {
-    if (msg.type === 'event' && msg.cellId === cellId) raw.append({ ...msg.event, ...key } as never);
+    if (msg.type === 'events' && msg.cellId === cellId) raw.appendAll(msg.events.map((event) => ({ ...event, ...key }) as never));
   });
   const abortCell = () => client.alive && client.send({ type: 'abort-cell', cellId });
   try {

@@ -17,6 +17,8 @@ export interface CaddyFiles {
 
 export interface RunningCaddy {
   port: number;
+  /** Caddy's process id (its CPU time is in /proc/<pid>/stat). */
+  pid: number;
   dir: string;
   /** Bytes served per file name (for checksums). */
   files: CaddyFiles;
@@ -83,7 +85,7 @@ export async function startCaddy(opts: { certPem: string; keyPem: string; files:
     await stop();
     throw e;
   }
-  return { port, dir, files: opts.files, version: await caddyVersion(), stop };
+  return { port, pid: proc.pid!, dir, files: opts.files, version: await caddyVersion(), stop };
 }
 
 /** Polls until Caddy completes a QUIC handshake with ALPN h3 (its HTTP/3 listener is up). */

@@ -8,15 +8,13 @@
  *
  *   node --import tsx test/perf/h3.ts [--runs 5] [--requests 10000] [--concurrency 50] [--json]
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { getDriver } from '../../src/drivers/index.ts';
 import type { ClientSession, Protocol, Target } from '../../src/drivers/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../../src/tls/cert.ts';
-import { nodeTsArgv } from '../../src/util/node-child.ts';
-import type { RunnerToServer, ServerToRunner } from '../../servers/ipc.ts';
 import { startCaddy, type RunningCaddy } from '../interop/caddy.ts';
 import { which } from '../support/peers.ts';
+import { startServerProcess } from './server-process.ts';
 
 export type Stack = 'h3' | 'h2' | 'h3-caddy';
 
@@ -42,43 +40,6 @@ export interface H3PerfRow {
 
 const SMALL = 100;
 const DEFAULTS = { runs: 5, requests: 10_000, concurrency: 50, downloadBytes: 10 * 1024 * 1024 } as const;
-
-interface ServerProcess {
-  ports: Partial<Record<Protocol, number>>;
-  stop(): Promise<void>;
-}
-
-async function startServerProcess(cert: GeneratedCertificate): Promise<ServerProcess> {
-  const [node, ...args] = nodeTsArgv(fileURLToPath(new URL('../../servers/process.ts', import.meta.url)));
-  const child: ChildProcess = fork(args[args.length - 1]!, [], {
-    execPath: node,
-    execArgv: args.slice(0, -1),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const send = (m: RunnerToServer) => child.send(m);
-  const ready = await new Promise<ServerToRunner>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as ServerToRunner));
-    child.once('exit', (code) => reject(new Error(`server process exited (${code})`)));
-    send({ type: 'start', host: '127.0.0.1', protocols: ['h2', 'h3'], cert: { certPem: cert.certPem, keyPem: cert.keyPem } });
-  });
-  if (ready.type !== 'ready') throw new Error(`server process: ${JSON.stringify(ready)}`);
-  return {
-    ports: ready.ports,
-    stop: async () => {
-      send({ type: 'stop' });
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r(undefined);
-        }, 3000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          r(undefined);
-        });
-      });
-    },
-  };
-}
 
 async function requestsPerSecond(session: ClientSession, path: string, total: number, concurrency: number): Promise<number> {
   let next = 0;
@@ -115,7 +76,7 @@ export async function runH3Perf(options: H3PerfOptions = {}): Promise<H3PerfRow[
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...DEFAULTS, ...given } as Required<Omit<H3PerfOptions, 'caddy'>>;
   const cert = await generateCertificate();
-  const server = await startServerProcess(cert);
+  const server = await startServerProcess(cert, ['h2', 'h3']);
   let caddy: RunningCaddy | undefined;
   try {
     if (options.caddy !== false && which('caddy')) {
