@@ -95,6 +95,7 @@ const noLink: LinkControl = {
   drops: () => Promise.resolve([]),
   deliveries: () => Promise.resolve(undefined),
   counters: () => Promise.reject(new Error('no link on loopback')),
+  usage: () => Promise.reject(new Error('no link on loopback')),
 };
 
 async function main(): Promise<void> {
