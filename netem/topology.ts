@@ -254,6 +254,11 @@ class NamespaceTopology implements ShapedTopology {
     await this.link.applyPhase(phase);
   }
 
+  async restartRateTraces(): Promise<void> {
+    if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'rate traces restarted on a topology that is not up');
+    await this.link.restartRateTraces?.();
+  }
+
   async routeVia(path: string): Promise<void> {
     if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'route changed on a topology that is not up');
     const addressing = this.addressing.find((a) => a.path === path);

@@ -413,6 +413,8 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const captureFile = opts.capture ? cellCaptureFile(key) : undefined;
   if (captureFile) await startCellCapture(ctx, key, captureFile);
   let capturing = captureFile !== undefined;
+  // A rate trace plays from each cell's start, as the phases do: every protocol meets the same stretch.
+  await topology.restartRateTraces?.();
   const started = monoMs();
   raw.append({ type: 'cell-start', t: started, ...key });
   const serverCpuBefore = await server.cpuMs();

@@ -6,6 +6,7 @@
  */
 import { DIRECTION_DEFAULTS, type DirectionModel, type NetworkSpec, type PathModel, type Phase } from '../../netem/model.ts';
 import { getProfile } from '../../netem/profiles.ts';
+import { parseRateTrace } from '../../netem/userspace/model/bottleneck.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
@@ -70,8 +71,10 @@ function changedKeys(before: DirectionModel, after: DirectionModel): Partial<Dir
 
 const DEFAULT_PATH = 'primary';
 
-function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' } {
+function resolveShaped(input: ShapedNetworkInput, scenarioDir: string): NetworkSpec & { kind: 'shaped' } {
   const at = (...rest: DocPath): DocPath => ['network', ...rest];
+  rejectRateTracesOffUserspace(input);
+  const net = withTraceFiles(input, scenarioDir);
   const profile = net.profile !== undefined ? getProfile(net.profile) : undefined;
   const baseUp = applyDirection(applyDirection(profile?.up ?? DIRECTION_DEFAULTS, net.link), net.up);
   const baseDown = applyDirection(applyDirection(profile?.down ?? DIRECTION_DEFAULTS, net.link), net.down);
@@ -93,15 +96,6 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
   const pathNames = paths.map((p) => p.name);
 
   if (net.backend === 'kernel') {
-    const userspaceOnly = (where: DocPath, d: DirectionInput | undefined) => {
-      if (d?.rateTrace !== undefined) {
-        throw new ScenarioIssue([...where, 'rateTrace'], message('`rateTrace` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rateTrace`.'));
-      }
-    };
-    for (const key of ['link', 'up', 'down'] as const) userspaceOnly(at(key), net[key]);
-    pathInputs.forEach((p, i) => {
-      for (const key of ['link', 'up', 'down'] as const) userspaceOnly(at('paths', i, key), p[key]);
-    });
     net.phases.forEach((ph, i) => {
       if (ph.rebind) throw new ScenarioIssue(at('phases', i, 'rebind'), message('`rebind` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rebind`.'));
     });
@@ -154,6 +148,50 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
   };
 }
 
+/** Every direction input of a shaped network that may name a rate trace, with where it is written. */
+function directionInputs(net: ShapedNetworkInput): Array<{ where: DocPath; input: DirectionInput | undefined; set: (d: DirectionInput) => void }> {
+  const out: Array<{ where: DocPath; input: DirectionInput | undefined; set: (d: DirectionInput) => void }> = [];
+  const keys = ['link', 'up', 'down'] as const;
+  for (const key of keys) out.push({ where: ['network', key], input: net[key], set: (d) => (net[key] = d) });
+  net.paths?.forEach((p, i) => {
+    for (const key of keys) out.push({ where: ['network', 'paths', i, key], input: p[key], set: (d) => (p[key] = d) });
+  });
+  net.phases.forEach((ph, i) => {
+    for (const key of keys) out.push({ where: ['network', 'phases', i, key], input: ph[key], set: (d) => (ph[key] = d) });
+  });
+  return out;
+}
+
+function rejectRateTracesOffUserspace(net: ShapedNetworkInput): void {
+  if (net.backend !== 'kernel') return;
+  for (const { where, input } of directionInputs(net)) {
+    if (input?.rateTrace !== undefined) {
+      throw new ScenarioIssue([...where, 'rateTrace'], message('`rateTrace` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rateTrace`.'));
+    }
+  }
+}
+
+/**
+ * A copy of the network whose rate traces are absolute paths, resolved against the scenario file as
+ * every file a scenario names; each is read and parsed now, so a missing or malformed trace is a
+ * mistake in the scenario (with its position), found before anything starts.
+ */
+function withTraceFiles(input: ShapedNetworkInput, scenarioDir: string): ShapedNetworkInput {
+  const net: ShapedNetworkInput = structuredClone(input);
+  for (const { where, input: d, set } of directionInputs(net)) {
+    if (d?.rateTrace === undefined) continue;
+    const expected = 'a Mahimahi trace file (one delivery opportunity per line, in ms)';
+    const trace = readUserFile(path.resolve(scenarioDir, d.rateTrace), d.rateTrace, [...where, 'rateTrace'], expected);
+    try {
+      parseRateTrace(trace.text, d.rateTrace);
+    } catch (error) {
+      throw new ScenarioIssue([...where, 'rateTrace'], message((error as Error).message, expected, "Point `rateTrace` at a trace such as the repository's traces/lte-drive.down."));
+    }
+    set({ ...d, rateTrace: trace.file });
+  }
+  return net;
+}
+
 const SWEEP_UNITS: Record<SweepKey, 'ms' | 'fraction' | 'bps'> = { rtt: 'ms', delay: 'ms', jitter: 'ms', loss: 'fraction', rate: 'bps' };
 
 function showSweepValue(key: SweepKey, value: number): string {
@@ -185,14 +223,14 @@ function sweepDirection(d: DirectionModel, key: SweepKey, value: number): Direct
   }
 }
 
-function resolveNetworks(doc: ScenarioDocument): { networks: NetworkVariant[]; sweep?: Scenario['sweep'] } {
+function resolveNetworks(doc: ScenarioDocument, scenarioDir: string): { networks: NetworkVariant[]; sweep?: Scenario['sweep'] } {
   if (doc.network === 'none') {
     if (doc.sweep) {
       throw new ScenarioIssue(['sweep'], message('a sweep needs a shaped network', '`network:` with a profile or link values', 'Add e.g. `network: {link: {delay: 25ms}}`, or remove `sweep`.'));
     }
     return { networks: [{ label: 'none', spec: { kind: 'none' } }] };
   }
-  const base = resolveShaped(doc.network);
+  const base = resolveShaped(doc.network, scenarioDir);
   const label = doc.network.profile ?? 'custom';
   if (!doc.sweep) return { networks: [{ label, spec: base }] };
 
@@ -238,10 +276,11 @@ export function resolveScenario(input: ResolveInput): Scenario {
     throw new ScenarioIssue([], message(`the file name \`${name}\` cannot be used as a scenario name`, "letters, digits, '.', '_' or '-'", 'Add e.g. `name: my-scenario` at the top.'));
   }
   const protocols = input.protocols ?? doc.protocols;
-  const { networks, sweep } = resolveNetworks(doc);
+  const scenarioDir = path.dirname(path.resolve(input.file));
+  const { networks, sweep } = resolveNetworks(doc, scenarioDir);
 
   const workloads = resolveMigrations(doc, networks);
-  const servers = resolveServers(doc, protocols, path.dirname(path.resolve(input.file)));
+  const servers = resolveServers(doc, protocols, scenarioDir);
   if (input.capture) resolveCapture(doc, networks);
   if (doc.tls && servers.kind === 'external') {
     throw new ScenarioIssue(['tls'], message('`tls` sets the certificate of servers bench runs', 'no `tls` with external servers (they present their own certificates)', 'Remove `tls`, or let bench run the server (`servers: builtin` or `{command: ...}`).'));

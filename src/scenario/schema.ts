@@ -206,7 +206,7 @@ const directionSchema = mapping(
     queue: int({ min: 1, max: 100_000, example: 100 }, 'Drop-tail queue limit at the bottleneck, in packets.').optional(),
     queueBytes: size('Drop-tail queue limit at the bottleneck, in bytes.').optional(),
     blackhole: bool('Drop every packet (e.g. in a phase, to model a dead path).').optional(),
-    rateTrace: text('a file path', 'traces/lte.down', 'Mahimahi-style trace file: one line per 1500-byte delivery opportunity (ms since start); userspace backend only.').optional(),
+    rateTrace: text('a file path', '../traces/lte-drive.down', 'Mahimahi-style trace file, relative to the scenario file: one line per 1500-byte delivery opportunity (ms since start; it loops), played from the start of each cell; userspace backend only.').optional(),
   },
   'a link direction {delay, jitter, loss, rate, ...}',
 )

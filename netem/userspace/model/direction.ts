@@ -32,7 +32,7 @@ export interface DirectionOptions {
   /** "path/dir", for the random streams. */
   label: string;
   jitterOrder: JitterOrder;
-  /** When the link started (trace time zero). */
+  /** When the link started: time zero of a trace until restartTrace() or a phase sets one anew. */
   startMs: number;
   /** Parsed rate traces by path name (model.rateTrace). */
   traces: ReadonlyMap<string, readonly number[]>;
@@ -89,7 +89,8 @@ export class LinkDirection {
     if (m.rateTrace !== undefined) {
       const trace = this.opts.traces.get(m.rateTrace);
       if (!trace) throw new RangeError(`rate trace ${m.rateTrace} was not loaded`);
-      this.bottleneck = new TraceBottleneck(trace, this.opts.startMs, limits);
+      // A trace plays from the moment it is set (the link's start, a phase, a restart).
+      this.bottleneck = new TraceBottleneck(trace, nowMs, limits);
     } else if (m.rateBps !== undefined) {
       const b = new RateBottleneck(m.rateBps, limits);
       if (this.lastDepartMs > nowMs) b.admit(this.lastDepartMs, 0);
@@ -97,6 +98,11 @@ export class LinkDirection {
     } else {
       this.bottleneck = undefined;
     }
+  }
+
+  /** Plays the rate trace (if any) from its first line again, from nowMs. */
+  restartTrace(nowMs: number): void {
+    if (this.model.rateTrace !== undefined) this.rebuildBottleneck(nowMs);
   }
 
   /** Apply a phase's partial model at nowMs. */
