@@ -13,6 +13,7 @@ import type { RunResult } from '../results/model.ts';
 import { describeNetwork } from './network.ts';
 import { serversLine, serverText } from './servers.ts';
 import { CI_METHOD_TEXT } from './sections/headline.ts';
+import { storyMarkdown, tellStory } from './story.ts';
 
 export interface EstimateJson {
   /** The catalogue's metric id, e.g. "latency.p99", "cold.firstByte". */
@@ -165,6 +166,8 @@ export function renderSummaryMarkdown(result: RunResult): string {
     '',
     `Servers: ${esc(serversLine(result, new ReportContext(result).protocols()))}.`,
   ];
+  const story = storyMarkdown(tellStory(result));
+  if (story.length) lines.push('', ...story);
   for (const b of blocks(result)) {
     lines.push('', `## ${esc(b.heading)}`, '', esc(b.note), '');
     lines.push(`| ${b.header.map(esc).join(' | ')} |`, `| ${b.header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
