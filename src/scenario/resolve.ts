@@ -96,6 +96,9 @@ function resolveShaped(input: ShapedNetworkInput, scenarioDir: string): NetworkS
   const pathNames = paths.map((p) => p.name);
 
   if (net.backend === 'kernel') {
+    if (net.jitterOrder === 'fifo') {
+      throw new ScenarioIssue(at('jitterOrder'), message('`jitterOrder: fifo` needs the userspace backend (netem gives each packet its own delay)', '`backend: userspace` or `auto`', 'Set `backend: userspace`, or remove `jitterOrder`.'));
+    }
     net.phases.forEach((ph, i) => {
       if (ph.rebind) throw new ScenarioIssue(at('phases', i, 'rebind'), message('`rebind` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rebind`.'));
     });
@@ -143,6 +146,7 @@ function resolveShaped(input: ShapedNetworkInput, scenarioDir: string): NetworkS
     mtu: net.mtu,
     congestionControl: net.congestionControl,
     pacing: net.pacing,
+    ...(net.jitterOrder !== 'reorder' && { jitterOrder: net.jitterOrder }),
     paths,
     phases,
   };

@@ -6,7 +6,7 @@
  * Error functions return `<what is wrong>, expected <what>. <fix>` (see messages.ts).
  */
 import { z } from 'zod';
-import { SENDER_PACING, type JitterDistribution, type LossModel, type SenderPacing } from '../../netem/model.ts';
+import { SENDER_PACING, type JitterDistribution, type JitterOrder, type LossModel, type SenderPacing } from '../../netem/model.ts';
 import { PROFILE_NAMES } from '../../netem/profiles.ts';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
@@ -259,6 +259,7 @@ const phaseSchema = mapping(
 
 const BACKENDS = ['auto', 'kernel', 'userspace'] as const;
 const CONGESTION_CONTROLS = ['cubic', 'reno', 'bbr'] as const;
+const JITTER_ORDERS = ['reorder', 'fifo'] as const satisfies readonly JitterOrder[];
 
 const shapedNetworkSchema = mapping(
   {
@@ -267,6 +268,7 @@ const shapedNetworkSchema = mapping(
     mtu: int({ min: 1280, max: 9000, example: 1500 }, 'MTU of the emulated link in bytes (QUIC needs at least 1280).').default(1500),
     congestionControl: oneOf(CONGESTION_CONTROLS, 'congestion control', 'Congestion control for TCP (in the namespaces) and QUIC.').default('cubic'),
     pacing: oneOf(SENDER_PACING as readonly [SenderPacing, ...SenderPacing[]], 'pacing', 'Whether senders pace: `default` (each stack as it ships: QUIC paces, TCP with cubic/reno does not), `on` (both pace, each with its own pacer), `off` (neither paces; not with bbr).').default('default'),
+    jitterOrder: oneOf(JITTER_ORDERS, 'jitter order', 'How jitter treats packet order: `reorder` (as netem: each packet its own delay, so jitter above the packet spacing reorders) or `fifo` (no packet overtakes another, as on a cellular link that delivers in order; userspace backend).').default('reorder'),
     ...directionKeys('Every path'),
     paths: list(pathSchema, 'path', '[{name: wifi}, {name: lte}]', 'Paths between client and server (default: one path named `primary`).').optional(),
     phases: z

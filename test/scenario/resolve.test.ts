@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { getProfile, PROFILE_NAMES, PROFILES } from '../../netem/profiles.ts';
+import { needsUserspace } from '../../netem/topology.ts';
 import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
 import { UserError } from '../../src/util/errors.ts';
 
@@ -156,6 +157,15 @@ function inTempDir(check: (dir: string) => void): void {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('jitter order', () => {
+  it('is netem\'s (reorder, left out of the spec) unless the scenario keeps packets in order, which auto runs on the userspace link', () => {
+    expect(specOf('network: {link: {jitter: 5ms}}').jitterOrder).toBeUndefined();
+    const fifo = specOf('network: {jitterOrder: fifo, link: {jitter: 5ms}}');
+    expect(fifo.jitterOrder).toBe('fifo');
+    expect(needsUserspace(fifo)).toMatch(/jitterOrder: fifo/);
+  });
+});
 
 describe('rate traces', () => {
   it('are resolved against the scenario file, not the working directory, in paths and phases alike', () => {

@@ -11,13 +11,8 @@ import { createLoss, type LossProcess } from './loss.ts';
 import { flipBit } from './packet.ts';
 import { rngFor, type Rng } from './rng.ts';
 
-/**
- * How jitter treats packet order. 'reorder' (default) is netem's: each packet gets its own delay and
- * leaves when it is due, so jitter larger than the packet spacing reorders packets, and both backends
- * behave alike. 'fifo' never lets a packet overtake an earlier one (departure = max(own due time,
- * previous departure)), as on a link where jitter comes from queueing; it raises the mean delay.
- */
-export type JitterOrder = 'reorder' | 'fifo';
+import type { JitterOrder } from '../../model.ts';
+export type { JitterOrder };
 
 /** Where a direction's decisions go (one object per direction: nothing allocated per packet). */
 export interface DirectionSink {
