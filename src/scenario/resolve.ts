@@ -17,7 +17,9 @@ import { parseAssertion } from './assertions.ts';
 import { message } from './messages.ts';
 import { lossModelOf, NAME_PATTERN, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
 import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
-import { listOf } from './suggest.ts';
+import { closest, listOf } from './suggest.ts';
+import { findMetric, headlineMetrics } from '../results/catalogue.ts';
+import type { StudyReference } from '../results/reference.ts';
 import { SWEEP_KEYS, type CommandServerSpec, type NetworkVariant, type Scenario, type ServersSpec, type SweepKey, type WorkloadSpec } from './types.ts';
 import { tidy } from './units.ts';
 
@@ -303,6 +305,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
     tls: doc.tls ?? { key: DEFAULT_TLS_KEY, intermediates: 0 },
     workloads,
     assertions: resolveAssertions(doc),
+    ...(doc.reference && { reference: resolveReference(doc) }),
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
   };
 }
@@ -364,6 +367,25 @@ function resolveCapture(doc: ScenarioDocument, networks: NetworkVariant[]): void
     throw new ScenarioIssue(['network', 'backend'], message('--capture needs the userspace backend: the kernel\'s netem keeps no record of the packets it delays and drops', '`backend: userspace` or `auto` with --capture', 'Set `backend: userspace` (or `auto`), or run without --capture.'));
   }
   for (const n of networks) if (n.spec.kind === 'shaped') n.spec.backend = 'userspace';
+}
+
+/** Each claim names a workload of the scenario and a metric of its type. */
+function resolveReference(doc: ScenarioDocument): StudyReference {
+  const reference = doc.reference!;
+  const names = doc.workloads.map((w) => w.name);
+  reference.claims.forEach((claim, i) => {
+    const workload = doc.workloads.find((w) => w.name === claim.workload);
+    if (!workload) {
+      const guess = closest(claim.workload, names);
+      throw new ScenarioIssue(['reference', 'claims', i, 'workload'], message(`no workload named \`${claim.workload}\``, `one of ${listOf(names)}`, guess ? `Did you mean \`${guess}\`?` : 'Name a workload of this scenario.'));
+    }
+    if (!findMetric(workload.type, claim.metric)) {
+      const ids = headlineMetrics(workload.type).map((m) => m.id);
+      const guess = closest(claim.metric, ids);
+      throw new ScenarioIssue(['reference', 'claims', i, 'metric'], message(`\`${claim.metric}\` is not a metric of a ${workload.type} workload`, `a metric such as ${listOf(ids)}`, guess ? `Did you mean \`${guess}\`?` : `Use one of ${listOf(ids)}.`));
+    }
+  });
+  return { source: reference.source, claims: reference.claims.map((c) => ({ workload: c.workload, metric: c.metric, says: c.says })) };
 }
 
 /** `assert:` entries parsed against the scenario's own workloads and protocols (src/scenario/assertions.ts). */

@@ -667,6 +667,26 @@ const assertionSchema = z
   )
   .describe('One check of the results, evaluated after the run (and by `bench gate`); a failed `error` check exits 1.');
 
+const referenceSchema = mapping(
+  {
+    source: text('a citation', 'Liu et al. 2024, arXiv 2409.16267', 'The study whose setting the scenario reproduces.'),
+    claims: list(
+      mapping(
+        {
+          workload: text('a workload name', 'multiplex', 'The workload whose figure the claim is about.'),
+          metric: text('a metric id', 'latency.p50', "A metric of that workload (the catalogue's ids, as in `assert:`)."),
+          says: text('a sentence', 'HTTP/3 degrades less than HTTP/2 as loss grows', 'What the study found, in its words.'),
+        },
+        'a claim {workload, metric, says}',
+      ),
+      'claim',
+      '[{workload: multiplex, metric: latency.p50, says: ...}]',
+      "What the study found, each printed in the report beside bench's figures for that metric.",
+    ),
+  },
+  'a reference {source, claims}',
+).describe("A published study's findings in this setting, shown in the report beside what bench measured.");
+
 export const scenarioDocumentSchema = mapping(
   {
     name: identifier('scenario name', 'smoke', 'Scenario name, used in report paths (defaults to the file name).').optional(),
@@ -680,6 +700,7 @@ export const scenarioDocumentSchema = mapping(
     tls: tlsSchema.optional(),
     workloads: list(workloadSchema, 'workload', '[{type: requests}]', 'What to measure: a list of workloads, run in order.'),
     assert: list(assertionSchema, 'assertion', `["${ASSERTION_EXAMPLE}"]`, 'Checks of the results: the CI gate.').optional(),
+    reference: referenceSchema.optional(),
     timeouts: mapping(
       {
         request: duration('Per-request timeout.').prefault('30s'),
