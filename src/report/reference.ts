@@ -8,7 +8,7 @@ import { findMetric } from '../results/catalogue.ts';
 import type { ReferenceClaim } from '../results/reference.ts';
 import type { RunResult } from '../results/model.ts';
 import { ReportContext } from './context.ts';
-import { estimate } from './estimates.ts';
+import { estimate, missingReason } from './estimates.ts';
 import { formatNumber, formatValue } from './format.ts';
 
 export interface ClaimFigures {
@@ -39,7 +39,8 @@ export function referenceFigures(result: RunResult): { source: string; claims: C
         metric && networks.length > 1 && RATIO_UNITS.has(metric.unit) && first !== undefined && last !== undefined && first > 0
           ? `\u00d7${formatNumber(last / first, 2)}`
           : undefined;
-      return { protocol, values: medians.map((v) => (v === undefined || !metric ? undefined : formatValue(v, metric.unit))), ...(change && { change }) };
+      const values = medians.map((v, i) => (v !== undefined && metric ? formatValue(v, metric.unit) : missingReason(result, { network: networks[i]!, protocol, workload: claim.workload })));
+      return { protocol, values, ...(change && { change }) };
     });
     return { claim, measured, networks, rows };
   });

@@ -10,7 +10,7 @@ import { histogramMetric, MIGRATION_METRICS, findMetric, type MetricDefinition }
 import { migrationDetails } from '../results/details.ts';
 import type { NetworkVariantResult, RunResult } from '../results/model.ts';
 import { PROTOCOL_NAMES, ReportContext, type WorkloadScope } from './context.ts';
-import { estimate } from './estimates.ts';
+import { estimate, missingReason } from './estimates.ts';
 import { formatNumber, formatValue } from './format.ts';
 import { meanHolBlocked } from './sections/multiplex.ts';
 import { cellsFor, median, perRepetition } from './sections/workload-figures.ts';
@@ -151,7 +151,9 @@ function metricLine(
   const figures: Partial<Record<Protocol, StoryFigure>> = {};
   for (const p of scope.protocols) {
     const e = estimate(result, keyOf(scope, p), metric);
+    const missing = e ? undefined : missingReason(result, keyOf(scope, p));
     if (e) figures[p] = { text: text(p, e.median), value: e.median };
+    else if (missing) figures[p] = { text: missing };
   }
   if (Object.keys(figures).length === 0) return undefined;
   return { what, source: sourceOf(scope, [metric, ...alsoFrom]), better: metric.better, figures };
@@ -167,7 +169,8 @@ function chapter(scope: WorkloadScope, lines: Array<StoryLine | undefined>, sent
 function ranked(line: StoryLine): string {
   const entries = (Object.entries(line.figures) as Array<[Protocol, StoryFigure]>).filter(([, f]) => f.value !== undefined);
   entries.sort(([, a], [, b]) => (line.better === 'lower' ? a.value! - b.value! : b.value! - a.value!));
-  return entries.map(([p, f]) => `${PROTOCOL_NAMES[p]} ${f.text}`).join(', ');
+  const without = (Object.entries(line.figures) as Array<[Protocol, StoryFigure]>).filter(([, f]) => f.value === undefined);
+  return [...entries, ...without].map(([p, f]) => `${PROTOCOL_NAMES[p]} ${f.text}`).join(', ');
 }
 
 function migrationSentence(scope: WorkloadScope, move: string, interruption: StoryLine | undefined, survived: StoryLine, retried: StoryLine | undefined, failed: StoryLine | undefined): string {

@@ -199,5 +199,6 @@ function referenceMarkdown(result: RunResult): string[] {
       lines.push(`| ${PROTOCOL_NAMES[r.protocol]} | ${[...r.values.map((v) => v ?? '-'), ...(change.length ? [r.change ?? '-'] : [])].map(esc).join(' | ')} |`);
     }
   }
+  lines.push('', 'Medians across repetitions; "-": not measured.');
   return lines;
 }
