@@ -1,6 +1,7 @@
 /** Words for a network variant: what the link was, and whether it was shaped at all. */
 import type { DirectionModel, JitterOrder, LossModel, PathModel, SenderPacing, TcpCongestionControl } from '../../netem/model.ts';
 import { baseRttMs } from '../../netem/model.ts';
+import path from 'node:path';
 import { formatNumber, formatSetting } from './format.ts';
 import type { NetworkVariantResult } from '../results/model.ts';
 
@@ -70,7 +71,7 @@ function describePath(path: PathModel, jitterOrder: JitterOrder = 'reorder'): st
 }
 
 function rate(d: DirectionModel): string {
-  if (d.rateTrace) return `trace ${d.rateTrace}`;
+  if (d.rateTrace) return `trace ${path.basename(d.rateTrace)}`;
   return d.rateBps === undefined ? 'unlimited' : formatSetting(d.rateBps, 'bit/s');
 }
 

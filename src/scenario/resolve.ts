@@ -128,6 +128,12 @@ function resolveShaped(input: ShapedNetworkInput, scenarioDir: string): NetworkS
       const current = state.get(name)!;
       const nextUp = applyDirection(applyDirection(current.up, ph.link), ph.up);
       const nextDown = applyDirection(applyDirection(current.down, ph.link), ph.down);
+      for (const [dir, next, before] of [['up', nextUp, current.up], ['down', nextDown, current.down]] as const) {
+        if (next.rateTrace !== undefined && next.rateBps !== before.rateBps) {
+          const key = ph[dir]?.rate !== undefined ? dir : 'link';
+          throw new ScenarioIssue(at('phases', index, key, 'rate'), message(`path \`${name}\` follows a rate trace ${dir === 'up' ? 'up' : 'down'}, which a \`rate\` cannot change`, 'a `rateTrace` in the phase, or no `rate`', 'Give the phase a `rateTrace` of its own, or remove `rate`.'));
+        }
+      }
       // With several paths the phase carries the values it sets (the same for every path).
       up = { ...up, ...changedKeys(current.up, nextUp) };
       down = { ...down, ...changedKeys(current.down, nextDown) };
@@ -186,6 +192,9 @@ function withTraceFiles(input: ShapedNetworkInput, scenarioDir: string): ShapedN
   const net: ShapedNetworkInput = structuredClone(input);
   for (const { where, input: d, set } of directionInputs(net)) {
     if (d?.rateTrace === undefined) continue;
+    if (d.rate !== undefined && d.rate !== null) {
+      throw new ScenarioIssue([...where, 'rate'], message('`rate` and `rateTrace` both set the bottleneck, and the trace would win', 'one of them', 'Remove `rate` (the trace sets the rate), or remove `rateTrace`.'));
+    }
     const expected = 'a Mahimahi trace file (one delivery opportunity per line, in ms)';
     const trace = readUserFile(path.resolve(scenarioDir, d.rateTrace), d.rateTrace, [...where, 'rateTrace'], expected);
     try {
