@@ -16,6 +16,8 @@ export interface ClaimFigures {
   /** "latency p50 (ms), workload multiplex". */
   measured: string;
   networks: string[];
+  /** Whether the last network's figure over the first's is shown (a sweep, a metric whose ratio means something). */
+  showsChange: boolean;
   rows: Array<{ protocol: Protocol; values: Array<string | undefined>; change?: string }>;
 }
 
@@ -31,18 +33,19 @@ export function referenceFigures(result: RunResult): { source: string; claims: C
     const cells = result.cells.filter((c) => c.workload === claim.workload);
     const metric = cells[0] && findMetric(cells[0].workloadType, claim.metric);
     const measured = metric ? `${metric.label}${metric.unit === 'count' ? '' : ` (${metric.unit})`}, workload ${claim.workload}` : `${claim.metric}, workload ${claim.workload} (not measured)`;
+    const showsChange = metric !== undefined && networks.length > 1 && RATIO_UNITS.has(metric.unit);
     const rows = ctx.protocols(cells).map((protocol) => {
       const medians = networks.map((network) => (metric ? estimate(result, { network, protocol, workload: claim.workload }, metric)?.median : undefined));
       const first = medians[0];
       const last = medians.at(-1);
       const change =
-        metric && networks.length > 1 && RATIO_UNITS.has(metric.unit) && first !== undefined && last !== undefined && first > 0
+        showsChange && first !== undefined && last !== undefined && first > 0
           ? `\u00d7${formatNumber(last / first, 2)}`
           : undefined;
       const values = medians.map((v, i) => (v !== undefined && metric ? formatValue(v, metric.unit) : missingReason(result, { network: networks[i]!, protocol, workload: claim.workload })));
       return { protocol, values, ...(change && { change }) };
     });
-    return { claim, measured, networks, rows };
+    return { claim, measured, networks, showsChange, rows };
   });
   return { source: reference.source, claims };
 }

@@ -192,7 +192,7 @@ function referenceMarkdown(result: RunResult): string[] {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const lines = ['', `## What ${esc(ref.source)} found, beside this run`];
   for (const c of ref.claims) {
-    const change = c.networks.length > 1 ? [`${c.networks.at(-1)} / ${c.networks[0]}`] : [];
+    const change = c.showsChange ? [`${c.networks.at(-1)} / ${c.networks[0]}`] : [];
     lines.push('', `"${esc(c.claim.says)}" Measured: ${esc(c.measured)}.`, '');
     lines.push(`| protocol | ${[...c.networks, ...change].map(esc).join(' | ')} |`, `| --- | ${[...c.networks, ...change].map(() => '---:').join(' | ')} |`);
     for (const r of c.rows) {

@@ -8,12 +8,12 @@ export function renderReference(result: RunResult): string | undefined {
   const ref = referenceFigures(result);
   if (!ref) return undefined;
   const blocks = ref.claims.map((c) => {
-    const change = c.networks.length > 1 ? `<th class="num">${escapeHtml(`${c.networks.at(-1)} / ${c.networks[0]}`)}</th>` : '';
+    const change = c.showsChange ? `<th class="num">${escapeHtml(`${c.networks.at(-1)} / ${c.networks[0]}`)}</th>` : '';
     const rows = c.rows.map(
       (r) =>
         `<tr><th scope="row"><span class="swatch swatch-${r.protocol}"></span>${PROTOCOL_NAMES[r.protocol]}</th>` +
         r.values.map((v) => (v === undefined ? `<td class="num missing">\u2014</td>` : `<td class="num">${escapeHtml(v)}</td>`)).join('') +
-        (c.networks.length > 1 ? `<td class="num">${escapeHtml(r.change ?? '\u2014')}</td>` : '') +
+        (c.showsChange ? `<td class="num">${escapeHtml(r.change ?? '\u2014')}</td>` : '') +
         `</tr>`,
     );
     return (
