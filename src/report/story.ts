@@ -91,7 +91,7 @@ const CHAPTERS: Record<string, ChapterBuilder> = {
       const hol = perRepetition(scope, p, meanHolBlocked);
       return hol.length ? `${formatNumber(v, 1)} (${formatNumber(median(hol), 1)} HOL-blocked)` : formatNumber(v, 1);
     });
-    if (stalls) stalls.source += '; HOL-blocked: the link delivered other data of the connection while the stream waited (details.multiplex.holBlockedPerLoss)';
+    if (stalls) stalls.source += '; HOL-blocked: the link delivered other data of the connection while the stream waited (details.multiplex.holBlockedPerLoss; for QUIC an upper bound, as the multiplex section explains)';
     return chapter(scope, [p50, stalls], (l) => `${capitalise(l.what)}: ${ranked(l)}.`);
   },
   page: (result, scope) => {
