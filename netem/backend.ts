@@ -67,6 +67,8 @@ export interface LinkBackend {
   up(ctx: LinkUpContext): Promise<void>;
   /** Apply a scenario phase now (phase.path absent = every path). */
   applyPhase(phase: Phase): Promise<void>;
+  /** Plays every rate trace from its first line again, from now (absent: the backend has no traces). */
+  restartRateTraces?(): Promise<void>;
   counters(): Promise<LinkCounters>;
   /** CPU time (ms) of the link process since it started (userspace backend). */
   cpuMs?(): Promise<number>;

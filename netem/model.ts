@@ -81,9 +81,19 @@ export type NetworkSpec =
       congestionControl: TcpCongestionControl;
       /** Which senders pace (see SenderPacing); absent in results written before it existed: `default`. */
       pacing?: SenderPacing;
+      /** How jitter treats packet order (userspace link only); absent: `reorder`, as netem. */
+      jitterOrder?: JitterOrder;
       paths: PathModel[];
       phases: Phase[];
     };
+
+/**
+ * How jitter treats packet order. 'reorder' (netem's): each packet gets its own delay and leaves
+ * when it is due, so jitter larger than the packet spacing reorders packets. 'fifo': no packet
+ * overtakes an earlier one (departure = max(own due time, previous departure)), as on a link whose
+ * jitter comes from queueing and which delivers in order (a cellular link's RLC); it raises the mean delay.
+ */
+export type JitterOrder = 'reorder' | 'fifo';
 
 export const DIRECTION_DEFAULTS: DirectionModel = {
   delayMs: 0,

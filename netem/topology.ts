@@ -103,9 +103,9 @@ export function needsRootError(scenario?: string): UserError {
 type ShapedSpec = Extract<NetworkSpec, { kind: 'shaped' }>;
 
 /** Loaded lazily: kernel and loopback runs never load the TUN/FFI code. */
-async function loadUserspaceBackend(seed: string | number | undefined): Promise<LinkBackend> {
+async function loadUserspaceBackend(seed: string | number | undefined, spec: ShapedSpec): Promise<LinkBackend> {
   const { createUserspaceBackend } = await import('./userspace/index.ts');
-  return createUserspaceBackend({ seed });
+  return createUserspaceBackend({ seed, jitterOrder: spec.jitterOrder ?? 'reorder' });
 }
 
 /** What only the userspace backend can do; the reason, or undefined when the kernel can run the spec. */
@@ -113,6 +113,7 @@ export function needsUserspace(spec: ShapedSpec): string | undefined {
   const traced = spec.paths.find((p) => p.up.rateTrace !== undefined || p.down.rateTrace !== undefined);
   if (traced) return `path "${traced.name}" uses a rate trace`;
   if (spec.phases.some((ph) => ph.rebind)) return 'a phase rebinds the client address/port';
+  if (spec.jitterOrder === 'fifo') return 'jitter keeps packets in order (jitterOrder: fifo), which netem cannot';
   if (spec.phases.some((ph) => ph.up?.rateTrace !== undefined || ph.down?.rateTrace !== undefined)) return 'a phase uses a rate trace';
   return undefined;
 }
@@ -125,7 +126,7 @@ async function selectBackend(
   kernelVerdict: TopologyOptions['kernelVerdict'],
 ): Promise<{ backend: LinkBackend; reason: string }> {
   const where = scenario ?? 'the scenario';
-  if (spec.backend === 'userspace') return { backend: await loadUserspaceBackend(seed), reason: 'requested: userspace' };
+  if (spec.backend === 'userspace') return { backend: await loadUserspaceBackend(seed, spec), reason: 'requested: userspace' };
   const userspaceOnly = needsUserspace(spec);
   if (spec.backend === 'kernel') {
     if (userspaceOnly) {
@@ -140,14 +141,14 @@ async function selectBackend(
     }
     return { backend: createKernelBackend(), reason: 'requested: kernel' };
   }
-  if (userspaceOnly) return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${userspaceOnly}` };
+  if (userspaceOnly) return { backend: await loadUserspaceBackend(seed, spec), reason: `auto: userspace because ${userspaceOnly}` };
   const probe = await probeNetem(exec);
-  if (!probe.ok) return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${probe.detail}` };
+  if (!probe.ok) return { backend: await loadUserspaceBackend(seed, spec), reason: `auto: userspace because ${probe.detail}` };
   // The kernel link only when it proved itself on this machine: netem's timing depends on the
   // kernel, its timers and the machine's load, which the fidelity measurement checks.
   const verdict = kernelVerdict ? await kernelVerdict() : { trusted: false, reason: "the kernel link's fidelity was not judged" };
   if (verdict.trusted) return { backend: createKernelBackend(), reason: `auto: kernel (tc netem) because ${verdict.reason}` };
-  return { backend: await loadUserspaceBackend(seed), reason: `auto: userspace because ${verdict.reason}` };
+  return { backend: await loadUserspaceBackend(seed, spec), reason: `auto: userspace because ${verdict.reason}` };
 }
 
 function validate(spec: ShapedSpec, where: string): void {
@@ -253,6 +254,11 @@ class NamespaceTopology implements ShapedTopology {
   async applyPhase(phase: Phase): Promise<void> {
     if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'phase applied to a topology that is not up');
     await this.link.applyPhase(phase);
+  }
+
+  async restartRateTraces(): Promise<void> {
+    if (!this.link || this.tearingDown) throw new BenchError('NETEM_NOT_UP', 'rate traces restarted on a topology that is not up');
+    await this.link.restartRateTraces?.();
   }
 
   async routeVia(path: string): Promise<void> {

@@ -104,6 +104,11 @@ export interface Topology {
   /** Apply a scenario phase now. */
   applyPhase(phase: Phase): Promise<void>;
   /**
+   * Plays every rate trace from its first line again, from now, so each cell meets the same stretch
+   * of it (absent where the link has no rate traces).
+   */
+  restartRateTraces?(): Promise<void>;
+  /**
    * Makes `path` the client's default route: connections from no particular address leave by it
    * (a handover). Sockets bound to a path's address keep their path. Loopback has no paths: rejects.
    */

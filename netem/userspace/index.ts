@@ -181,6 +181,10 @@ class UserspaceBackend implements UserspaceLinkBackend {
     await this.request({ op: 'applyPhase', phase });
   }
 
+  async restartRateTraces(): Promise<void> {
+    await this.request({ op: 'restartTraces' });
+  }
+
   async counters(): Promise<LinkCounters> {
     return (await this.request({ op: 'counters' })).result as LinkCounters;
   }

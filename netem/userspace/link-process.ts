@@ -254,6 +254,9 @@ function main(): void {
         case 'applyPhase':
           need(link).model.applyPhase(msg.phase, clock());
           return reply({ id: msg.id, ok: true });
+        case 'restartTraces':
+          need(link).model.restartTraces(clock());
+          return reply({ id: msg.id, ok: true });
         case 'counters':
           return reply({ id: msg.id, ok: true, result: need(link).model.counters() });
         case 'drops':

@@ -64,6 +64,7 @@ export interface LinkStats {
 export type LinkRequest =
   | { id: number; op: 'init'; config: LinkProcessConfig }
   | { id: number; op: 'applyPhase'; phase: Phase }
+  | { id: number; op: 'restartTraces' }
   | { id: number; op: 'counters' }
   | { id: number; op: 'drops' }
   | { id: number; op: 'deliveries'; sinceMs: number }

@@ -88,3 +88,13 @@ export function estimate(result: RunResult, key: CellKey, metric: MetricDef): Es
     source: 'cells',
   };
 }
+
+/** Why a figure is missing where its cells ran: every request failed, or every cell did (else undefined: not measured). */
+export function missingReason(result: RunResult, key: CellKey): string | undefined {
+  const cells = cellsOf(result, key);
+  if (cells.length === 0) return undefined;
+  if (cells.every((c) => c.error)) return 'cell failed';
+  const failed = cells.reduce((s, c) => s + c.requests.failed, 0);
+  const total = cells.reduce((s, c) => s + c.requests.total, 0);
+  return failed > 0 && failed === total ? `all ${failed} requests failed` : undefined;
+}

@@ -21,6 +21,9 @@ import './sections/workload-sections.ts';
 import { renderAcrossNetworks } from './sections/networks.ts';
 import { renderRepetitions } from './sections/repetitions.ts';
 import { renderTimeline } from './sections/timeline.ts';
+import { renderStory } from './sections/story.ts';
+import { tellStory } from './story.ts';
+import { renderReference } from './sections/reference.ts';
 import { renderWarnings, warningCounts } from './sections/warnings.ts';
 
 export interface RenderOptions {
@@ -69,6 +72,8 @@ export function renderReport(result: RunResult, opts: RenderOptions = {}): strin
   const across = renderAcrossNetworks(ctx);
   const body =
     renderHeader(ctx, networks.length) +
+    (renderStory(tellStory(result)) ?? '') +
+    (renderReference(result) ?? '') +
     (across ? `<section id="across"><h2>Across networks</h2>${across}</section>` : '') +
     networkBlocks.join('') +
     `<section id="warnings"><h2>Warnings</h2>${renderWarnings(result)}</section>` +
@@ -123,6 +128,8 @@ function renderHeader(ctx: ReportContext, networkCount: number): string {
       : '';
   const runError = result.run.error ? `<div class="banner error"><strong>Run ${escapeHtml(result.run.status)}:</strong> ${escapeHtml(result.run.error)}</div>` : '';
   const toc = [
+    ...(tellStory(result).length ? ['<a href="#story">In numbers</a>'] : []),
+    ...(result.scenario.reference ? ['<a href="#reference">The study</a>'] : []),
     ...(networkCount > 1 ? ['<a href="#across">Across networks</a>'] : []),
     ...ctx.networks().map((n, i) => `<a href="#net-${i}">${networkCount > 1 ? 'Network ' : 'Results: '}${escapeHtml(n.label)}</a>`),
     `<a href="#warnings">Warnings (${result.warnings.length})</a>`,

@@ -1,6 +1,7 @@
 /** Words for a network variant: what the link was, and whether it was shaped at all. */
-import type { DirectionModel, LossModel, PathModel, SenderPacing, TcpCongestionControl } from '../../netem/model.ts';
+import type { DirectionModel, JitterOrder, LossModel, PathModel, SenderPacing, TcpCongestionControl } from '../../netem/model.ts';
 import { baseRttMs } from '../../netem/model.ts';
+import path from 'node:path';
 import { formatNumber, formatSetting } from './format.ts';
 import type { NetworkVariantResult } from '../results/model.ts';
 
@@ -24,14 +25,14 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
   const origin = [spec.profile ? `${spec.profile} profile` : undefined, `${variant.backend} backend`]
     .filter(Boolean)
     .join(', ');
-  const details = spec.paths.map((p) => `${p.name}: ${describePath(p)}`);
+  const details = spec.paths.map((p) => `${p.name}: ${describePath(p, spec.jitterOrder)}`);
   details.push(`MTU ${spec.mtu}, TCP congestion control ${spec.congestionControl}`);
   details.push(describePacing(spec.pacing ?? 'default', spec.congestionControl));
   if (spec.phases.length > 0) {
     details.push(`${spec.phases.length} phase change${spec.phases.length === 1 ? '' : 's'} during the run`);
   }
   const first = spec.paths[0];
-  const pathText = first ? describePath(first) : 'no paths';
+  const pathText = first ? describePath(first, spec.jitterOrder) : 'no paths';
   const more = spec.paths.length > 1 ? ` (+${spec.paths.length - 1} more path${spec.paths.length > 2 ? 's' : ''})` : '';
   return { shaped: true, summary: `${origin}: ${pathText}${more}`, details, ...(variant.backendReason && { backendReason: variant.backendReason }) };
 }
@@ -52,10 +53,10 @@ export function describePacing(pacing: SenderPacing, congestionControl: TcpConge
   }
 }
 
-function describePath(path: PathModel): string {
+function describePath(path: PathModel, jitterOrder: JitterOrder = 'reorder'): string {
   const parts = [`RTT ${formatSetting(baseRttMs(path), 'ms')}`];
   const jitter = Math.max(path.up.jitterMs, path.down.jitterMs);
-  if (jitter > 0) parts.push(`jitter \u00b1${formatSetting(jitter, 'ms')} (${path.down.jitterDistribution})`);
+  if (jitter > 0) parts.push(`jitter \u00b1${formatSetting(jitter, 'ms')} (${path.down.jitterDistribution}, ${jitterOrder === 'fifo' ? 'in order' : 'may reorder'})`);
   parts.push(`down ${rate(path.down)}, up ${rate(path.up)}`);
   const loss = describeLoss(path.down.loss, path.up.loss);
   if (loss) parts.push(loss);
@@ -70,7 +71,7 @@ function describePath(path: PathModel): string {
 }
 
 function rate(d: DirectionModel): string {
-  if (d.rateTrace) return `trace ${d.rateTrace}`;
+  if (d.rateTrace) return `trace ${path.basename(d.rateTrace)}`;
   return d.rateBps === undefined ? 'unlimited' : formatSetting(d.rateBps, 'bit/s');
 }
 

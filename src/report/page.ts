@@ -95,6 +95,7 @@ table.compact{font-size:13px;width:100%}
 table.compact th,table.compact td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:left}
 table.compact thead th{color:var(--muted);font-weight:600}
 table.compact td.num,table.compact th.num{text-align:right}
+table.story td.num{white-space:nowrap}
 table.kv{font-size:14px}
 table.kv th{text-align:left;color:var(--muted);font-weight:600;padding:3px 16px 3px 0;vertical-align:top;white-space:nowrap}
 table.kv td{padding:3px 0}

@@ -14,6 +14,8 @@ import type { RunResult } from '../results/model.ts';
 import { describeNetwork } from './network.ts';
 import { serversLine, serverText } from './servers.ts';
 import { CI_METHOD_TEXT } from './sections/headline.ts';
+import { storyMarkdown, tellStory } from './story.ts';
+import { referenceFigures } from './reference.ts';
 
 export interface EstimateJson {
   /** The catalogue's metric id, e.g. "latency.p99", "cold.firstByte". */
@@ -211,6 +213,9 @@ export function renderSummaryMarkdown(result: RunResult): string {
     '',
     `Servers: ${esc(serversLine(result, new ReportContext(result).protocols()))}.`,
   ];
+  const story = storyMarkdown(tellStory(result));
+  if (story.length) lines.push('', ...story);
+  lines.push(...referenceMarkdown(result));
   for (const b of blocks(result)) {
     lines.push('', `## ${esc(b.heading)}`, '', esc(b.note), '');
     lines.push(`| ${b.header.map(esc).join(' | ')} |`, `| ${b.header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
@@ -224,4 +229,22 @@ export function renderSummaryMarkdown(result: RunResult): string {
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** A study's claims beside the figures, for summary.md (src/report/reference.ts). */
+function referenceMarkdown(result: RunResult): string[] {
+  const ref = referenceFigures(result);
+  if (!ref) return [];
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = ['', `## What ${esc(ref.source)} found, beside this run`];
+  for (const c of ref.claims) {
+    const change = c.showsChange ? [`${c.networks.at(-1)} / ${c.networks[0]}`] : [];
+    lines.push('', `"${esc(c.claim.says)}" Measured: ${esc(c.measured)}.`, '');
+    lines.push(`| protocol | ${[...c.networks, ...change].map(esc).join(' | ')} |`, `| --- | ${[...c.networks, ...change].map(() => '---:').join(' | ')} |`);
+    for (const r of c.rows) {
+      lines.push(`| ${PROTOCOL_NAMES[r.protocol]} | ${[...r.values.map((v) => v ?? '-'), ...(change.length ? [r.change ?? '-'] : [])].map(esc).join(' | ')} |`);
+    }
+  }
+  lines.push('', 'Medians across repetitions; "-": not measured.');
+  return lines;
 }

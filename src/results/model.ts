@@ -10,6 +10,7 @@ import type { NetworkSpec } from '../../netem/model.ts';
 import type { TlsKeyType } from '../tls/key-types.ts';
 import type { MetricHistogram } from '../metrics/histogram.ts';
 import type { Assertion } from './assertions.ts';
+import type { StudyReference } from './reference.ts';
 import type { WorkloadDetails } from './details.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -203,7 +204,7 @@ export interface RunResult {
     interleaved?: InterleavedRun;
   };
   /** The resolved scenario (units converted, profiles expanded), as JSON. */
-  scenario: Record<string, unknown> & { name: string; file: string; assertions?: Assertion[] };
+  scenario: Record<string, unknown> & { name: string; file: string; assertions?: Assertion[]; reference?: StudyReference };
   /** Which server answered each protocol (absent in results written before it was recorded). */
   servers?: Partial<Record<Protocol, ServerImplementation>>;
   networks: NetworkVariantResult[];

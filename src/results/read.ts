@@ -13,6 +13,7 @@ import { PROTOCOLS, type TransportStats } from '../drivers/types.ts';
 import { TLS_KEY_TYPES } from '../tls/key-types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Assertion } from './assertions.ts';
+import type { StudyReference } from './reference.ts';
 import { METRIC_UNITS } from './catalogue.ts';
 import type { WorkloadDetails } from './details.ts';
 import { type Cell, type MetricHistogram, type RunResult, SCHEMA_VERSION, type ServerImplementation, type Summary, type Warning } from './model.ts';
@@ -112,6 +113,11 @@ const assertion: z.ZodType<Assertion> = z.looseObject({
   ]),
 });
 
+const reference: z.ZodType<StudyReference> = z.looseObject({
+  source: z.string(),
+  claims: z.array(z.looseObject({ workload: z.string(), metric: z.string(), says: z.string() })),
+});
+
 const runResult: z.ZodType<RunResult> = z.looseObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.looseObject({ name: z.literal('bench'), version: z.string(), commit: z.string().optional(), dependencies: z.record(z.string(), z.string()) }),
@@ -148,7 +154,7 @@ const runResult: z.ZodType<RunResult> = z.looseObject({
       })
       .optional(),
   }),
-  scenario: z.looseObject({ name: z.string(), file: z.string(), assertions: z.array(assertion).optional() }),
+  scenario: z.looseObject({ name: z.string(), file: z.string(), assertions: z.array(assertion).optional(), reference: reference.optional() }),
   servers: z.partialRecord(protocol, server).optional(),
   networks: z.array(
     z.looseObject({

@@ -289,6 +289,17 @@ function recordServers(result: RunResult, server: ServerHandle, protocols: Proto
  */
 async function warmUp(ctx: Omit<CellContext, 'planned'>): Promise<void> {
   ctx.opts.progress.note(`network ${ctx.variant.label}: warming up`);
+  // The burst warms code paths, it measures nothing: without the link's loss it takes seconds even
+  // where the scenario's loss would stretch it past the cell timeout (12% random loss: minutes for TCP).
+  const lossy = ctx.variant.spec.kind === 'shaped' && ctx.variant.spec.paths.some((p) => p.up.loss.model !== 'none' || p.down.loss.model !== 'none');
+  if (lossy) await ctx.topology.applyPhase({ atMs: 0, up: { loss: { model: 'none' } }, down: { loss: { model: 'none' } } });
+  // A failed warm-up ends the run, so the loss is restored only after one that succeeded; a restore
+  // that fails ends the run too, rather than measure on a link without the scenario's loss.
+  await warmUpEach(ctx);
+  if (lossy) await restoreLink(ctx.topology, ctx.variant.spec, noLinkChanges());
+}
+
+async function warmUpEach(ctx: Omit<CellContext, 'planned'>): Promise<void> {
   for (const protocol of ctx.scenario.protocols) {
     if (ctx.opts.signal.aborted) return;
     const done = await dispatchCell(ctx, {
@@ -413,6 +424,8 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const captureFile = opts.capture ? cellCaptureFile(key) : undefined;
   if (captureFile) await startCellCapture(ctx, key, captureFile);
   let capturing = captureFile !== undefined;
+  // A rate trace plays from each cell's start, as the phases do: every protocol meets the same stretch.
+  await topology.restartRateTraces?.();
   const started = monoMs();
   raw.append({ type: 'cell-start', t: started, ...key });
   const serverCpuBefore = await server.cpuMs();

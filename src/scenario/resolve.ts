@@ -6,6 +6,7 @@
  */
 import { DIRECTION_DEFAULTS, type DirectionModel, type NetworkSpec, type PathModel, type Phase } from '../../netem/model.ts';
 import { getProfile } from '../../netem/profiles.ts';
+import { parseRateTrace } from '../../netem/userspace/model/bottleneck.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
@@ -16,7 +17,9 @@ import { parseAssertion } from './assertions.ts';
 import { message } from './messages.ts';
 import { lossModelOf, NAME_PATTERN, type DirectionInput, type ScenarioDocument, type ShapedNetworkInput, type SweepInput } from './schema.ts';
 import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
-import { listOf } from './suggest.ts';
+import { closest, listOf } from './suggest.ts';
+import { findMetric, headlineMetrics } from '../results/catalogue.ts';
+import type { StudyReference } from '../results/reference.ts';
 import { SWEEP_KEYS, type CommandServerSpec, type NetworkVariant, type Scenario, type ServersSpec, type SweepKey, type WorkloadSpec } from './types.ts';
 import { tidy } from './units.ts';
 
@@ -70,8 +73,10 @@ function changedKeys(before: DirectionModel, after: DirectionModel): Partial<Dir
 
 const DEFAULT_PATH = 'primary';
 
-function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' } {
+function resolveShaped(input: ShapedNetworkInput, scenarioDir: string): NetworkSpec & { kind: 'shaped' } {
   const at = (...rest: DocPath): DocPath => ['network', ...rest];
+  rejectRateTracesOffUserspace(input);
+  const net = withTraceFiles(input, scenarioDir);
   const profile = net.profile !== undefined ? getProfile(net.profile) : undefined;
   const baseUp = applyDirection(applyDirection(profile?.up ?? DIRECTION_DEFAULTS, net.link), net.up);
   const baseDown = applyDirection(applyDirection(profile?.down ?? DIRECTION_DEFAULTS, net.link), net.down);
@@ -93,15 +98,9 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
   const pathNames = paths.map((p) => p.name);
 
   if (net.backend === 'kernel') {
-    const userspaceOnly = (where: DocPath, d: DirectionInput | undefined) => {
-      if (d?.rateTrace !== undefined) {
-        throw new ScenarioIssue([...where, 'rateTrace'], message('`rateTrace` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rateTrace`.'));
-      }
-    };
-    for (const key of ['link', 'up', 'down'] as const) userspaceOnly(at(key), net[key]);
-    pathInputs.forEach((p, i) => {
-      for (const key of ['link', 'up', 'down'] as const) userspaceOnly(at('paths', i, key), p[key]);
-    });
+    if (net.jitterOrder === 'fifo') {
+      throw new ScenarioIssue(at('jitterOrder'), message('`jitterOrder: fifo` needs the userspace backend (netem gives each packet its own delay)', '`backend: userspace` or `auto`', 'Set `backend: userspace`, or remove `jitterOrder`.'));
+    }
     net.phases.forEach((ph, i) => {
       if (ph.rebind) throw new ScenarioIssue(at('phases', i, 'rebind'), message('`rebind` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rebind`.'));
     });
@@ -129,6 +128,12 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
       const current = state.get(name)!;
       const nextUp = applyDirection(applyDirection(current.up, ph.link), ph.up);
       const nextDown = applyDirection(applyDirection(current.down, ph.link), ph.down);
+      for (const [dir, next, before] of [['up', nextUp, current.up], ['down', nextDown, current.down]] as const) {
+        if (next.rateTrace !== undefined && next.rateBps !== before.rateBps) {
+          const key = ph[dir]?.rate !== undefined ? dir : 'link';
+          throw new ScenarioIssue(at('phases', index, key, 'rate'), message(`path \`${name}\` follows a rate trace ${dir === 'up' ? 'up' : 'down'}, which a \`rate\` cannot change`, 'a `rateTrace` in the phase, or no `rate`', 'Give the phase a `rateTrace` of its own, or remove `rate`.'));
+        }
+      }
       // With several paths the phase carries the values it sets (the same for every path).
       up = { ...up, ...changedKeys(current.up, nextUp) };
       down = { ...down, ...changedKeys(current.down, nextDown) };
@@ -149,9 +154,57 @@ function resolveShaped(net: ShapedNetworkInput): NetworkSpec & { kind: 'shaped' 
     mtu: net.mtu,
     congestionControl: net.congestionControl,
     pacing: net.pacing,
+    ...(net.jitterOrder !== 'reorder' && { jitterOrder: net.jitterOrder }),
     paths,
     phases,
   };
+}
+
+/** Every direction input of a shaped network that may name a rate trace, with where it is written. */
+function directionInputs(net: ShapedNetworkInput): Array<{ where: DocPath; input: DirectionInput | undefined; set: (d: DirectionInput) => void }> {
+  const out: Array<{ where: DocPath; input: DirectionInput | undefined; set: (d: DirectionInput) => void }> = [];
+  const keys = ['link', 'up', 'down'] as const;
+  for (const key of keys) out.push({ where: ['network', key], input: net[key], set: (d) => (net[key] = d) });
+  net.paths?.forEach((p, i) => {
+    for (const key of keys) out.push({ where: ['network', 'paths', i, key], input: p[key], set: (d) => (p[key] = d) });
+  });
+  net.phases.forEach((ph, i) => {
+    for (const key of keys) out.push({ where: ['network', 'phases', i, key], input: ph[key], set: (d) => (ph[key] = d) });
+  });
+  return out;
+}
+
+function rejectRateTracesOffUserspace(net: ShapedNetworkInput): void {
+  if (net.backend !== 'kernel') return;
+  for (const { where, input } of directionInputs(net)) {
+    if (input?.rateTrace !== undefined) {
+      throw new ScenarioIssue([...where, 'rateTrace'], message('`rateTrace` needs the userspace backend', '`backend: userspace` or `auto`', 'Set `backend: userspace` or remove `rateTrace`.'));
+    }
+  }
+}
+
+/**
+ * A copy of the network whose rate traces are absolute paths, resolved against the scenario file as
+ * every file a scenario names; each is read and parsed now, so a missing or malformed trace is a
+ * mistake in the scenario (with its position), found before anything starts.
+ */
+function withTraceFiles(input: ShapedNetworkInput, scenarioDir: string): ShapedNetworkInput {
+  const net: ShapedNetworkInput = structuredClone(input);
+  for (const { where, input: d, set } of directionInputs(net)) {
+    if (d?.rateTrace === undefined) continue;
+    if (d.rate !== undefined && d.rate !== null) {
+      throw new ScenarioIssue([...where, 'rate'], message('`rate` and `rateTrace` both set the bottleneck, and the trace would win', 'one of them', 'Remove `rate` (the trace sets the rate), or remove `rateTrace`.'));
+    }
+    const expected = 'a Mahimahi trace file (one delivery opportunity per line, in ms)';
+    const trace = readUserFile(path.resolve(scenarioDir, d.rateTrace), d.rateTrace, [...where, 'rateTrace'], expected);
+    try {
+      parseRateTrace(trace.text, d.rateTrace);
+    } catch (error) {
+      throw new ScenarioIssue([...where, 'rateTrace'], message((error as Error).message, expected, "Point `rateTrace` at a trace such as the repository's traces/lte-drive.down."));
+    }
+    set({ ...d, rateTrace: trace.file });
+  }
+  return net;
 }
 
 const SWEEP_UNITS: Record<SweepKey, 'ms' | 'fraction' | 'bps'> = { rtt: 'ms', delay: 'ms', jitter: 'ms', loss: 'fraction', rate: 'bps' };
@@ -185,14 +238,14 @@ function sweepDirection(d: DirectionModel, key: SweepKey, value: number): Direct
   }
 }
 
-function resolveNetworks(doc: ScenarioDocument): { networks: NetworkVariant[]; sweep?: Scenario['sweep'] } {
+function resolveNetworks(doc: ScenarioDocument, scenarioDir: string): { networks: NetworkVariant[]; sweep?: Scenario['sweep'] } {
   if (doc.network === 'none') {
     if (doc.sweep) {
       throw new ScenarioIssue(['sweep'], message('a sweep needs a shaped network', '`network:` with a profile or link values', 'Add e.g. `network: {link: {delay: 25ms}}`, or remove `sweep`.'));
     }
     return { networks: [{ label: 'none', spec: { kind: 'none' } }] };
   }
-  const base = resolveShaped(doc.network);
+  const base = resolveShaped(doc.network, scenarioDir);
   const label = doc.network.profile ?? 'custom';
   if (!doc.sweep) return { networks: [{ label, spec: base }] };
 
@@ -238,10 +291,11 @@ export function resolveScenario(input: ResolveInput): Scenario {
     throw new ScenarioIssue([], message(`the file name \`${name}\` cannot be used as a scenario name`, "letters, digits, '.', '_' or '-'", 'Add e.g. `name: my-scenario` at the top.'));
   }
   const protocols = input.protocols ?? doc.protocols;
-  const { networks, sweep } = resolveNetworks(doc);
+  const scenarioDir = path.dirname(path.resolve(input.file));
+  const { networks, sweep } = resolveNetworks(doc, scenarioDir);
 
   const workloads = resolveMigrations(doc, networks);
-  const servers = resolveServers(doc, protocols, path.dirname(path.resolve(input.file)));
+  const servers = resolveServers(doc, protocols, scenarioDir);
   if (input.capture) resolveCapture(doc, networks);
   if (doc.tls && servers.kind === 'external') {
     throw new ScenarioIssue(['tls'], message('`tls` sets the certificate of servers bench runs', 'no `tls` with external servers (they present their own certificates)', 'Remove `tls`, or let bench run the server (`servers: builtin` or `{command: ...}`).'));
@@ -260,6 +314,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
     tls: doc.tls ?? { key: DEFAULT_TLS_KEY, intermediates: 0 },
     workloads,
     assertions: resolveAssertions(doc),
+    ...(doc.reference && { reference: resolveReference(doc) }),
     timeouts: { requestMs: doc.timeouts.request, cellMs: doc.timeouts.cell },
   };
 }
@@ -321,6 +376,25 @@ function resolveCapture(doc: ScenarioDocument, networks: NetworkVariant[]): void
     throw new ScenarioIssue(['network', 'backend'], message('--capture needs the userspace backend: the kernel\'s netem keeps no record of the packets it delays and drops', '`backend: userspace` or `auto` with --capture', 'Set `backend: userspace` (or `auto`), or run without --capture.'));
   }
   for (const n of networks) if (n.spec.kind === 'shaped') n.spec.backend = 'userspace';
+}
+
+/** Each claim names a workload of the scenario and a metric of its type. */
+function resolveReference(doc: ScenarioDocument): StudyReference {
+  const reference = doc.reference!;
+  const names = doc.workloads.map((w) => w.name);
+  reference.claims.forEach((claim, i) => {
+    const workload = doc.workloads.find((w) => w.name === claim.workload);
+    if (!workload) {
+      const guess = closest(claim.workload, names);
+      throw new ScenarioIssue(['reference', 'claims', i, 'workload'], message(`no workload named \`${claim.workload}\``, `one of ${listOf(names)}`, guess ? `Did you mean \`${guess}\`?` : 'Name a workload of this scenario.'));
+    }
+    if (!findMetric(workload.type, claim.metric)) {
+      const ids = headlineMetrics(workload.type).map((m) => m.id);
+      const guess = closest(claim.metric, ids);
+      throw new ScenarioIssue(['reference', 'claims', i, 'metric'], message(`\`${claim.metric}\` is not a metric of a ${workload.type} workload`, `a metric such as ${listOf(ids)}`, guess ? `Did you mean \`${guess}\`?` : `Use one of ${listOf(ids)}.`));
+    }
+  });
+  return { source: reference.source, claims: reference.claims.map((c) => ({ workload: c.workload, metric: c.metric, says: c.says })) };
 }
 
 /** `assert:` entries parsed against the scenario's own workloads and protocols (src/scenario/assertions.ts). */

@@ -6,7 +6,7 @@
  * Error functions return `<what is wrong>, expected <what>. <fix>` (see messages.ts).
  */
 import { z } from 'zod';
-import { SENDER_PACING, type JitterDistribution, type LossModel, type SenderPacing } from '../../netem/model.ts';
+import { SENDER_PACING, type JitterDistribution, type JitterOrder, type LossModel, type SenderPacing } from '../../netem/model.ts';
 import { PROFILE_NAMES } from '../../netem/profiles.ts';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
@@ -206,7 +206,7 @@ const directionSchema = mapping(
     queue: int({ min: 1, max: 100_000, example: 100 }, 'Drop-tail queue limit at the bottleneck, in packets.').optional(),
     queueBytes: size('Drop-tail queue limit at the bottleneck, in bytes.').optional(),
     blackhole: bool('Drop every packet (e.g. in a phase, to model a dead path).').optional(),
-    rateTrace: text('a file path', 'traces/lte.down', 'Mahimahi-style trace file: one line per 1500-byte delivery opportunity (ms since start); userspace backend only.').optional(),
+    rateTrace: text('a file path', '../traces/lte-drive.down', 'Mahimahi-style trace file, relative to the scenario file: one line per 1500-byte delivery opportunity (ms since start; it loops), played from the start of each cell; userspace backend only.').optional(),
   },
   'a link direction {delay, jitter, loss, rate, ...}',
 )
@@ -259,6 +259,7 @@ const phaseSchema = mapping(
 
 const BACKENDS = ['auto', 'kernel', 'userspace'] as const;
 const CONGESTION_CONTROLS = ['cubic', 'reno', 'bbr'] as const;
+const JITTER_ORDERS = ['reorder', 'fifo'] as const satisfies readonly JitterOrder[];
 
 const shapedNetworkSchema = mapping(
   {
@@ -267,6 +268,7 @@ const shapedNetworkSchema = mapping(
     mtu: int({ min: 1280, max: 9000, example: 1500 }, 'MTU of the emulated link in bytes (QUIC needs at least 1280).').default(1500),
     congestionControl: oneOf(CONGESTION_CONTROLS, 'congestion control', 'Congestion control for TCP (in the namespaces) and QUIC.').default('cubic'),
     pacing: oneOf(SENDER_PACING as readonly [SenderPacing, ...SenderPacing[]], 'pacing', 'Whether senders pace: `default` (each stack as it ships: QUIC paces, TCP with cubic/reno does not), `on` (both pace, each with its own pacer), `off` (neither paces; not with bbr).').default('default'),
+    jitterOrder: oneOf(JITTER_ORDERS, 'jitter order', 'How jitter treats packet order: `reorder` (as netem: each packet its own delay, so jitter above the packet spacing reorders) or `fifo` (no packet overtakes another, as on a cellular link that delivers in order; userspace backend).').default('reorder'),
     ...directionKeys('Every path'),
     paths: list(pathSchema, 'path', '[{name: wifi}, {name: lte}]', 'Paths between client and server (default: one path named `primary`).').optional(),
     phases: z
@@ -760,6 +762,26 @@ const assertionSchema = z
   )
   .describe('One check of the results, evaluated after the run (and by `bench gate`); a failed `error` check exits 1.');
 
+const referenceSchema = mapping(
+  {
+    source: text('a citation', 'Liu et al. 2024, arXiv 2409.16267', 'The study whose setting the scenario reproduces.'),
+    claims: list(
+      mapping(
+        {
+          workload: text('a workload name', 'multiplex', 'The workload whose figure the claim is about.'),
+          metric: text('a metric id', 'latency.p50', "A metric of that workload (the catalogue's ids, as in `assert:`)."),
+          says: text('a sentence', 'HTTP/3 degrades less than HTTP/2 as loss grows', 'What the study found, in its words.'),
+        },
+        'a claim {workload, metric, says}',
+      ),
+      'claim',
+      '[{workload: multiplex, metric: latency.p50, says: ...}]',
+      "What the study found, each printed in the report beside bench's figures for that metric.",
+    ),
+  },
+  'a reference {source, claims}',
+).describe("A published study's findings in this setting, shown in the report beside what bench measured.");
+
 export const scenarioDocumentSchema = mapping(
   {
     name: identifier('scenario name', 'smoke', 'Scenario name, used in report paths (defaults to the file name).').optional(),
@@ -773,6 +795,7 @@ export const scenarioDocumentSchema = mapping(
     tls: tlsSchema.optional(),
     workloads: list(workloadSchema, 'workload', '[{type: requests}]', 'What to measure: a list of workloads, run in order.'),
     assert: list(assertionSchema, 'assertion', `["${ASSERTION_EXAMPLE}"]`, 'Checks of the results: the CI gate.').optional(),
+    reference: referenceSchema.optional(),
     timeouts: mapping(
       {
         request: duration('Per-request timeout.').prefault('30s'),

@@ -6,6 +6,7 @@
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { Protocol } from '../drivers/types.ts';
 import type { Assertion } from '../results/assertions.ts';
+import type { StudyReference } from '../results/reference.ts';
 import type { TlsKeyType } from '../tls/key-types.ts';
 
 // Workload specs are defined by the workloads that run them (src/workloads/); the scenario layer
@@ -94,6 +95,8 @@ export interface Scenario {
   workloads: WorkloadSpec[];
   /** `assert:`: checks of the results, evaluated after the run and by `bench gate` (src/gate/). */
   assertions: Assertion[];
+  /** `reference:`: what a published study found in this setting, shown beside the figures. */
+  reference?: StudyReference;
   timeouts: { requestMs: number; cellMs: number };
 }
 

@@ -278,12 +278,12 @@ describe.skipIf(skip)('bench run: teardown on every exit path, partial results k
     expect(existsSync(outDir), 'run directory').toBe(false);
   }, EXIT_MS + 5_000);
 
-  it('a mistake found while setting up (missing rate trace) exits 2 and leaves nothing: no namespace, no run directory', async () => {
+  it('a missing rate trace is a mistake in the scenario: exits 2 with its position and leaves nothing: no namespace, no run directory', async () => {
     const text = shapedScenario({ name: 'teardown-trace', requests: 10, repetitions: 1 }).replace('delay: 5ms', `delay: 5ms\n    rateTrace: ${path.join(tmp, 'no-such.trace')}`);
     const outDir = path.join(tmp, 'trace-out');
     const r = await runWatchingOwners(writeScenario(tmp, 'trace.yaml', text), outDir);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^error: rate trace .*no-such\.trace.* does not exist/m);
+    expect(r.stderr).toMatch(/trace\.yaml:\d+:\d+: network\.link\.rateTrace: .*no-such\.trace does not exist/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     for (const runId of r.runIds) {
       expect(namespacesOfRun(runId), `namespaces of run ${runId}`).toEqual([]);

@@ -25,6 +25,10 @@ const METADATA: Record<string, string> = {
   'sweep.key': "names the report's across-networks axis; the values are in each network's spec",
   'sweep.unit': "the unit of the report's across-networks axis",
   'assertions[].bound.unit': "the subject metric's unit, kept so result.json shows the bound as written; the gate takes the unit from the metric catalogue",
+  'reference.source': "the study a scenario reproduces, printed in the report beside its claims",
+  'reference.claims[].workload': "which workload's figures the report prints beside the claim",
+  'reference.claims[].metric': "which metric's figures the report prints beside the claim",
+  'reference.claims[].says': 'the claim in words, printed in the report',
 };
 
 /** Types whose keys are records written for raw.jsonl and result.json, not read back by the measuring code. */

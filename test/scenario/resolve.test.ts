@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { getProfile, PROFILE_NAMES, PROFILES } from '../../netem/profiles.ts';
-import { parseScenario } from '../../src/scenario/load.ts';
+import { needsUserspace } from '../../netem/topology.ts';
+import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 const shaped = (yaml: string) => {
@@ -156,6 +157,39 @@ function inTempDir(check: (dir: string) => void): void {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('jitter order', () => {
+  it('is netem\'s (reorder, left out of the spec) unless the scenario keeps packets in order, which auto runs on the userspace link', () => {
+    expect(specOf('network: {link: {jitter: 5ms}}').jitterOrder).toBeUndefined();
+    const fifo = specOf('network: {jitterOrder: fifo, link: {jitter: 5ms}}');
+    expect(fifo.jitterOrder).toBe('fifo');
+    expect(needsUserspace(fifo)).toMatch(/jitterOrder: fifo/);
+  });
+});
+
+describe('rate traces', () => {
+  it('are resolved against the scenario file, not the working directory, in paths and phases alike', () => {
+    inTempDir((dir) => {
+      mkdirSync(path.join(dir, 'scenarios'));
+      mkdirSync(path.join(dir, 'traces'));
+      writeFileSync(path.join(dir, 'traces', 'slow'), '10\n20\n');
+      const file = path.join(dir, 'scenarios', 'drive.yaml');
+      const s = parseScenario(
+        'network:\n  paths: [{name: lte, down: {rateTrace: ../traces/slow}}]\n  phases: [{at: 1s, up: {rateTrace: ../traces/slow}}]\nworkloads: [{type: requests}]',
+        file,
+      );
+      const spec = s.networks[0]!.spec as Extract<NetworkSpec, { kind: 'shaped' }>;
+      expect(spec.paths[0]!.down.rateTrace).toBe(path.join(dir, 'traces', 'slow'));
+      expect(spec.phases[0]!.up?.rateTrace).toBe(path.join(dir, 'traces', 'slow'));
+    });
+  });
+
+  it('the shipped lte-drive scenario finds the shipped traces', () => {
+    const spec = loadScenario('scenarios/lte-drive.yaml').networks[0]!.spec as Extract<NetworkSpec, { kind: 'shaped' }>;
+    expect(spec.paths[0]!.down.rateTrace).toBe(path.resolve('traces/lte-drive.down'));
+    expect(spec.paths[0]!.up.rateTrace).toBe(path.resolve('traces/lte-drive.up'));
+  });
+});
 
 describe('servers', () => {
   it('a command: defaults, ports, paths relative to the scenario file', () => {

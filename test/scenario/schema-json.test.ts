@@ -18,8 +18,9 @@ describe('scenarios/schema.json', () => {
   });
 
   it('is referenced by every scenario file', () => {
-    for (const f of readdirSync('scenarios').filter((n) => n.endsWith('.yaml'))) {
-      expect(readFileSync(`scenarios/${f}`, 'utf8').split('\n')[0], f).toBe('# yaml-language-server: $schema=./schema.json');
+    for (const f of readdirSync('scenarios', { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.yaml'))) {
+      const schema = f.includes('/') ? '../'.repeat(f.split('/').length - 1) + 'schema.json' : './schema.json';
+      expect(readFileSync(`scenarios/${f}`, 'utf8').split('\n')[0], f).toBe(`# yaml-language-server: $schema=${schema}`);
     }
   });
 

@@ -12,7 +12,7 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')));
 
 describe('scenarios/schema.json as an editor sees it', () => {
-  it.each(readdirSync('scenarios').filter((f) => f.endsWith('.yaml')))('accepts scenarios/%s', (f) => {
+  it.each(readdirSync('scenarios', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')))('accepts scenarios/%s', (f) => {
     const ok = validate(parse(readFileSync(`scenarios/${f}`, 'utf8')));
     expect(validate.errors ?? []).toEqual([]);
     expect(ok).toBe(true);

@@ -11,13 +11,8 @@ import { createLoss, type LossProcess } from './loss.ts';
 import { flipBit } from './packet.ts';
 import { rngFor, type Rng } from './rng.ts';
 
-/**
- * How jitter treats packet order. 'reorder' (default) is netem's: each packet gets its own delay and
- * leaves when it is due, so jitter larger than the packet spacing reorders packets, and both backends
- * behave alike. 'fifo' never lets a packet overtake an earlier one (departure = max(own due time,
- * previous departure)), as on a link where jitter comes from queueing; it raises the mean delay.
- */
-export type JitterOrder = 'reorder' | 'fifo';
+import type { JitterOrder } from '../../model.ts';
+export type { JitterOrder };
 
 /** Where a direction's decisions go (one object per direction: nothing allocated per packet). */
 export interface DirectionSink {
@@ -32,7 +27,7 @@ export interface DirectionOptions {
   /** "path/dir", for the random streams. */
   label: string;
   jitterOrder: JitterOrder;
-  /** When the link started (trace time zero). */
+  /** When the link started: time zero of a trace until restartTrace() or a phase sets one anew. */
   startMs: number;
   /** Parsed rate traces by path name (model.rateTrace). */
   traces: ReadonlyMap<string, readonly number[]>;
@@ -89,7 +84,8 @@ export class LinkDirection {
     if (m.rateTrace !== undefined) {
       const trace = this.opts.traces.get(m.rateTrace);
       if (!trace) throw new RangeError(`rate trace ${m.rateTrace} was not loaded`);
-      this.bottleneck = new TraceBottleneck(trace, this.opts.startMs, limits);
+      // A trace plays from the moment it is set (the link's start, a phase, a restart).
+      this.bottleneck = new TraceBottleneck(trace, nowMs, limits);
     } else if (m.rateBps !== undefined) {
       const b = new RateBottleneck(m.rateBps, limits);
       if (this.lastDepartMs > nowMs) b.admit(this.lastDepartMs, 0);
@@ -97,6 +93,11 @@ export class LinkDirection {
     } else {
       this.bottleneck = undefined;
     }
+  }
+
+  /** Plays the rate trace (if any) from its first line again, from nowMs. */
+  restartTrace(nowMs: number): void {
+    if (this.model.rateTrace !== undefined) this.rebuildBottleneck(nowMs);
   }
 
   /** Apply a phase's partial model at nowMs. */

@@ -150,6 +150,14 @@ export class LinkEngine {
     return n;
   }
 
+  /** Every path's rate traces play from their first line again, from nowMs (a cell's start). */
+  restartTraces(nowMs: number): void {
+    for (const p of this.paths) {
+      p.up.restartTrace(nowMs);
+      p.down.restartTrace(nowMs);
+    }
+  }
+
   applyPhase(phase: Phase, nowMs: number): void {
     const targets = phase.path === undefined ? this.paths : this.paths.filter((p) => p.name === phase.path);
     if (targets.length === 0) throw new RangeError(`phase names path "${phase.path}", which this link does not have`);

@@ -219,4 +219,15 @@ describe('link engine with a fake clock', () => {
     e.release(Infinity, (_p, _d, _packet, dueMs) => due.push(dueMs));
     expect(due).toEqual([2, 4, 6, 8]);
   });
+
+  it('plays a rate trace from its first line again after restartTraces (each cell meets the same stretch)', () => {
+    // Opportunities at 10, 20 and 1000 ms (period 1000): from 0 the first packet leaves at 10 ms.
+    const e = engine([path({ rateTrace: 't' })], { traces: new Map([['t', [10, 20, 1000]]]) });
+    // Restarted at 500 ms: the trace's 10 ms line is at 510 ms, not 1000 ms (the next opportunity of the old start).
+    e.restartTraces(500);
+    e.ingress(0, 'up', udp(0, 'up', 1500), 505);
+    const due: number[] = [];
+    e.release(Infinity, (_p, _d, _packet, dueMs) => due.push(dueMs));
+    expect(due).toEqual([510]);
+  });
 });
