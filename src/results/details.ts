@@ -8,6 +8,12 @@ import type { MoveOutcome } from '../drivers/types.ts';
 import type { HandshakeMode, HandshakePhase } from './handshake-theory.ts';
 import type { ExpectedInterruption, MigrationMode } from './migration-theory.ts';
 
+/** Response bytes the client received per bin of `binMs`, from a start time: goodput over time. */
+export interface GoodputSeries {
+  binMs: number;
+  bytes: number[];
+}
+
 /** One new connection of the handshake workload. */
 export interface HandshakeConnectionSample {
   mode: HandshakeMode;
@@ -124,7 +130,7 @@ export interface MigrationDetails {
   /** The textbook interruption for this protocol and mode (src/results/migration-theory.ts). */
   expected: ExpectedInterruption;
   /** Response bytes delivered per bin, from the activity's start: the goodput over time. */
-  goodput: { binMs: number; bytes: number[] };
+  goodput: GoodputSeries;
 }
 
 /** `cell.details`: keyed by workload type. */
