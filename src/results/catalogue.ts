@@ -5,11 +5,11 @@
  * --json`, `bench compare` and the gate all take them from this list.
  */
 import { mean, median } from '../metrics/stats.ts';
-import { handshakeMode, migrationDetails, multiplexDetails, pageDetails } from './details.ts';
+import { handshakeMode, migrationDetails, multiplexDetails, pageDetails, throughputDetails } from './details.ts';
 import { HANDSHAKE_MODES, HANDSHAKE_PHASES, type HandshakeMode } from './handshake-theory.ts';
 import type { Cell } from './model.ts';
 
-export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'count', 'streams', 'bytes'] as const;
+export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'Mbit/s', 'count', 'streams', 'bytes'] as const;
 export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 export interface MetricDefinition {
@@ -151,6 +151,20 @@ export const MIGRATION_METRICS = {
   handshakes: { id: 'handshakes', label: 'handshakes after the move', unit: 'count', better: 'lower', pick: (c) => migrationDetails(c)?.handshakes },
 } satisfies Record<string, MetricDefinition>;
 
+/** A statistic over the throughput workload's complete rounds. */
+function overRounds(def: Omit<MetricDefinition, 'pick'>, value: (round: { goodputBps?: number; completeMs?: number }) => number | undefined, statistic: (values: number[]) => number): MetricDefinition {
+  return overDetailsList(def, (c) => throughputDetails(c)?.rounds.map(value).filter((v): v is number => v !== undefined), statistic);
+}
+const mbps = (r: { goodputBps?: number }) => (r.goodputBps === undefined ? undefined : r.goodputBps / 1e6);
+
+/** The throughput workload's answers (one value per repetition: over its rounds); also the fields of its `bench run --json` rows. */
+export const THROUGHPUT_METRICS = {
+  goodputMbps: overRounds({ id: 'goodputMbps', label: 'goodput (rounds p50)', unit: 'Mbit/s', better: 'higher' }, mbps, median),
+  completeMs: overRounds({ id: 'completeMs', label: 'time to complete (rounds p50)', unit: 'ms', better: 'lower' }, (r) => r.completeMs, median),
+  goodputMinMbps: overRounds({ id: 'goodputMinMbps', label: 'goodput (slowest round)', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.min(...v)),
+  goodputMaxMbps: overRounds({ id: 'goodputMaxMbps', label: 'goodput (fastest round)', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.max(...v)),
+} satisfies Record<string, MetricDefinition>;
+
 interface WorkloadCatalogue {
   /** The figures that answer the workload's question, in display order. */
   headline: MetricDefinition[];
@@ -193,6 +207,11 @@ const CATALOGUE: Record<string, WorkloadCatalogue> = {
     ],
     other: [MIGRATION_METRICS.handshakes],
     histograms: [...REQUEST_HISTOGRAMS, 'download.latency', 'download.ttfb'],
+  },
+  throughput: {
+    headline: [THROUGHPUT_METRICS.goodputMbps, THROUGHPUT_METRICS.completeMs],
+    other: [THROUGHPUT_METRICS.goodputMinMbps, THROUGHPUT_METRICS.goodputMaxMbps],
+    histograms: [...REQUEST_HISTOGRAMS, 'complete'],
   },
 };
 

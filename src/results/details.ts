@@ -133,12 +133,44 @@ export interface MigrationDetails {
   goodput: GoodputSeries;
 }
 
+/** One round of the throughput workload: `parallel` downloads at once, on new connections. */
+export interface ThroughputRound {
+  /** Response bytes received, all downloads together. */
+  bytes: number;
+  /** Downloads that failed (no goodput or time to complete for the round then). */
+  failed: number;
+  /** From the requests to the last byte of the round, ms. */
+  completeMs?: number;
+  /** bytes x 8 / completeMs: application bytes only (no headers, no retransmissions). */
+  goodputBps?: number;
+  /** From the requests on. */
+  goodput: GoodputSeries;
+}
+
+/** The receive windows a throughput cell ran with. */
+export interface ThroughputFlowControl {
+  /** The HTTP/2 or QUIC receive windows the client advertised (absent for HTTP/1.1, which has none). */
+  http?: { streamBytes: number; connectionBytes: number };
+  /** TCP (h1, h2): the kernel autotunes its receive window up to this (net.ipv4.tcp_rmem's maximum in the client namespace). */
+  tcpReceiveMaxBytes?: number;
+}
+
+export interface ThroughputDetails {
+  sizeBytes: number;
+  parallel: number;
+  /** Connections per round: one for h2 and h3, `parallel` for h1. */
+  connectionsPerRound: number;
+  flowControl: ThroughputFlowControl;
+  rounds: ThroughputRound[];
+}
+
 /** `cell.details`: keyed by workload type. */
 export interface WorkloadDetails {
   handshake?: HandshakeDetails;
   multiplex?: MultiplexDetails;
   page?: PageDetails;
   migration?: MigrationDetails;
+  throughput?: ThroughputDetails;
 }
 
 /** The part of a cell the accessors need (keeps this module free of a cycle with model.ts). */
@@ -164,6 +196,11 @@ export function pageDetails(cell: WithDetails): PageDetails | undefined {
 export function migrationDetails(cell: WithDetails): MigrationDetails | undefined {
   const d = cell.details?.migration;
   return d && typeof d.mode === 'string' && typeof d.goodput === 'object' && d.goodput !== null ? d : undefined;
+}
+
+export function throughputDetails(cell: WithDetails): ThroughputDetails | undefined {
+  const d = cell.details?.throughput;
+  return d && Array.isArray(d.rounds) && typeof d.flowControl === 'object' && d.flowControl !== null ? d : undefined;
 }
 
 /** One mode's figures in one repetition, unless the protocol has no such mode. */

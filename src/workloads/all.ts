@@ -4,3 +4,4 @@ import './handshake.ts';
 import './multiplex.ts';
 import './page.ts';
 import './migration.ts';
+import './throughput.ts';
