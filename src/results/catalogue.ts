@@ -159,10 +159,10 @@ const mbps = (r: { goodputBps?: number }) => (r.goodputBps === undefined ? undef
 
 /** The throughput workload's answers (one value per repetition: over its rounds); also the fields of its `bench run --json` rows. */
 export const THROUGHPUT_METRICS = {
-  goodputMbps: overRounds({ id: 'goodputMbps', label: 'goodput (rounds p50)', unit: 'Mbit/s', better: 'higher' }, mbps, median),
-  completeMs: overRounds({ id: 'completeMs', label: 'time to complete (rounds p50)', unit: 'ms', better: 'lower' }, (r) => r.completeMs, median),
-  goodputMinMbps: overRounds({ id: 'goodputMinMbps', label: 'goodput (slowest round)', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.min(...v)),
-  goodputMaxMbps: overRounds({ id: 'goodputMaxMbps', label: 'goodput (fastest round)', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.max(...v)),
+  goodputMbps: overRounds({ id: 'goodputMbps', label: 'goodput, median round', unit: 'Mbit/s', better: 'higher' }, mbps, median),
+  completeMs: overRounds({ id: 'completeMs', label: 'time to complete, median round', unit: 'ms', better: 'lower' }, (r) => r.completeMs, median),
+  goodputMinMbps: overRounds({ id: 'goodputMinMbps', label: 'goodput, slowest round', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.min(...v)),
+  goodputMaxMbps: overRounds({ id: 'goodputMaxMbps', label: 'goodput, fastest round', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.max(...v)),
 } satisfies Record<string, MetricDefinition>;
 
 interface WorkloadCatalogue {
