@@ -1,4 +1,4 @@
-import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
+import type { DirectionCounters, LinkCounters, LinkProcessLoad } from '../../netem/types.ts';
 import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import { metricsWithValues } from '../results/catalogue.ts';
@@ -16,6 +16,7 @@ export function cellFromResult(input: {
   serverQuic?: QuicSenderStats[];
   countersBefore?: LinkCounters;
   countersAfter?: LinkCounters;
+  linkProcess?: LinkProcessLoad;
   wallMs: number;
 }): Cell {
   const { planned } = input;
@@ -30,6 +31,7 @@ export function cellFromResult(input: {
     clientCpuMs: input.clientCpuMs,
     ...(input.serverQuic && input.serverQuic.length > 0 && { serverQuic: input.serverQuic }),
     link: diffCounters(input.countersBefore, input.countersAfter),
+    ...(input.linkProcess && { linkProcess: input.linkProcess }),
   };
   if ('error' in input.outcome) {
     return {
@@ -162,6 +164,15 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
+    const link = cell.linkProcess;
+    if (link && cell.durationMs > 0 && (link.cpuMs / cell.durationMs > CPU_BOUND_SHARE || link.latenessP99Ms > LINK_LATENESS_BOUND_MS)) {
+      warnings.push({
+        level: 'warn',
+        code: 'LINK_SATURATED',
+        message: `the userspace link process used ${((100 * link.cpuMs) / cell.durationMs).toFixed(0)}% of a core and sent packets ${link.latenessP99Ms.toFixed(2)} ms late (p99) in ${rep}: the emulator, not the network model or the protocol, may limit this figure`,
+        ...where,
+      });
+    }
     if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
       warnings.push({
         level: 'warn',
@@ -197,6 +208,8 @@ export function validityWarnings(result: RunResult): Warning[] {
 
 /** A process above this share of one core during a cell may be what limits the cell's figures. */
 const CPU_BOUND_SHARE = 0.85;
+/** The link's fidelity check allows a scheduling lateness p99 below 1 ms (netem/fidelity.ts). */
+const LINK_LATENESS_BOUND_MS = 1;
 
 /** Above this ratio of the path RTT, a QUIC sender's smoothed RTT counts as inflated by the stack. */
 const STACK_RTT_TOLERANCE = 1.1;

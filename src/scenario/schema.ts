@@ -642,7 +642,7 @@ const receiveWindow = (description: string) =>
         code: 'custom',
         input: bytes,
         message: message(
-          `${tidy(bytes)} bytes is ${bytes < min ? 'below the 65,535 bytes an HTTP/2 connection starts with' : 'more than HTTP/2 can advertise (2^31 - 1, RFC 9113 6.9.1)'}`,
+          `${tidy(bytes)} bytes is ${bytes < min ? 'below 65,535 bytes (HTTP/2\u2019s initial window)' : 'more than HTTP/2 can advertise (2^31 - 1, RFC 9113 6.9.1)'}`,
           `a window from ${min} to ${max} bytes, which HTTP/2 and HTTP/3 can both set`,
           'Write e.g. `stream: 6MiB`, `connection: 15MiB` (Chromium\u2019s).',
         ),
