@@ -44,7 +44,7 @@ function scenario(opts: { rttMs: number; workload: string[] }): string {
 }
 
 /** `bench run --json` of a scenario text: the printed rows and result.json. */
-async function benchRun(dir: string, text: string): Promise<{ summary: SummaryJson; result: RunResult }> {
+async function benchRun(dir: string, text: string): Promise<{ summary: SummaryJson; result: RunResult; report: string }> {
   const file = writeScenario(dir, 'throughput.yaml', text);
   const out = path.join(dir, 'run');
   const stdout = await new Promise<string>((resolve, reject) => {
@@ -53,7 +53,11 @@ async function benchRun(dir: string, text: string): Promise<{ summary: SummaryJs
       else resolve(so);
     });
   });
-  return { summary: JSON.parse(stdout), result: JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8')) };
+  return {
+    summary: JSON.parse(stdout),
+    result: JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8')),
+    report: readFileSync(path.join(out, 'report.html'), 'utf8'),
+  };
 }
 
 const goodput = (summary: SummaryJson, protocol: string) => summary.rows.find((r) => r.protocol === protocol)?.metrics.find((m) => m.metric === 'goodputMbps');
@@ -62,10 +66,11 @@ describe.skipIf(skip)('throughput workload over a 20 Mbit/s userspace link, 10 m
   let dir: string;
   let summary: SummaryJson;
   let result: RunResult;
+  let report: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'bench-throughput-'));
-    ({ summary, result } = await benchRun(dir, scenario({ rttMs: 10, workload: [`size: ${SIZE_BYTES}`, 'rounds: 2'] })));
+    ({ summary, result, report } = await benchRun(dir, scenario({ rttMs: 10, workload: [`size: ${SIZE_BYTES}`, 'rounds: 2'] })));
   }, 260_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,6 +97,17 @@ describe.skipIf(skip)('throughput workload over a 20 Mbit/s userspace link, 10 m
     }
     // The link's own counter: the packets it delivered toward the client carried at least the bodies.
     expect(cell.link!.primary!.down.packetsOut * MTU).toBeGreaterThanOrEqual(2 * SIZE_BYTES);
+  });
+
+  it('report.html has the throughput section: goodput over time, the table with each protocol\'s goodput and the link rate', () => {
+    expect(report).toContain('throughput-analysis');
+    expect(report).toContain('Goodput over time');
+    expect(report).toContain('the link\u2019s bottleneck toward the client is 20 Mbit/s');
+    for (const protocol of availableProtocols()) {
+      const row = new RegExp(`<tr data-protocol="${protocol}">.*?data-metric="goodputMbps"[^>]*><span class="value">([0-9.]+) Mbit/s`).exec(report);
+      expect(row, protocol).not.toBeNull();
+      expect(Number(row![1])).toBeCloseTo(goodput(summary, protocol)!.median, 0);
+    }
   });
 });
 

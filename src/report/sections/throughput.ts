@@ -8,7 +8,7 @@ import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
-import { formatBytes, formatEstimate, formatValue } from '../format.ts';
+import { formatBytes, formatEstimate, formatSetting, formatValue } from '../format.ts';
 import { THROUGHPUT_METRICS } from '../../results/catalogue.ts';
 import { throughputDetails, type ThroughputDetails } from '../../results/details.ts';
 import { goodputOverTimeChart } from './goodput-chart.ts';
@@ -34,7 +34,7 @@ export function renderThroughputSection(ctx: ReportContext, scope: WorkloadScope
   const intro =
     `Per round ${downloads} on new connections (HTTP/2 and HTTP/3: ${first.parallel === 1 ? 'one stream' : 'streams of one connection'}; HTTP/1.1: ${first.parallel === 1 ? 'one connection' : 'one connection each, as browsers'}), ` +
     `${first.rounds.length} round${first.rounds.length === 1 ? '' : 's'} per repetition. Goodput is the response bytes over the time from the requests to the last byte (the connections were opened before); ` +
-    (rate !== undefined ? `the link\u2019s bottleneck toward the client is ${formatValue(rate, 'bit/s')}.` : 'the link sets no rate.');
+    (rate !== undefined ? `the link\u2019s bottleneck toward the client is ${formatSetting(rate, 'bit/s')}.` : 'the link sets no rate.');
   const headlines = protocolPairs(scope.protocols).map(([a, b]) => compareProtocols(scope, a, b, 'goodput', THROUGHPUT_METRICS.goodputMbps.pick));
   const chart = goodputOverTimeChart(ctx, scope, {
     series: (protocol) => detailsOf(scope, protocol).flatMap((d) => d.rounds.map((r) => r.goodput)),
@@ -43,7 +43,7 @@ export function renderThroughputSection(ctx: ReportContext, scope: WorkloadScope
     marks: [],
     title: 'Goodput over time',
     caption: (binMs) =>
-      `Response bytes the client received per ${binMs} ms from the requests on, the mean of every round of every repetition (a round that has finished counts 0)${rate !== undefined ? `; the link\u2019s rate is ${formatValue(rate, 'bit/s')}` : ''}.`,
+      `Response bytes the client received per ${binMs} ms from the requests on, the mean of every round of every repetition (a round that has finished counts 0)${rate !== undefined ? `; the link\u2019s rate is ${formatSetting(rate, 'bit/s')}` : ''}.`,
     source: `result.json cells, details.throughput.rounds[].goodput (per-chunk arrival times); ${ctx.provenance(scope)}`,
   });
   return (
