@@ -173,6 +173,15 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
+    const release = quicReleaseLateness(cell);
+    if (release && release.lateShare > QUIC_LATE_SHARE) {
+      warnings.push({
+        level: 'warn',
+        code: 'QUIC_SENDER_LATE',
+        message: `the HTTP/3 server released ${(100 * release.lateShare).toFixed(0)}% of its paced packets more than 1 ms after their time (mean ${release.meanMs.toFixed(1)} ms late) in ${rep}: its send loop was held up (its own CPU or the machine's load), so this HTTP/3 figure may be the machine's rather than the protocol's`,
+        ...where,
+      });
+    }
     if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
       warnings.push({
         level: 'warn',
@@ -208,6 +217,20 @@ export function validityWarnings(result: RunResult): Warning[] {
 
 /** A process above this share of one core during a cell may be what limits the cell's figures. */
 const CPU_BOUND_SHARE = 0.85;
+/** Above this share of paced packets released more than 1 ms late, the QUIC sender did not keep its own pacing. */
+const QUIC_LATE_SHARE = 0.1;
+
+/** How late bench's HTTP/3 server released its paced packets in a cell (undefined when none were paced). */
+function quicReleaseLateness(cell: Cell): { lateShare: number; meanMs: number } | undefined {
+  const stats = cell.serverQuic ?? [];
+  const queued = stats.reduce((a, s) => a + s.pacing.queued, 0);
+  if (queued === 0) return undefined;
+  return {
+    lateShare: stats.reduce((a, s) => a + s.pacing.lateOver1Ms, 0) / queued,
+    meanMs: stats.reduce((a, s) => a + s.pacing.lateSumMs, 0) / queued,
+  };
+}
+
 /** The link's fidelity check allows a scheduling lateness p99 below 1 ms (netem/fidelity.ts). */
 const LINK_LATENESS_BOUND_MS = 1;
 

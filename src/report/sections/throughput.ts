@@ -12,6 +12,7 @@ import { formatBytes, formatEstimate, formatSetting, formatValue } from '../form
 import { THROUGHPUT_METRICS } from '../../results/catalogue.ts';
 import { throughputDetails, type ThroughputDetails } from '../../results/details.ts';
 import { goodputOverTimeChart } from './goodput-chart.ts';
+import { renderQuicSenderTable } from './multiplex.ts';
 import { cellsFor, compareProtocols, median, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
 
 function detailsOf(scope: WorkloadScope, protocol: Protocol): ThroughputDetails[] {
@@ -55,6 +56,8 @@ export function renderThroughputSection(ctx: ReportContext, scope: WorkloadScope
     (chart ?? '') +
     renderTable(ctx, scope, rate) +
     `<p class="section-note">${escapeHtml(windowsNote(scope))}</p>` +
+    // A QUIC sender that cannot keep its pacing times caps HTTP/3's goodput on this machine, whatever the protocol could do.
+    renderQuicSenderTable(ctx, scope) +
     `</div>`
   );
 }
