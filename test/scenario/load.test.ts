@@ -17,11 +17,12 @@ function errorOf(fn: () => unknown): UserError {
 }
 
 describe('every scenario in scenarios/ loads', () => {
-  const files = readdirSync('scenarios').filter((f) => f.endsWith('.yaml'));
+  // scenarios/papers/ holds the reproductions of published measurements.
+  const files = [...readdirSync('scenarios'), ...readdirSync('scenarios/papers').map((f) => `papers/${f}`)].filter((f) => f.endsWith('.yaml'));
   it('has scenario files', () => expect(files.length).toBeGreaterThan(0));
   it.each(files)('%s', (f) => {
     const s = loadScenario(`scenarios/${f}`);
-    expect(s.name).toBe(f.replace(/\.yaml$/, ''));
+    expect(s.name).toBe(f.replace(/\.yaml$/, '').replace(/^papers\//, ''));
     expect(s.workloads.length).toBeGreaterThan(0);
     expect(s.networks.length).toBeGreaterThan(0);
   });

@@ -21,6 +21,9 @@ describe('scenarios/schema.json', () => {
     for (const f of readdirSync('scenarios').filter((n) => n.endsWith('.yaml'))) {
       expect(readFileSync(`scenarios/${f}`, 'utf8').split('\n')[0], f).toBe('# yaml-language-server: $schema=./schema.json');
     }
+    for (const f of readdirSync('scenarios/papers').filter((n) => n.endsWith('.yaml'))) {
+      expect(readFileSync(`scenarios/papers/${f}`, 'utf8').split('\n')[0], f).toBe('# yaml-language-server: $schema=../schema.json');
+    }
   });
 
   it('describes every key', () => {

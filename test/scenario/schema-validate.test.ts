@@ -12,7 +12,8 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')));
 
 describe('scenarios/schema.json as an editor sees it', () => {
-  it.each(readdirSync('scenarios').filter((f) => f.endsWith('.yaml')))('accepts scenarios/%s', (f) => {
+  const shipped = [...readdirSync('scenarios'), ...readdirSync('scenarios/papers').map((f) => `papers/${f}`)].filter((f) => f.endsWith('.yaml'));
+  it.each(shipped)('accepts scenarios/%s', (f) => {
     const ok = validate(parse(readFileSync(`scenarios/${f}`, 'utf8')));
     expect(validate.errors ?? []).toEqual([]);
     expect(ok).toBe(true);
