@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { ClientSession, ReceiveWindows, RequestRecord } from '../drivers/types.ts';
+import type { ReceiveWindows, RequestRecord, TransportStats } from '../drivers/types.ts';
 import type { ThroughputDetails, ThroughputFlowControl, ThroughputRound } from '../results/details.ts';
 import { monoMs } from '../util/clock.ts';
 import { goodputBins } from './goodput.ts';
@@ -43,7 +43,7 @@ export const throughputWorkload: Workload<ThroughputSpec> = {
     const recorder = new CellRecorder(ctx);
     recorder.start(monoMs());
     const rounds: ThroughputRound[] = [];
-    let transport: Awaited<ReturnType<NonNullable<ClientSession['stats']>>>;
+    let transport: TransportStats | undefined;
     for (let r = 0; r < spec.rounds && !ctx.signal.aborted; r++) {
       const round = await runRound(ctx, recorder);
       rounds.push(round.figures);
@@ -61,7 +61,7 @@ export const throughputWorkload: Workload<ThroughputSpec> = {
   },
 };
 
-async function runRound(ctx: WorkloadContext<ThroughputSpec>, recorder: CellRecorder) {
+async function runRound(ctx: WorkloadContext<ThroughputSpec>, recorder: CellRecorder): Promise<{ figures: ThroughputRound; transport?: TransportStats }> {
   const { spec } = ctx;
   const session = await connectSession(ctx, { maxConnections: spec.parallel, receiveWindows: spec.windows });
   try {
