@@ -8,6 +8,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SummaryJson } from '../../src/report/summary.ts';
 import { throughputDetails } from '../../src/results/details.ts';
@@ -108,6 +110,18 @@ describe.skipIf(skip)('throughput workload over a 20 Mbit/s userspace link, 10 m
       expect(row, protocol).not.toBeNull();
       expect(Number(row![1])).toBeCloseTo(goodput(summary, protocol)!.median, 0);
     }
+  });
+
+  it('the goodput-over-time chart draws a line per protocol', async () => {
+    const charts = JSON.parse(/<script type="application\/json" id="bench-charts">([\s\S]*?)<\/script>/.exec(report)![1]!) as Array<{ spec: Record<string, unknown> }>;
+    const chart = charts.find((c) => JSON.stringify(c.spec).includes('Time from the requests'));
+    expect(chart).toBeDefined();
+    const view = new vega.View(vega.parse(vegaLite.compile({ ...chart!.spec, width: 600 } as vegaLite.TopLevelSpec).spec), { renderer: 'none' });
+    await view.runAsync();
+    const svg = await view.toSVG();
+    expect(svg).toContain('class="mark-line');
+    // One series per protocol in the chart's data.
+    expect(new Set((JSON.stringify(chart!.spec).match(/"protocolName":"[^"]+"/g) ?? [])).size).toBe(availableProtocols().length);
   });
 });
 
