@@ -5,7 +5,8 @@
  */
 import { BenchError, UserError } from '../src/util/errors.ts';
 import type { Backend, NetworkSpec, Phase, TcpCongestionControl } from './model.ts';
-import type { CaptureRequest, CaptureSummary, DropEvent, DropLogStatus, LinkCounters, Side, Topology } from './types.ts';
+import type { CaptureRequest, CaptureSummary, DropEvent, DropLogStatus, LinkCounters, LinkProcessLoad, Side, Topology } from './types.ts';
+import type { UserspaceLinkBackend } from './userspace/index.ts';
 import { planAddressing, type LinkBackend, type PathAddressing } from './backend.ts';
 import { getRunner, type CommandRunner } from './exec.ts';
 import {
@@ -290,6 +291,13 @@ class NamespaceTopology implements ShapedTopology {
 
   async deliveries(sinceMs: number): Promise<Record<number, number[]> | undefined> {
     return this.link?.deliveries && !this.tearingDown ? this.link.deliveries(sinceMs) : undefined;
+  }
+
+  async linkProcess(reset: boolean): Promise<LinkProcessLoad | undefined> {
+    const stats = (this.link as Partial<UserspaceLinkBackend> | undefined)?.stats;
+    if (!stats || this.tearingDown) return undefined;
+    const s = await stats.call(this.link, reset);
+    return { cpuMs: s.cpuMs, latenessP99Ms: s.lateness.p99Ms };
   }
 
   async startCapture(capture: CaptureRequest): Promise<number> {

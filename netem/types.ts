@@ -132,8 +132,20 @@ export interface Topology {
   startCapture?(capture: CaptureRequest): Promise<number>;
   /** Ends the capture started last; resolves once the file is complete. */
   stopCapture?(): Promise<CaptureSummary>;
+  /**
+   * The link process's own load (userspace backend only; undefined otherwise): CPU time since it
+   * started and its scheduler's lateness p99 since the last reset (reset = start a new histogram).
+   */
+  linkProcess?(reset: boolean): Promise<LinkProcessLoad | undefined>;
   /** Removes every namespace, device, qdisc and process this topology made. Idempotent. */
   teardown(): Promise<void>;
+}
+
+/** What forwarding cost the userspace link process (its figures may limit what a cell measured). */
+export interface LinkProcessLoad {
+  cpuMs: number;
+  /** How late packets left against their due time, p99, ms. */
+  latenessP99Ms: number;
 }
 
 export type CreateTopology = (spec: NetworkSpec, opts: { runId: string }) => Promise<Topology>;

@@ -8,11 +8,8 @@ import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue } from './request-queue.ts';
 import { openTlsConnection, silenceError, watchSilence, type TlsConnection } from './tcp-tls.ts';
-import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
+import { DEFAULT_RECEIVE_WINDOWS, type ClientSession, type ConnectionRecord, type ConnectOptions, type Driver, type MoveOutcome, type RequestRecord, type RequestSpec, type Target } from './types.ts';
 
-/** Receive windows as Chromium sets them (6 MiB per stream, 15 MiB per connection). */
-export const H2_CLIENT_STREAM_WINDOW = 6 * 1024 * 1024;
-export const H2_CLIENT_CONNECTION_WINDOW = 15 * 1024 * 1024;
 /** Used until the server's SETTINGS arrive (RFC 9113 recommends servers allow at least 100). */
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 
@@ -70,16 +67,17 @@ class H2Session implements ClientSession {
     this.connections.push(tls.record);
     try {
       await tls.ready;
+      const windows = this.opts.receiveWindows ?? DEFAULT_RECEIVE_WINDOWS;
       const h2 = h2Connect(`https://${authorityOf(this.target)}`, {
         createConnection: () => tls.socket,
-        settings: { enablePush: false, initialWindowSize: H2_CLIENT_STREAM_WINDOW },
+        settings: { enablePush: false, initialWindowSize: windows.streamBytes },
         maxSessionMemory: 256,
       });
       await new Promise<void>((resolve, reject) => {
         h2.once('connect', () => resolve());
         h2.once('error', reject);
       });
-      h2.setLocalWindowSize(H2_CLIENT_CONNECTION_WINDOW);
+      h2.setLocalWindowSize(windows.connectionBytes);
       const connection: H2Connection = { tls, h2, streams: 0 };
       h2.on('error', (error) => {
         tls.record.error ??= error.message;

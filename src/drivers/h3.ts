@@ -14,17 +14,18 @@ import { authorityOf, errorText, newConnectionId, RequestTimeline } from './comm
 import { QueuedRequest, RequestQueue } from './request-queue.ts';
 import { H3Connection, H3StreamBlockedError, type H3Event } from '../h3/connection.ts';
 import { H3_NO_ERROR, H3_REQUEST_CANCELLED, h3ErrorName } from '../h3/errors.ts';
-import type {
-  ClientSession,
-  ConnectionRecord,
-  ConnectOptions,
-  Driver,
-  MoveOptions,
-  MoveOutcome,
-  RequestRecord,
-  RequestSpec,
-  Target,
-  TransportStats,
+import {
+  DEFAULT_RECEIVE_WINDOWS,
+  type ClientSession,
+  type ConnectionRecord,
+  type ConnectOptions,
+  type Driver,
+  type MoveOptions,
+  type MoveOutcome,
+  type RequestRecord,
+  type RequestSpec,
+  type Target,
+  type TransportStats,
 } from './types.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -104,6 +105,8 @@ class H3ClientSession implements ClientSession {
         earlyData: opts.earlyData ?? false,
         congestionControl: opts.congestionControl,
         pacing: opts.pacing !== 'off',
+        initialMaxStreamData: (opts.receiveWindows ?? DEFAULT_RECEIVE_WINDOWS).streamBytes,
+        initialMaxData: (opts.receiveWindows ?? DEFAULT_RECEIVE_WINDOWS).connectionBytes,
       });
     } catch (error) {
       record.error = errorText(error);

@@ -51,7 +51,27 @@ export interface ConnectOptions {
    * no reset, since it sends nothing to meet one; without this it waits for the request timeout.
    */
   silenceTimeoutMs?: number;
+  /** h2, h3: the receive windows this client advertises (default DEFAULT_RECEIVE_WINDOWS); h1 leaves TCP's to the kernel. */
+  receiveWindows?: ReceiveWindows;
 }
+
+/** Flow-control receive windows, in bytes: per stream, and for the whole connection. */
+export interface ReceiveWindows {
+  streamBytes: number;
+  connectionBytes: number;
+}
+
+/**
+ * Receive windows as Chromium sets them for HTTP/2 and QUIC (6 MiB per stream, 15 MiB per
+ * connection): the h2 and h3 clients advertise the same, so flow control does not tilt a comparison.
+ */
+export const DEFAULT_RECEIVE_WINDOWS: ReceiveWindows = { streamBytes: 6 * 1024 * 1024, connectionBytes: 15 * 1024 * 1024 };
+
+/**
+ * What both stacks can advertise: HTTP/2 caps a window at 2^31-1 (RFC 9113 section 6.9.1; QUIC
+ * allows 2^62), and a connection window below HTTP/2's initial 65,535 bytes cannot be advertised.
+ */
+export const RECEIVE_WINDOW_LIMITS = { min: 65_535, max: 2 ** 31 - 1 } as const;
 
 /** What a move did: the connection moved with the client (QUIC) or a new one replaced it (TCP). */
 export type MoveOutcome = 'migrated' | 'reconnected';

@@ -53,7 +53,7 @@ export function unitFormat(unit: string, magnitude = 0): UnitFormat {
 
 /** The unit as a column header shows it ("p99 (ms)"); empty where the cells keep their own unit or need none. */
 export function headerUnit(unit: string): string {
-  return unit === 'ms' ? 'ms' : unit === 'rtt' ? 'RTT' : unit === 'streams' ? 'streams' : '';
+  return unit === 'ms' ? 'ms' : unit === 'rtt' ? 'RTT' : unit === 'streams' ? 'streams' : unit === 'Mbit/s' ? 'Mbit/s' : '';
 }
 
 /** "12.3 ms". */

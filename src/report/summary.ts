@@ -209,6 +209,8 @@ export function renderSummaryMarkdown(result: RunResult): string {
   const lines = [
     `# ${esc(result.scenario.name)}`,
     '',
+    // What the scenario expects (e.g. a paper's finding) stands beside what was measured.
+    ...(typeof result.scenario.description === 'string' && result.scenario.description ? [esc(result.scenario.description), ''] : []),
     `Run ${result.run.id} (${result.run.startedAt}), status **${result.run.status}**. Medians across repetitions; ${intervalText(result)} ("range" where result.json has no interval).`,
     '',
     `Servers: ${esc(serversLine(result, new ReportContext(result).protocols()))}.`,

@@ -5,12 +5,12 @@
  * --json`, `bench compare` and the gate all take them from this list.
  */
 import { mean, median } from '../metrics/stats.ts';
-import { handshakeMode, migrationDetails, multiplexDetails, pageDetails } from './details.ts';
+import { handshakeMode, migrationDetails, multiplexDetails, pageDetails, throughputDetails } from './details.ts';
 import { HANDSHAKE_MODES, HANDSHAKE_PHASES, type HandshakeMode } from './handshake-theory.ts';
 import { cellKnee } from './load.ts';
 import type { Cell } from './model.ts';
 
-export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'count', 'streams', 'bytes'] as const;
+export const METRIC_UNITS = ['ms', 'rtt', 'req/s', 'bit/s', 'Mbit/s', 'count', 'streams', 'bytes'] as const;
 export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 export interface MetricDefinition {
@@ -182,6 +182,20 @@ export const LOAD_METRICS = {
   kneeWireBytes: atKnee({ id: 'knee.wireBytesPerRequest', label: 'bytes on the wire per request at the knee', unit: 'bytes', better: 'lower' }, (k) => k.step.wireBytes, true),
 } satisfies Record<string, MetricDefinition>;
 
+/** A statistic over the throughput workload's complete rounds. */
+function overRounds(def: Omit<MetricDefinition, 'pick'>, value: (round: { goodputBps?: number; completeMs?: number }) => number | undefined, statistic: (values: number[]) => number): MetricDefinition {
+  return overDetailsList(def, (c) => throughputDetails(c)?.rounds.map(value).filter((v): v is number => v !== undefined), statistic);
+}
+const mbps = (r: { goodputBps?: number }) => (r.goodputBps === undefined ? undefined : r.goodputBps / 1e6);
+
+/** The throughput workload's answers (one value per repetition: over its rounds); also the fields of its `bench run --json` rows. */
+export const THROUGHPUT_METRICS = {
+  goodputMbps: overRounds({ id: 'goodputMbps', label: 'goodput, median round', unit: 'Mbit/s', better: 'higher' }, mbps, median),
+  completeMs: overRounds({ id: 'completeMs', label: 'time to complete, median round', unit: 'ms', better: 'lower' }, (r) => r.completeMs, median),
+  goodputMinMbps: overRounds({ id: 'goodputMinMbps', label: 'goodput, slowest round', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.min(...v)),
+  goodputMaxMbps: overRounds({ id: 'goodputMaxMbps', label: 'goodput, fastest round', unit: 'Mbit/s', better: 'higher' }, mbps, (v) => Math.max(...v)),
+} satisfies Record<string, MetricDefinition>;
+
 interface WorkloadCatalogue {
   /** The figures that answer the workload's question, in display order. */
   headline: MetricDefinition[];
@@ -230,6 +244,11 @@ const CATALOGUE: Record<string, WorkloadCatalogue> = {
     other: [LOAD_METRICS.kneeLinkCpu, LOAD_METRICS.kneeWireBytes],
     // Per step, `<step>.latency`, `.service` and `.ttfb` (details.load.steps[].metricPrefix), summarised as recorded.
     histograms: ['connect', 'tls'],
+  },
+  throughput: {
+    headline: [THROUGHPUT_METRICS.goodputMbps, THROUGHPUT_METRICS.completeMs],
+    other: [THROUGHPUT_METRICS.goodputMinMbps, THROUGHPUT_METRICS.goodputMaxMbps],
+    histograms: [...REQUEST_HISTOGRAMS, 'complete'],
   },
 };
 

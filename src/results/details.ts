@@ -8,6 +8,12 @@ import type { MoveOutcome } from '../drivers/types.ts';
 import type { HandshakeMode, HandshakePhase } from './handshake-theory.ts';
 import type { ExpectedInterruption, MigrationMode } from './migration-theory.ts';
 
+/** Response bytes the client received per bin of `binMs`, from a start time: goodput over time. */
+export interface GoodputSeries {
+  binMs: number;
+  bytes: number[];
+}
+
 /** One new connection of the handshake workload. */
 export interface HandshakeConnectionSample {
   mode: HandshakeMode;
@@ -124,7 +130,38 @@ export interface MigrationDetails {
   /** The textbook interruption for this protocol and mode (src/results/migration-theory.ts). */
   expected: ExpectedInterruption;
   /** Response bytes delivered per bin, from the activity's start: the goodput over time. */
-  goodput: { binMs: number; bytes: number[] };
+  goodput: GoodputSeries;
+}
+
+/** One round of the throughput workload: `parallel` downloads at once, on new connections. */
+export interface ThroughputRound {
+  /** Response bytes received, all downloads together. */
+  bytes: number;
+  /** Downloads that failed (no goodput or time to complete for the round then). */
+  failed: number;
+  /** From the requests to the last byte of the round, ms. */
+  completeMs?: number;
+  /** bytes x 8 / completeMs: application bytes only (no headers, no retransmissions). */
+  goodputBps?: number;
+  /** From the requests on. */
+  goodput: GoodputSeries;
+}
+
+/** The receive windows a throughput cell ran with. */
+export interface ThroughputFlowControl {
+  /** The HTTP/2 or QUIC receive windows the client advertised (absent for HTTP/1.1, which has none). */
+  http?: { streamBytes: number; connectionBytes: number };
+  /** TCP (h1, h2): the kernel autotunes its receive window up to this (net.ipv4.tcp_rmem's maximum in the client namespace). */
+  tcpReceiveMaxBytes?: number;
+}
+
+export interface ThroughputDetails {
+  sizeBytes: number;
+  parallel: number;
+  /** Connections per round: one for h2 and h3, `parallel` for h1. */
+  connectionsPerRound: number;
+  flowControl: ThroughputFlowControl;
+  rounds: ThroughputRound[];
 }
 
 /** A process that may have limited a load step rather than the protocol. */
@@ -178,6 +215,7 @@ export interface WorkloadDetails {
   page?: PageDetails;
   migration?: MigrationDetails;
   load?: LoadDetails;
+  throughput?: ThroughputDetails;
 }
 
 /** The part of a cell the accessors need (keeps this module free of a cycle with model.ts). */
@@ -208,6 +246,11 @@ export function migrationDetails(cell: WithDetails): MigrationDetails | undefine
 export function loadDetails(cell: WithDetails): LoadDetails | undefined {
   const d = cell.details?.load;
   return d && Array.isArray(d.steps) && (d.loop === 'open' || d.loop === 'closed') ? d : undefined;
+}
+
+export function throughputDetails(cell: WithDetails): ThroughputDetails | undefined {
+  const d = cell.details?.throughput;
+  return d && Array.isArray(d.rounds) && typeof d.flowControl === 'object' && d.flowControl !== null ? d : undefined;
 }
 
 /** One mode's figures in one repetition, unless the protocol has no such mode. */

@@ -5,7 +5,7 @@
  */
 import type { Protocol, TransportStats } from '../drivers/types.ts';
 import type { QuicSenderStats } from '../quic/stats.ts';
-import type { FidelityReport, LinkCounters } from '../../netem/types.ts';
+import type { FidelityReport, LinkCounters, LinkProcessLoad } from '../../netem/types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { TlsKeyType } from '../tls/key-types.ts';
 import type { MetricHistogram } from '../metrics/histogram.ts';
@@ -53,6 +53,8 @@ export interface Cell {
   /** CPU time the server process spent on this cell (user+system). */
   serverCpuMs?: number;
   clientCpuMs?: number;
+  /** The userspace link process during this cell: its CPU time and scheduling lateness p99 (absent on other backends). */
+  linkProcess?: LinkProcessLoad;
   /** The client's view of its (first) connection: ss -tin for TCP, quiche's stats for QUIC. */
   transport?: TransportStats;
   /**

@@ -431,6 +431,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const serverCpuBefore = await server.cpuMs();
   await server.quicSenderStats?.(); // what earlier cells and the warm-up left is not this cell's
   const countersBefore = await topology.counters().catch(() => undefined);
+  const linkBefore = await topology.linkProcess?.(true).catch(() => undefined);
   const phaseTimers = schedulePhases(variant.spec, topology, raw, key);
   const linkChanges = noLinkChanges();
   const linkCleanup = serveLinkRequests(client, cellId, { topology, server, spec: variant.spec, cellStart: started, changes: linkChanges, raw, key });
@@ -451,6 +452,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     const serverQuic = planned.protocol === 'h3' ? await server.quicSenderStats?.() : undefined;
     const serverCpuMs = serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore;
     const countersAfter = await topology.counters().catch(() => undefined);
+    const linkAfter = await topology.linkProcess?.(false).catch(() => undefined);
     capturing = false;
     const captured = captureFile !== undefined ? await topology.stopCapture!() : undefined;
     // The link's drop log goes next to the requests, so analyses and waterfalls can join them; with
@@ -469,6 +471,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       serverQuic,
       countersBefore,
       countersAfter,
+      linkProcess: linkBefore && linkAfter ? { cpuMs: linkAfter.cpuMs - linkBefore.cpuMs, latenessP99Ms: linkAfter.latenessP99Ms } : undefined,
       wallMs: monoMs() - started,
     });
     if (captured) cell.capture = { file: captureFile!, received: captured.received, delivered: captured.delivered, dropped: captured.dropped };

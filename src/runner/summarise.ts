@@ -1,4 +1,4 @@
-import type { DirectionCounters, LinkCounters } from '../../netem/types.ts';
+import type { DirectionCounters, LinkCounters, LinkProcessLoad } from '../../netem/types.ts';
 import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import { metricsWithValues } from '../results/catalogue.ts';
@@ -18,6 +18,7 @@ export function cellFromResult(input: {
   serverQuic?: QuicSenderStats[];
   countersBefore?: LinkCounters;
   countersAfter?: LinkCounters;
+  linkProcess?: LinkProcessLoad;
   wallMs: number;
 }): Cell {
   const { planned } = input;
@@ -32,6 +33,7 @@ export function cellFromResult(input: {
     clientCpuMs: input.clientCpuMs,
     ...(input.serverQuic && input.serverQuic.length > 0 && { serverQuic: input.serverQuic }),
     link: diffCounters(input.countersBefore, input.countersAfter),
+    ...(input.linkProcess && { linkProcess: input.linkProcess }),
   };
   if ('error' in input.outcome) {
     return {
@@ -167,6 +169,24 @@ export function validityWarnings(result: RunResult): Warning[] {
       });
     }
     warnings.push(...loadStepWarnings(cell).map((w) => ({ ...w, ...where })));
+    const link = cell.linkProcess;
+    if (link && cell.durationMs > 0 && (link.cpuMs / cell.durationMs > CPU_BOUND_SHARE || link.latenessP99Ms > LINK_LATENESS_BOUND_MS)) {
+      warnings.push({
+        level: 'warn',
+        code: 'LINK_SATURATED',
+        message: `the userspace link process used ${((100 * link.cpuMs) / cell.durationMs).toFixed(0)}% of a core and sent packets ${link.latenessP99Ms.toFixed(2)} ms late (p99) in ${rep}: the emulator, not the network model or the protocol, may limit this figure`,
+        ...where,
+      });
+    }
+    const release = quicReleaseLateness(cell, result.networks.find((n) => n.label === cell.network)?.spec);
+    if (release) {
+      warnings.push({
+        level: 'warn',
+        code: 'QUIC_SENDER_LATE',
+        message: `the HTTP/3 server released its paced packets ${release.meanMs.toFixed(1)} ms late on average (${(100 * release.lateShare).toFixed(0)}% more than 1 ms late) in ${rep}, more than ${release.boundMs.toFixed(1)} ms: its send loop was held up (its own CPU or the machine's load), so this HTTP/3 figure may be the machine's rather than the protocol's`,
+        ...where,
+      });
+    }
     if (cell.serverCpuMs !== undefined && cell.durationMs > 0 && cell.serverCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
       warnings.push({
         level: 'warn',
@@ -234,6 +254,28 @@ function loadStepWarnings(cell: Cell): Array<Pick<Warning, 'level' | 'code' | 'm
     return out;
   });
 }
+
+/**
+ * bench's HTTP/3 server releasing its paced packets late on average by more than this share of the
+ * path's base RTT (at least 1 ms) delays its own RTT samples and its sending by as much: the figure
+ * is then the machine's. Shorter delays are common on a busy machine and leave goodput near the link's rate.
+ */
+const QUIC_LATE_RTT_SHARE = 0.25;
+
+/** How late bench's HTTP/3 server released its paced packets in a cell, when beyond the bound; undefined otherwise. */
+export function quicReleaseLateness(cell: Cell, spec: NetworkSpec | undefined): { lateShare: number; meanMs: number; boundMs: number } | undefined {
+  const stats = cell.serverQuic ?? [];
+  const queued = stats.reduce((a, s) => a + s.pacing.queued, 0);
+  if (queued === 0) return undefined;
+  const path = spec?.kind === 'shaped' ? spec.paths[0] : undefined;
+  const boundMs = Math.max(1, QUIC_LATE_RTT_SHARE * (path ? baseRttMs(path) : 0));
+  const meanMs = stats.reduce((a, s) => a + s.pacing.lateSumMs, 0) / queued;
+  if (meanMs <= boundMs) return undefined;
+  return { lateShare: stats.reduce((a, s) => a + s.pacing.lateOver1Ms, 0) / queued, meanMs, boundMs };
+}
+
+/** The link's fidelity check allows a scheduling lateness p99 below 1 ms (netem/fidelity.ts). */
+const LINK_LATENESS_BOUND_MS = 1;
 
 /** Above this ratio of the path RTT, a QUIC sender's smoothed RTT counts as inflated by the stack. */
 const STACK_RTT_TOLERANCE = 1.1;

@@ -76,7 +76,7 @@ function parseValue(text: string, metric: MetricDefinition): Parsed<number> {
     }
     return fail(`\`${text}\` is not a duration`, 'a duration such as `150ms` or `1.5s`', d.problem.fix);
   }
-  const unitNames: Record<string, string[]> = { rtt: ['rtt', 'rtts'], 'req/s': ['req/s', 'rps'], 'bit/s': ['bit/s', 'bps'], count: [], streams: ['streams'], bytes: ['bytes', 'b'] };
+  const unitNames: Record<string, string[]> = { rtt: ['rtt', 'rtts'], 'req/s': ['req/s', 'rps'], 'bit/s': ['bit/s', 'bps'], 'Mbit/s': ['mbit/s', 'mbps'], count: [], streams: ['streams'], bytes: ['bytes', 'b'] };
   if (unit === '' || unitNames[metric.unit]!.includes(unit.toLowerCase())) return { ok: true, value: number };
   return fail(`\`${metric.id}\` is in ${metric.unit}, not \`${unit}\``, metric.unit === 'rtt' ? 'round trips, e.g. `2.2 rtt`' : `a plain number (${metric.unit})`, `Write \`${number}${metric.unit === 'rtt' ? ' rtt' : ''}\`.`);
 }

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { SENDER_PACING, type JitterDistribution, type JitterOrder, type LossModel, type SenderPacing } from '../../netem/model.ts';
 import { PROFILE_NAMES } from '../../netem/profiles.ts';
-import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { DEFAULT_RECEIVE_WINDOWS, PROTOCOLS, RECEIVE_WINDOW_LIMITS, type Protocol } from '../drivers/types.ts';
 import { KEY, describeValue, message, typeMessage } from './messages.ts';
 import { closest, listOf } from './suggest.ts';
 import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
@@ -717,7 +717,72 @@ const loadWorkloadSchema = mapping(
     return { ...common, loop: 'closed' as const, levels: w.concurrencies ?? [w.concurrency!] };
   });
 
-const WORKLOAD_SCHEMAS = [requestsWorkloadSchema, handshakeWorkloadSchema, multiplexWorkloadSchema, pageWorkloadSchema, migrationWorkloadSchema, loadWorkloadSchema] as const;
+/** The throughput workload's download sizes: at least 1 MB, at most what the servers send. */
+const MIN_DOWNLOAD_BYTES = 1_000_000;
+const downloadSize = (description: string) =>
+  responseSize(`${description} At least 1MB.`).superRefine((bytes, ctx) => {
+    if (bytes < MIN_DOWNLOAD_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        input: bytes,
+        message: message(`${tidy(bytes)} bytes is too small to measure throughput`, `a size from 1MB to ${MAX_RESPONSE_MIB}MiB`, 'Use e.g. `size: 25MB`; small objects belong to a `requests` workload.'),
+      });
+    }
+  });
+
+/** A receive window both HTTP/2 and QUIC can advertise (RECEIVE_WINDOW_LIMITS). */
+const receiveWindow = (description: string) =>
+  size(`${description} From 65535 bytes to 2GiB - 1 (HTTP/2's limit; QUIC takes the same).`).superRefine((bytes, ctx) => {
+    const { min, max } = RECEIVE_WINDOW_LIMITS;
+    if (bytes < min || bytes > max) {
+      ctx.addIssue({
+        code: 'custom',
+        input: bytes,
+        message: message(
+          `${tidy(bytes)} bytes is ${bytes < min ? 'below 65,535 bytes (HTTP/2\u2019s initial window)' : 'more than HTTP/2 can advertise (2^31 - 1, RFC 9113 6.9.1)'}`,
+          `a window from ${min} to ${max} bytes, which HTTP/2 and HTTP/3 can both set`,
+          'Write e.g. `stream: 6MiB`, `connection: 15MiB` (Chromium\u2019s).',
+        ),
+      });
+    }
+  });
+
+const throughputWorkloadSchema = mapping(
+  {
+    type: z.literal('throughput').describe('Bulk downloads, one or several at once: goodput, its course over time, and the time to complete.'),
+    name: workloadName,
+    size: downloadSize('Size of each download.').prefault('25MB'),
+    parallel: int({ min: 1, max: 100, example: 4 }, 'Downloads at once: streams of one connection for h2 and h3, one connection each for h1 (as browsers do).').default(1),
+    rounds: int({ min: 1, max: 1000, example: 5 }, 'Rounds per repetition, each on new connections; goodput and time to complete are the median over rounds.').default(5),
+    windows: mapping(
+      {
+        stream: receiveWindow('Receive window per stream.').prefault(DEFAULT_RECEIVE_WINDOWS.streamBytes),
+        connection: receiveWindow('Receive window per connection.').prefault(DEFAULT_RECEIVE_WINDOWS.connectionBytes),
+      },
+      'receive windows {stream, connection}',
+    )
+      .describe('Flow-control receive windows the HTTP/2 and HTTP/3 clients advertise, set alike (default Chromium\u2019s: 6MiB per stream, 15MiB per connection). HTTP/1.1 has none; TCP\u2019s own receive window is the kernel\u2019s.')
+      .prefault({}),
+  },
+  'a throughput workload',
+).transform((w) => ({
+  type: w.type,
+  name: w.name ?? w.type,
+  size: w.size,
+  parallel: w.parallel,
+  rounds: w.rounds,
+  windows: { streamBytes: w.windows.stream, connectionBytes: w.windows.connection },
+}));
+
+const WORKLOAD_SCHEMAS = [
+  requestsWorkloadSchema,
+  handshakeWorkloadSchema,
+  multiplexWorkloadSchema,
+  pageWorkloadSchema,
+  migrationWorkloadSchema,
+  loadWorkloadSchema,
+  throughputWorkloadSchema,
+] as const;
 
 const workloadSchema = z.discriminatedUnion('type', WORKLOAD_SCHEMAS, {
   error: (iss) => {

@@ -17,6 +17,7 @@ import type { MigrationSpec } from '../workloads/migration.ts';
 import type { MultiplexSpec } from '../workloads/multiplex.ts';
 import type { PageSpec } from '../workloads/page.ts';
 import type { RequestsSpec } from '../workloads/requests.ts';
+import type { ThroughputSpec } from '../workloads/throughput.ts';
 
 export type { HandshakeMode };
 export { HANDSHAKE_MODES } from '../results/handshake-theory.ts';
@@ -27,10 +28,18 @@ export type MultiplexWorkloadSpec = MultiplexSpec;
 export type PageWorkloadSpec = PageSpec;
 export type MigrationWorkloadSpec = MigrationSpec;
 export type LoadWorkloadSpec = LoadSpec;
+export type ThroughputWorkloadSpec = ThroughputSpec;
 
-export type WorkloadSpec = RequestsWorkloadSpec | HandshakeWorkloadSpec | MultiplexWorkloadSpec | PageWorkloadSpec | MigrationWorkloadSpec | LoadWorkloadSpec;
+export type WorkloadSpec =
+  | RequestsWorkloadSpec
+  | HandshakeWorkloadSpec
+  | MultiplexWorkloadSpec
+  | PageWorkloadSpec
+  | MigrationWorkloadSpec
+  | LoadWorkloadSpec
+  | ThroughputWorkloadSpec;
 export type WorkloadType = WorkloadSpec['type'];
-export const WORKLOAD_TYPES: readonly WorkloadType[] = ['requests', 'handshake', 'multiplex', 'page', 'migration', 'load'];
+export const WORKLOAD_TYPES: readonly WorkloadType[] = ['requests', 'handshake', 'multiplex', 'page', 'migration', 'load', 'throughput'];
 
 export interface ExternalTarget {
   url: string;

@@ -5,3 +5,4 @@ import './multiplex.ts';
 import './page.ts';
 import './migration.ts';
 import './load.ts';
+import './throughput.ts';

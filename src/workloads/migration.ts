@@ -15,6 +15,7 @@ import { CellRecorder, failureKind } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
 import { bytesPath } from './requests.ts';
 import { connectSession } from './session.ts';
+import { goodputBins } from './goodput.ts';
 import { median } from '../metrics/stats.ts';
 import type { PathDelay, Workload, WorkloadContext } from './types.ts';
 
@@ -237,7 +238,7 @@ function measure(
     downloads: activity.downloads,
     ...(queueAtMoveMs !== undefined && { queueAtMoveMs }),
     expected: expectedInterruption(ctx.protocol, spec.mode, { rttMs, outageMs: spec.outageMs, requestIntervalMs: 1000 / spec.rate, queueMs: queueAtMoveMs }),
-    goodput: goodputBins(activity.records, activity.start),
+    goodput: goodputBins(activity.records, activity.start, GOODPUT_BIN_MS),
   };
 }
 
@@ -316,21 +317,6 @@ function standingQueueMs(small: readonly RequestRecord[], moveAt: number, path: 
     .filter((r) => r.sent !== undefined && r.firstByte !== undefined && r.firstByte <= moveAt && r.sent >= moveAt - QUEUE_WINDOW_MS)
     .map((r) => r.firstByte! - r.sent! - (path.upMs + path.downMs));
   return waits.length > 0 ? Math.max(0, median(waits)) : undefined;
-}
-
-/** Response bytes delivered per GOODPUT_BIN_MS from `start`, from each request's chunk arrivals. */
-export function goodputBins(records: readonly RequestRecord[], start: number, binMs = GOODPUT_BIN_MS): MigrationDetails['goodput'] {
-  const bytes: number[] = [];
-  for (const r of records) {
-    let before = 0;
-    for (const [t, total] of r.progress ?? []) {
-      const bin = Math.max(0, Math.floor((t - start) / binMs));
-      while (bytes.length <= bin) bytes.push(0);
-      bytes[bin]! += total - before;
-      before = total;
-    }
-  }
-  return { binMs, bytes };
 }
 
 function sleepUntil(t: number, signal?: AbortSignal): Promise<void> {

@@ -7,7 +7,7 @@ import type { WorkloadContext } from './types.ts';
  */
 export function connectSession(
   ctx: WorkloadContext,
-  opts: Pick<ConnectOptions, 'maxConnections' | 'session' | 'earlyData' | 'localAddress' | 'reconnect' | 'silenceTimeoutMs'>,
+  opts: Pick<ConnectOptions, 'maxConnections' | 'session' | 'earlyData' | 'localAddress' | 'reconnect' | 'silenceTimeoutMs' | 'receiveWindows'>,
 ): Promise<ClientSession> {
   return ctx.driver.connect(ctx.target, { ...opts, congestionControl: ctx.congestionControl, pacing: ctx.pacing, requestTimeoutMs: ctx.requestTimeoutMs });
 }

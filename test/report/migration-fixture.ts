@@ -11,7 +11,7 @@ import { expectedInterruption, type MigrationMode } from '../../src/results/migr
 import type { Cell, NetworkVariantResult } from '../../src/results/model.ts';
 import { seededRandom } from '../../src/metrics/stats.ts';
 import { cellFromResult } from '../../src/runner/summarise.ts';
-import { goodputBins } from '../../src/workloads/migration.ts';
+import { goodputBins } from '../../src/workloads/goodput.ts';
 
 export const MIGRATION_NETWORK: NetworkVariantResult = {
   label: 'wifi-to-lte',
@@ -78,7 +78,7 @@ export function migrationCells(modes: MigrationMode[] = ['handover', 'rebind'], 
           requestsIssued: 120,
           downloads: 3,
           expected,
-          goodput: goodputBins([download], start),
+          goodput: goodputBins([download], start, 50),
         };
         cells.push(
           cellFromResult({

@@ -22,6 +22,9 @@ describe('scenarios/schema.json', () => {
       const schema = f.includes('/') ? '../'.repeat(f.split('/').length - 1) + 'schema.json' : './schema.json';
       expect(readFileSync(`scenarios/${f}`, 'utf8').split('\n')[0], f).toBe(`# yaml-language-server: $schema=${schema}`);
     }
+    for (const f of readdirSync('scenarios/papers').filter((n) => n.endsWith('.yaml'))) {
+      expect(readFileSync(`scenarios/papers/${f}`, 'utf8').split('\n')[0], f).toBe('# yaml-language-server: $schema=../schema.json');
+    }
   });
 
   it('describes every key', () => {

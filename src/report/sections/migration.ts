@@ -5,8 +5,7 @@
  * marked, so each protocol's recovery is seen.
  */
 import type { Protocol } from '../../drivers/types.ts';
-import { protocolColor } from '../charts.ts';
-import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
+import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
@@ -14,6 +13,7 @@ import { formatBytes, formatDuration, formatEstimate, formatNumber } from '../fo
 import { MIGRATION_METRICS } from '../../results/catalogue.ts';
 import { migrationDetails, type MigrationDetails } from '../../results/details.ts';
 import type { MigrationMode } from '../../results/migration-theory.ts';
+import { goodputOverTimeChart } from './goodput-chart.ts';
 import { cellsFor, compareProtocols, mean, median, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
 
 const MODE_INTRO: Record<MigrationMode, string> = {
@@ -130,65 +130,19 @@ function timingNote(d: MigrationDetails): string {
   );
 }
 
-interface GoodputRow {
-  protocolName: string;
-  /** Seconds from the move (bin centre). */
-  t: number;
-  mbps: number;
-}
-
 /** Goodput per protocol over time, the mean of the repetitions per bin, with the move (and the outage's end) marked. */
 function goodputChart(ctx: ReportContext, scope: WorkloadScope): string | undefined {
-  const rows: GoodputRow[] = [];
-  let marks: Array<{ t: number; label: string }> = [];
-  for (const protocol of scope.protocols) {
-    const ds = detailsOf(scope, protocol);
-    if (ds.length === 0) continue;
-    const d0 = ds[0]!;
-    marks = [{ t: 0, label: 'move' }, ...(d0.outageMs !== undefined ? [{ t: d0.outageMs / 1000, label: 'path back' }] : [])];
-    const bins = Math.max(...ds.map((d) => d.goodput.bytes.length));
-    for (let i = 0; i < bins; i++) {
-      const bytes = mean(ds.map((d) => d.goodput.bytes[i] ?? 0));
-      const binMs = d0.goodput.binMs;
-      rows.push({ protocolName: PROTOCOL_NAMES[protocol], t: ((i + 0.5) * binMs - d0.moveAtMs) / 1000, mbps: (bytes * 8) / (binMs * 1000) });
-    }
-  }
-  if (rows.length === 0) return undefined;
-  const protocols = scope.protocols.filter((p) => rows.some((r) => r.protocolName === PROTOCOL_NAMES[p]));
-  const spec: VegaLiteSpec = {
-    width: 'container',
-    height: 240,
-    layer: [
-      {
-        data: { values: rows },
-        mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6 },
-        encoding: {
-          x: { field: 't', type: 'quantitative', title: 'Time from the move (s)' },
-          y: { field: 'mbps', type: 'quantitative', title: 'Goodput (Mbit/s)' },
-          color: protocolColor(protocols),
-          tooltip: [
-            { field: 'protocolName', title: 'protocol' },
-            { field: 't', title: 's from the move', format: '.2f' },
-            { field: 'mbps', title: 'Mbit/s', format: '.2f' },
-          ],
-        },
-      },
-      {
-        data: { values: marks },
-        mark: { type: 'rule', color: '#1f2328', strokeDash: [4, 3], strokeWidth: 1.2 },
-        encoding: { x: { field: 't', type: 'quantitative' }, tooltip: [{ field: 'label', title: 'at' }] },
-      },
-      {
-        data: { values: marks },
-        mark: { type: 'text', align: 'left', dx: 4, dy: -110, fontSize: 11, color: '#1f2328' },
-        encoding: { x: { field: 't', type: 'quantitative' }, text: { field: 'label' } },
-      },
-    ],
-  };
-  const binMs = detailsOf(scope, protocols[0]!)[0]!.goodput.binMs;
-  return ctx.chart(spec, {
+  const d0 = scope.cells.map(migrationDetails).find((d) => d !== undefined);
+  if (!d0) return undefined;
+  const marks = [{ t: 0, label: 'move' }, ...(d0.outageMs !== undefined ? [{ t: d0.outageMs / 1000, label: 'path back' }] : [])];
+  return goodputOverTimeChart(ctx, scope, {
+    series: (protocol) => detailsOf(scope, protocol).map((d) => d.goodput),
+    originMs: d0.moveAtMs,
+    xTitle: 'Time from the move (s)',
+    marks,
     title: 'Goodput over time, the move marked',
-    caption: `Response bytes the client received per ${binMs} ms, all requests and downloads together, the mean of the repetitions; the dashed rule is the move${marks.length > 1 ? ' and the path\u2019s return' : ''}. A protocol recovers where its line climbs back.`,
+    caption: (binMs) =>
+      `Response bytes the client received per ${binMs} ms, all requests and downloads together, the mean of the repetitions; the dashed rule is the move${marks.length > 1 ? ' and the path\u2019s return' : ''}. A protocol recovers where its line climbs back.`,
     source: `result.json cells, details.migration.goodput (per-chunk arrival times); ${ctx.provenance(scope)}`,
   });
 }

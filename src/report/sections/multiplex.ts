@@ -300,7 +300,7 @@ function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string 
 }
 
 /** bench's HTTP/3 server as the data sender: its RTT estimate and how its pacing kept time. */
-function renderQuicSenderTable(ctx: ReportContext, scope: WorkloadScope): string {
+export function renderQuicSenderTable(ctx: ReportContext, scope: WorkloadScope): string {
   const stats = cellsFor(scope, 'h3').flatMap((c) => c.serverQuic ?? []);
   if (stats.length === 0) return '';
   const srtt = stats.map((s) => s.srttMs).filter((v): v is number => v !== undefined);
