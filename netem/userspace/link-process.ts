@@ -6,7 +6,9 @@
  * Event loop: the link runs its own loop in slices of a few ms: drain readable TUN fds, release due
  * packets, then sleep in ppoll (which wakes on a packet or at the next departure minus a spin margin;
  * inside the margin it polls without sleeping, since waking from sleep is late by 50 us to several ms on
- * a busy VM). Between slices it yields to Node's loop so IPC requests are answered.
+ * a busy VM). Between slices it yields to Node's loop so IPC requests are answered. With a batching
+ * window (config.batchUs) a busy link sleeps a window at a time without watching the fds, so one
+ * wake-up serves every packet that arrived or came due meanwhile.
  */
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -54,9 +56,12 @@ class Link {
   private readonly monoOffsetMs = monoMs() - clock();
   private readonly startedMs = clock();
   private readonly cpuAtStart = process.cpuUsage();
+  /** Batching window (ms; 0 = wake for every packet). */
+  private readonly batchMs: number;
   private readonly emit = (pathIndex: number, dir: 'up' | 'down', packet: Uint8Array, dueMs: number) => this.write(pathIndex, dir, packet, dueMs);
 
   constructor(private readonly config: LinkProcessConfig) {
+    this.batchMs = Math.max(0, config.batchUs ?? 0) / 1000;
     const traces = new Map<string, number[]>();
     for (const p of config.paths) {
       for (const d of [p.up, p.down]) {
@@ -111,18 +116,36 @@ class Link {
     if (this.yieldedAt > 0) this.yieldGap.recordValue(Math.round((start - this.yieldedAt) * 1000));
     const sliceEnd = start + SLICE_MS;
     const margin = this.config.spinMarginMs;
+    const batchMs = this.batchMs;
     // After a wait, only the fds ppoll reported readable are read (a read that finds nothing costs a
     // syscall like one that finds a packet); after a busy round, all of them.
     let polled = false;
+    let roundStart = start;
     for (;;) {
       let got = 0;
       for (let i = 0; i < this.fds.length; i++) if (!polled || this.poller.readable(i)) got += this.drain(i);
       polled = false;
       let now = clock();
-      this.engine.release(now, this.emit);
+      const released = this.engine.release(now, this.emit);
       now = clock();
       if (now >= sliceEnd) break;
-      if (got > 0) continue;
+      if (batchMs > 0 && (got > 0 || released > 0)) {
+        // Busy: wake at most once per window. What arrives meanwhile waits in the TUN queues and what
+        // comes due waits in the heap; the next round reads and writes all of it (lateness <= window
+        // plus the wake-up's own). Sleeping without the fds is what saves the wake-up per packet.
+        const wakeAt = Math.min(roundStart + batchMs, sliceEnd);
+        if (wakeAt > now) {
+          this.poller.sleep(wakeAt - now);
+          const late = clock() - wakeAt;
+          this.wakeLate.recordValue(late > 0 ? Math.round(late * 1000) : 0);
+        }
+        roundStart = clock();
+        continue;
+      }
+      if (got > 0) {
+        roundStart = now;
+        continue;
+      }
       const untilDue = this.engine.nextDueMs() - now;
       const sleepMs = Math.min(untilDue - margin, sliceEnd - now);
       if (sleepMs > 0) {
@@ -134,6 +157,7 @@ class Link {
         this.poller.wait(0);
       }
       polled = true;
+      roundStart = clock();
     }
     this.yieldedAt = clock();
     this.capture?.flushIfDue(this.yieldedAt);

@@ -21,6 +21,8 @@ export interface LinkProcessConfig {
   /** Start spinning (instead of sleeping in ppoll) this long before the next departure. */
   spinMarginMs: number;
   maxDropEvents: number;
+  /** Batching window (us): wake at most once per window while packets keep coming; 0 = per packet. */
+  batchUs: number;
   scheduling: LinkScheduling;
 }
 
