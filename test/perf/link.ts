@@ -6,9 +6,9 @@
  * Traffic: one UDP flow (1200-byte IP packets by default) from the client to the server namespace,
  * paced at each offered rate for a few seconds, counted by a sink. The link delays every packet by
  * 1 ms, so its scheduler holds (rate x 1 ms) packets at a time. Each repetition steps the offered rate
- * up until a step fails (< 99% delivered, p99 lateness >= 1 ms, or the sender fell below 90% of the
- * offered rate: the generator's limit, so the capacity is a lower bound, flagged generatorBound); its
- * capacity is the highest forwarded rate of a step that passed. Repetitions
+ * up until two steps in a row fail (< 99% delivered or p99 lateness >= 1 ms) or the sender falls below
+ * 90% of the offered rate (the generator's limit: the capacity is then a lower bound, flagged
+ * generatorBound); its capacity is the highest forwarded rate of a step that passed. Repetitions
  * alternate which path goes first; the figures are medians over them, with their range.
  *
  *   npm run perf -- link [--reps 3] [--steps 20000,40000,..] [--seconds 1.5] [--payload 1172]
@@ -122,7 +122,7 @@ interface Opts {
 async function measureStep(path: PathKind, rep: number, pps: number, topo: ShapedTopology, link: UserspaceLinkBackend | undefined, opts: Opts): Promise<CapacityStep> {
   const count = Math.round(pps * opts.seconds);
   const sink = await startAgent(topo.namespaces.server, {
-    mode: 'reflect', bind: topo.serverAddress, port: PORT, echo: false, durationMs: opts.seconds * 1000 + 60_000, idleStopMs: 500, record: false,
+    mode: 'reflect', bind: topo.serverAddress, port: PORT, echo: false, durationMs: opts.seconds * 1000 + 60_000, idleStopMs: 1000, record: false,
   });
   await link?.stats(true);
   const before = await link?.stats(false);
@@ -159,14 +159,20 @@ async function measureStep(path: PathKind, rep: number, pps: number, topo: Shape
   return step;
 }
 
-/** Steps the offered rate up until a step fails; the highest forwarded rate of a passing step. */
+/** Steps the offered rate up until two steps in a row fail; the highest forwarded rate of a passing step. */
 async function ramp(path: PathKind, rep: number, topo: ShapedTopology, link: UserspaceLinkBackend | undefined, opts: Opts, steps: CapacityStep[]): Promise<RepCapacity> {
   let best: CapacityStep | undefined;
+  let failures = 0;
   for (const pps of opts.steps) {
     const step = await measureStep(path, rep, pps, topo, link, opts);
     opts.log(JSON.stringify(step));
     steps.push(step);
-    if (!step.passed) break;
+    // Two failures in a row end the ramp: one alone may be another process stalling the machine.
+    if (!step.passed) {
+      if (++failures >= 2) break;
+      continue;
+    }
+    failures = 0;
     if (!best || step.forwardedPps > best.forwardedPps) best = step;
     // The generator cannot go faster: higher steps would measure it, not the path.
     if (step.generatorBound) break;
