@@ -14,7 +14,7 @@
  *   npm run perf -- link [--reps 3] [--steps 20000,40000,..] [--seconds 1.5] [--payload 1172]
  *                        [--delay-ms 1] [--batch-us N] [--json] [--cpu-prof DIR]
  *
- * --json prints {"linkPps","vethPps","ratio","linkP99LatenessMs","linkCpuCores", ...}.
+ * --json prints {"linkPps","vethPps","ratio","linkP99LatenessMs","linkCpuCores","linkCpuUsPerPacket", ...}.
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -41,8 +41,10 @@ export interface CapacityStep {
   latenessP50Ms?: number;
   latenessP99Ms?: number;
   latenessMaxMs?: number;
-  /** CPU the link process used per second of wall time (1 = one core). */
+  /** CPU the link process used per second of sending time (1 = one core). */
   linkCpuCores?: number;
+  /** CPU time of the link process per packet forwarded (microseconds). */
+  linkCpuUsPerPacket?: number;
   wakeLateP99Ms?: number;
   yieldMaxMs?: number;
   passed: boolean;
@@ -59,6 +61,7 @@ export interface RepCapacity {
   pps: number;
   latenessP99Ms?: number;
   linkCpuCores?: number;
+  linkCpuUsPerPacket?: number;
   /** The capacity step was limited by the generator: the path's capacity is at least pps. */
   generatorBound: boolean;
 }
@@ -80,7 +83,9 @@ export interface CapacityReport {
   linkP99LatenessMs: number;
   /** Median CPU share of the link process (1 = one core) at its capacity step. */
   linkCpuCores: number;
-  spread: { linkPps: Spread; vethPps: Spread; ratio: Spread; linkP99LatenessMs: Spread; linkCpuCores: Spread };
+  /** Median CPU time of the link per packet at its capacity step (microseconds). */
+  linkCpuUsPerPacket: number;
+  spread: { linkPps: Spread; vethPps: Spread; ratio: Spread; linkP99LatenessMs: Spread; linkCpuCores: Spread; linkCpuUsPerPacket: Spread };
   /** Highest rate the traffic generator reached: a capacity near it is a lower bound. */
   generatorMaxPps: number;
   reps: RepCapacity[];
@@ -148,7 +153,10 @@ async function measureStep(path: PathKind, rep: number, pps: number, topo: Shape
     step.latenessP50Ms = after.lateness.p50Ms;
     step.latenessP99Ms = after.lateness.p99Ms;
     step.latenessMaxMs = after.lateness.maxMs;
-    step.linkCpuCores = (after.cpuMs - before.cpuMs) / (after.uptimeMs - before.uptimeMs);
+    // The link is idle before the sender starts and after its last packet: its CPU share is taken
+    // over the sending time (its 1 ms delay aside), and per packet forwarded.
+    step.linkCpuCores = (after.cpuMs - before.cpuMs) / (sendSeconds * 1000);
+    step.linkCpuUsPerPacket = r.received > 0 ? ((after.cpuMs - before.cpuMs) * 1000) / r.received : undefined;
     step.wakeLateP99Ms = after.wakeLateP99Ms;
     step.yieldMaxMs = after.yieldMaxMs;
   }
@@ -177,7 +185,7 @@ async function ramp(path: PathKind, rep: number, topo: ShapedTopology, link: Use
     // The generator cannot go faster: higher steps would measure it, not the path.
     if (step.generatorBound) break;
   }
-  return { rep, path, pps: best?.forwardedPps ?? 0, latenessP99Ms: best?.latenessP99Ms, linkCpuCores: best?.linkCpuCores, generatorBound: best?.generatorBound ?? false };
+  return { rep, path, pps: best?.forwardedPps ?? 0, latenessP99Ms: best?.latenessP99Ms, linkCpuCores: best?.linkCpuCores, linkCpuUsPerPacket: best?.linkCpuUsPerPacket, generatorBound: best?.generatorBound ?? false };
 }
 
 function spread(values: number[]): Spread {
@@ -226,6 +234,7 @@ export async function measureLinkCapacity(options: CapacityOptions = {}): Promis
     ratio: spread(ratios),
     linkP99LatenessMs: spread(of('link').map((r) => r.latenessP99Ms ?? NaN)),
     linkCpuCores: spread(of('link').map((r) => r.linkCpuCores ?? NaN)),
+    linkCpuUsPerPacket: spread(of('link').map((r) => r.linkCpuUsPerPacket ?? NaN)),
   };
   return {
     linkPps: s.linkPps.median,
@@ -233,6 +242,7 @@ export async function measureLinkCapacity(options: CapacityOptions = {}): Promis
     ratio: s.linkPps.median / s.vethPps.median,
     linkP99LatenessMs: s.linkP99LatenessMs.median,
     linkCpuCores: s.linkCpuCores.median,
+    linkCpuUsPerPacket: s.linkCpuUsPerPacket.median,
     spread: s,
     generatorMaxPps: Math.max(0, ...steps.map((x) => x.sentPps)),
     reps: repResults,
@@ -252,7 +262,7 @@ function table(r: CapacityReport): string {
   return [
     'path   rep   offered      sent  forwarded  delivered  p50 late  p99 late    cpu',
     ...rows,
-    `link ${sp(r.spread.linkPps)} packets/s at p99 lateness ${sp(r.spread.linkP99LatenessMs, 3)} ms, link CPU ${sp(r.spread.linkCpuCores, 2)} cores; ` +
+    `link ${sp(r.spread.linkPps)} packets/s at p99 lateness ${sp(r.spread.linkP99LatenessMs, 3)} ms, link CPU ${sp(r.spread.linkCpuCores, 2)} cores, ${sp(r.spread.linkCpuUsPerPacket, 1)} us/packet; ` +
       `veth ${sp(r.spread.vethPps)} packets/s; ratio ${sp(r.spread.ratio, 2)} (median (min-max) of ${r.settings.reps} repetitions, ${r.settings.ipBytes}-byte packets); ` +
       `generator reached ${r.generatorMaxPps}/s; load ${r.load.start.toFixed(1)} -> ${r.load.end.toFixed(1)}`,
   ].join('\n');
