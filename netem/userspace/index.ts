@@ -36,6 +36,11 @@ export interface UserspaceBackendOptions {
    * (both counted in its scheduler lateness); with no traffic it behaves as with 0.
    */
   batchUs?: number;
+  /**
+   * Run the hot path on synthetic packets before forwarding (default true): the first second of a
+   * new link is otherwise late by milliseconds (compilation, page faults; model/warm-up.ts).
+   */
+  warmUp?: boolean;
   /** Drop events kept in memory (default 200,000). */
   maxDropEvents?: number;
   /** TUN transmit queue (packets waiting for the link process to read them; default 1000). */
@@ -149,6 +154,7 @@ class UserspaceBackend implements UserspaceLinkBackend {
       spinMarginMs: this.opts.spinMarginMs ?? ((this.opts.scheduling ?? 'realtime') === 'realtime' ? 0 : 1),
       maxDropEvents: this.opts.maxDropEvents ?? 200_000,
       batchUs: this.opts.batchUs ?? 0,
+      warmUp: this.opts.warmUp ?? true,
       scheduling: this.opts.scheduling ?? 'realtime',
     };
     try {

@@ -23,6 +23,8 @@ export interface LinkProcessConfig {
   maxDropEvents: number;
   /** Batching window (us): wake at most once per window while packets keep coming; 0 = per packet. */
   batchUs: number;
+  /** Run synthetic packets through the hot path before forwarding (model/warm-up.ts). */
+  warmUp: boolean;
   scheduling: LinkScheduling;
 }
 
