@@ -49,6 +49,7 @@ class Link {
   private yieldGap: Histogram = newHistogram();
   private yieldedAt = 0;
   private writeErrors = 0;
+  warmUpMs = 0;
   private running = true;
   /** Set while a pcapng capture runs (bench run --capture); every hook checks it, so it costs nothing when off. */
   private capture: LinkCapture | undefined;
@@ -240,6 +241,7 @@ class Link {
       uptimeMs: clock() - this.startedMs,
       wakeLateP99Ms,
       yieldMaxMs,
+      warmUpMs: this.warmUpMs,
     };
   }
 
@@ -306,7 +308,7 @@ function main(): void {
           if (link) throw new Error('link already initialised');
           scheduling = applyScheduling(msg.config.scheduling);
           link = new Link(msg.config);
-          if (msg.config.warmUp) link.warmUp();
+          if (msg.config.warmUp) link.warmUpMs = link.warmUp().ms;
           setImmediate(link.slice);
           return reply({ id: msg.id, ok: true });
         case 'applyPhase':

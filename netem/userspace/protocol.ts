@@ -61,6 +61,8 @@ export interface LinkStats {
   wakeLateP99Ms: number;
   /** Longest time Node's own loop (IPC) held the link between slices. */
   yieldMaxMs: number;
+  /** How long the warm-up took before the link started forwarding (0: none ran). */
+  warmUpMs: number;
   /** The scheduling the link thread actually runs with. */
   scheduling: AppliedScheduling;
 }
