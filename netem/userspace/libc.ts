@@ -52,7 +52,7 @@ interface Libc {
   ioctl: (fd: number, req: number, arg: Buffer) => number;
   read: (fd: number, buf: Uint8Array, n: number) => number;
   write: (fd: number, buf: Uint8Array, n: number) => number;
-  ppoll: (fds: Buffer, n: number, ts: Buffer | null, sigmask: null) => number;
+  ppoll: (fds: Buffer | null, n: number, ts: Buffer | null, sigmask: null) => number;
   setns: (fd: number, nstype: number) => number;
   prctl: (op: number, a: number, b: number, c: number, d: number) => number;
   schedSetscheduler: (pid: number, policy: number, param: Buffer) => number;
@@ -174,6 +174,15 @@ export class Poller {
       throw new OsError('ppoll', e);
     }
     return r;
+  }
+
+  /** Sleeps timeoutMs (nanosecond resolution) without watching the fds. */
+  sleep(timeoutMs: number): void {
+    const ns = Math.max(0, Math.round(timeoutMs * 1e6));
+    this.timespec.writeBigInt64LE(BigInt(Math.floor(ns / 1e9)), 0);
+    this.timespec.writeBigInt64LE(BigInt(ns % 1e9), 8);
+    const r = load().ppoll(null, 0, this.timespec, null);
+    if (r < 0 && errno() !== EINTR) throw new OsError('ppoll', errno());
   }
 
   /** Whether fd i was readable in the last wait(). */

@@ -21,6 +21,10 @@ export interface LinkProcessConfig {
   /** Start spinning (instead of sleeping in ppoll) this long before the next departure. */
   spinMarginMs: number;
   maxDropEvents: number;
+  /** Batching window (us): wake at most once per window while packets keep coming; 0 = per packet. */
+  batchUs: number;
+  /** Run synthetic packets through the hot path before forwarding (model/warm-up.ts). */
+  warmUp: boolean;
   scheduling: LinkScheduling;
 }
 
@@ -57,6 +61,8 @@ export interface LinkStats {
   wakeLateP99Ms: number;
   /** Longest time Node's own loop (IPC) held the link between slices. */
   yieldMaxMs: number;
+  /** How long the warm-up took before the link started forwarding (0: none ran). */
+  warmUpMs: number;
   /** The scheduling the link thread actually runs with. */
   scheduling: AppliedScheduling;
 }
