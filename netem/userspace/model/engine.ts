@@ -73,7 +73,7 @@ export class LinkEngine {
         const tag = 2 * i + (dir === 'up' ? 0 : 1);
         return {
           depart: (dueMs, packet) => this.scheduler.push(dueMs, packet, tag),
-          drop: (packet, reason) => this.logDrop(p.name, dir, packet, this.ingressNowMs, reason),
+          drop: (packet, reason) => this.logDrop(i, dir, packet, this.ingressNowMs, reason),
         };
       };
       return {
@@ -102,16 +102,23 @@ export class LinkEngine {
     else path.down.offer(packet, nowMs, path.downSink);
   }
 
-  private logDrop(path: string, dir: Dir, packet: Uint8Array, t: number, reason: DropEvent['reason']): void {
+  /**
+   * Logs a drop with the client's own port: behind a rebinding NAT the packet carries the port the
+   * server sees (an up packet is rewritten as it enters, a down one as it leaves), and drops are
+   * joined with the client's connections by the port the client knows.
+   */
+  private logDrop(pathIndex: number, dir: Dir, packet: Uint8Array, t: number, reason: DropEvent['reason']): void {
     this.onDrop?.(reason);
     if (this.dropLog.length >= this.maxDropEvents) {
       this.droppedEventsOmitted++;
       return;
     }
+    const path = this.paths[pathIndex]!;
     const s = summarize(packet);
-    const e: DropEvent = { t: t + this.dropClockOffsetMs, path, dir, proto: s.proto, len: s.len, reason };
-    if (s.srcPort !== undefined) e.srcPort = s.srcPort;
-    if (s.dstPort !== undefined) e.dstPort = s.dstPort;
+    const e: DropEvent = { t: t + this.dropClockOffsetMs, path: path.name, dir, proto: s.proto, len: s.len, reason };
+    const clientPort = (port: number) => path.rebinder?.clientPort(port) ?? port;
+    if (s.srcPort !== undefined) e.srcPort = dir === 'up' ? clientPort(s.srcPort) : s.srcPort;
+    if (s.dstPort !== undefined) e.dstPort = dir === 'down' ? clientPort(s.dstPort) : s.dstPort;
     if (s.tcpSeq !== undefined) e.tcpSeq = s.tcpSeq;
     this.dropLog.push(e);
   }
@@ -135,7 +142,7 @@ export class LinkEngine {
       // A path gone dark loses what it was carrying too (queued or on its way), as a radio link does.
       if (direction.model.blackhole) {
         direction.counters.dropped++;
-        this.logDrop(path.name, dir, packet, sched.poppedDue, 'blackhole');
+        this.logDrop(pathIndex, dir, packet, sched.poppedDue, 'blackhole');
         continue;
       }
       direction.counters.packetsOut++;

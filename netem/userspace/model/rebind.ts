@@ -50,6 +50,11 @@ export class Rebinder {
     if (what.address) this.addressRebound = !this.addressRebound;
   }
 
+  /** The client's own port behind a port the server sees now (the same when ports are not rebound). */
+  clientPort(port: number): number {
+    return unmapPort(port, this.portGeneration);
+  }
+
   /** Client -> server: rewrite the source. */
   translateUp(p: Uint8Array): void {
     if (!this.active || !isIpv4(p) || ipv4Source(p) !== this.clientAddress) return;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIRECTION_DEFAULTS, type DirectionModel, type PathModel } from '../../../netem/model.ts';
 import { LinkEngine, type Dir } from '../../../netem/userspace/model/engine.ts';
-import { unmapPort } from '../../../netem/userspace/model/rebind.ts';
+import { mapPort, unmapPort } from '../../../netem/userspace/model/rebind.ts';
 
 interface Release {
   pathIndex: number;
@@ -180,6 +180,23 @@ describe('link engine with a fake clock', () => {
     // Both were sent to the port the server knew; once the mapping moved on, that port is not the client's.
     expect(out.map((r) => summarize(r.packet).dstPort)).toEqual([unmapPort(40000, 1), unmapPort(40000, 1)]);
     expect(out.every((r) => summarize(r.packet).dstPort !== 40000)).toBe(true);
+  });
+
+  it('behind a rebound port, drops are logged with the port the client knows (the one its connections record)', () => {
+    const e = engine([path({ delayMs: 10 }, { delayMs: 10 }, 'wifi')]);
+    e.applyPhase({ atMs: 0, path: 'wifi', rebind: { port: true } }, 0);
+    e.applyPhase({ atMs: 0, path: 'wifi', up: { blackhole: true }, down: { blackhole: true } }, 0);
+    // Up: rewritten to the NAT's port as it enters; down: addressed by the server to the NAT's port.
+    e.ingress(0, 'up', udp(1, 'up'), 1);
+    const natPort = mapPort(40000, 1);
+    expect(natPort).not.toBe(40000);
+    e.ingress(0, 'down', buildPacket({ proto: 'udp', src: SERVER, dst: CLIENT, srcPort: 443, dstPort: natPort, payload: new Uint8Array(8) }), 2);
+    e.release(Infinity, () => {});
+    const drops = e.drops();
+    expect(drops.map((d) => [d.dir, d.srcPort, d.dstPort])).toEqual([
+      ['up', 40000, 443],
+      ['down', 443, 40000],
+    ]);
   });
 
   it('a path that goes dark loses what it carries: queued and delayed packets are dropped, not delivered', () => {
