@@ -29,7 +29,8 @@ if (unknown.length) {
 let failed = 0;
 for (const [name, bench] of Object.entries(BENCHMARKS)) {
   if (wanted.length && !wanted.includes(name)) continue;
-  console.log(`\n=== ${name}: ${bench.what}`);
+  // With --json, stdout carries only each benchmark's JSON; the header goes to stderr.
+  (options.includes('--json') ? console.error : console.log)(`\n=== ${name}: ${bench.what}`);
   const [node, ...args] = nodeTsArgv(fileURLToPath(new URL(bench.file, import.meta.url)));
   const r = spawnSync(node!, [...args, ...options], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
