@@ -14,8 +14,12 @@ import { kernelSuiteCommand, missingRequirements, runInVm } from './vm.ts';
 const missing = missingRequirements();
 const skip = peerMissing(missing.length === 0, `the kernel-test machine (${missing.join('; ')})`);
 
-/** The suite under software emulation on a loaded 2-core machine, with room to spare. */
-const SUITE_MS = 40 * 60_000;
+/**
+ * The suite under software emulation on a loaded 2-core machine, with room to spare; CI sets its
+ * budget with BENCH_KERNEL_SUITE_MINUTES (5.5 min measured on a quiet 2-core machine), so a slow
+ * or hung machine fails the job within it instead of overrunning CI's time.
+ */
+const SUITE_MS = Number(process.env.BENCH_KERNEL_SUITE_MINUTES ?? 40) * 60_000;
 
 describe.skipIf(skip)("the kernel backend's suite, inside Debian's kernel under qemu", () => {
   it('passes', async () => {
