@@ -8,13 +8,13 @@ import type { Protocol } from '../../drivers/types.ts';
 import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
-import { estimate, type MetricDef } from '../estimates.ts';
-import { formatBytes, formatDuration, formatEstimate, formatNumber } from '../format.ts';
+import type { MetricDef } from '../estimates.ts';
+import { formatBytes, formatDuration, formatNumber } from '../format.ts';
 import { MIGRATION_METRICS } from '../../results/catalogue.ts';
 import { migrationDetails, type MigrationDetails } from '../../results/details.ts';
 import type { MigrationMode } from '../../results/migration-theory.ts';
 import { goodputOverTimeChart } from './goodput-chart.ts';
-import { cellsFor, compareProtocols, mean, median, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
+import { cellsFor, compareProtocols, metricCell, mean, median, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
 
 const MODE_INTRO: Record<MigrationMode, string> = {
   handover:
@@ -85,12 +85,7 @@ function renderTable(ctx: ReportContext, scope: WorkloadScope): string {
   const rows = scope.protocols.map((protocol) => {
     const key = { network: scope.network.label, protocol, workload: scope.workload };
     const ds = detailsOf(scope, protocol);
-    const figure = (metric: MetricDef, unit: string) => {
-      const est = estimate(ctx.result, key, metric);
-      if (!est) return `<td class="num missing">\u2014</td>`;
-      const f = formatEstimate(est, unit);
-      return `<td class="num" data-metric="${metric.id}" title="${escapeHtml(`${metric.label}: ${f.text}`)}"><span class="value">${escapeHtml(f.value)}</span><span class="ci">${escapeHtml(f.interval)}</span></td>`;
-    };
+    const figure = (metric: MetricDef, unit: string) => metricCell(ctx, key, metric, unit);
     const expected = ds[0]?.expected;
     const rtts = expected ? `${formatNumber(expected.rtts, 0)} RTT${expected.rtts === 1 ? '' : 's'}` : '';
     const expectedCell = expected

@@ -7,13 +7,13 @@ import type { Protocol } from '../../drivers/types.ts';
 import type { ReportContext, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
-import { estimate, type MetricDef } from '../estimates.ts';
-import { formatBytes, formatEstimate, formatSetting, formatValue } from '../format.ts';
+import type { MetricDef } from '../estimates.ts';
+import { formatBytes, formatSetting, formatValue } from '../format.ts';
 import { THROUGHPUT_METRICS } from '../../results/catalogue.ts';
 import { throughputDetails, type ThroughputDetails } from '../../results/details.ts';
 import { goodputOverTimeChart } from './goodput-chart.ts';
 import { renderQuicSenderTable } from './multiplex.ts';
-import { cellsFor, compareProtocols, median, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
+import { cellsFor, compareProtocols, metricCell, median, protocolPairs, renderHeadlines, sectionStyle } from './workload-figures.ts';
 
 function detailsOf(scope: WorkloadScope, protocol: Protocol): ThroughputDetails[] {
   return cellsFor(scope, protocol)
@@ -66,12 +66,7 @@ function renderTable(ctx: ReportContext, scope: WorkloadScope, rate: number | un
   const rows = scope.protocols.map((protocol) => {
     const key = { network: scope.network.label, protocol, workload: scope.workload };
     const ds = detailsOf(scope, protocol);
-    const figure = (metric: MetricDef, unit: string) => {
-      const est = estimate(ctx.result, key, metric);
-      if (!est) return `<td class="num missing">\u2014</td>`;
-      const f = formatEstimate(est, unit);
-      return `<td class="num" data-metric="${metric.id}" title="${escapeHtml(`${metric.label}: ${f.text}`)}"><span class="value">${escapeHtml(f.value)}</span><span class="ci">${escapeHtml(f.interval)}</span></td>`;
-    };
+    const figure = (metric: MetricDef, unit: string) => metricCell(ctx, key, metric, unit);
     const goodputs = ds.flatMap((d) => d.rounds.map((r) => r.goodputBps)).filter((v): v is number => v !== undefined);
     const spread = goodputs.length ? `${formatValue(Math.min(...goodputs), 'bit/s')} \u2013 ${formatValue(Math.max(...goodputs), 'bit/s')}` : '\u2014';
     const ofRate = rate !== undefined && goodputs.length ? `${((100 * median(goodputs)) / rate).toFixed(0)}%` : '\u2014';

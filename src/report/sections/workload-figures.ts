@@ -8,6 +8,8 @@ import { compareSamples, describeComparison, mean, median, type Comparison } fro
 import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
 import { escapeHtml } from '../escape.ts';
+import { estimate, type CellKey, type MetricDef } from '../estimates.ts';
+import { formatEstimate } from '../format.ts';
 import type { Cell } from '../../results/model.ts';
 import { cdfChart } from '../charts.ts';
 import { cdfRowsOf, mergedDistributions } from './latency.ts';
@@ -77,6 +79,14 @@ export function compareProtocols(
 }
 
 /** The protocol pairs worth a headline, most interesting first: H3 vs H2, H2 vs H1, H3 vs H1. */
+/** A table cell with a metric's median and interval for one cell key (a dash where it was not measured). */
+export function metricCell(ctx: ReportContext, key: CellKey, metric: MetricDef, unit: string): string {
+  const est = estimate(ctx.result, key, metric);
+  if (!est) return `<td class="num missing">\u2014</td>`;
+  const f = formatEstimate(est, unit);
+  return `<td class="num" data-metric="${metric.id}" title="${escapeHtml(`${metric.label}: ${f.text}`)}"><span class="value">${escapeHtml(f.value)}</span><span class="ci">${escapeHtml(f.interval)}</span></td>`;
+}
+
 export function protocolPairs(protocols: readonly Protocol[]): Array<[Protocol, Protocol]> {
   const pairs: Array<[Protocol, Protocol]> = [
     ['h3', 'h2'],
