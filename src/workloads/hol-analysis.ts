@@ -13,7 +13,7 @@
  * when the link delivered nothing of that connection (the sender was held by its window or a
  * retransmission timeout).
  */
-import type { RequestRecord } from '../drivers/types.ts';
+import type { ConnectionRecord, RequestRecord } from '../drivers/types.ts';
 import type { DropEvent } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
 
@@ -103,9 +103,34 @@ export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
   });
 }
 
-/** Only the drops that belong to these connections (by the client's port). */
-export function dropsForPorts(drops: DropEvent[], clientPorts: Set<number>): DropEvent[] {
-  return drops.filter(
-    (d) => (d.srcPort !== undefined && clientPorts.has(d.srcPort)) || (d.dstPort !== undefined && clientPorts.has(d.dstPort)),
-  );
+/** Where a connection meets the link: the path it runs on and the client's port (as the client knows it). */
+export interface ClientEndpoint {
+  path: string;
+  port: number;
+}
+
+/**
+ * Each connection's endpoint: its client port on the path whose client address it used (the
+ * default route, the first path, when its address is unknown). Drops carry the path, not the address.
+ */
+export function connectionEndpoints(connections: readonly ConnectionRecord[], clientAddresses: Readonly<Record<string, string>>): ClientEndpoint[] {
+  const paths = Object.entries(clientAddresses);
+  const pathOf = (address: string | undefined) => paths.find(([, a]) => a === address)?.[0] ?? paths[0]?.[0];
+  return connections.flatMap((c) => {
+    const path = pathOf(c.localAddress);
+    return c.localPort !== undefined && path !== undefined ? [{ path, port: c.localPort }] : [];
+  });
+}
+
+/**
+ * Only the drops that belong to these connections: on their path, to or from the client's port
+ * (the source of what the client sent, the destination of what it was sent). The link logs the
+ * client's own port even behind a rebinding NAT; a connection that moved has an endpoint per path.
+ */
+export function dropsForEndpoints(drops: DropEvent[], endpoints: readonly ClientEndpoint[]): DropEvent[] {
+  const keys = new Set(endpoints.map((e) => `${e.path}:${e.port}`));
+  return drops.filter((d) => {
+    const clientPort = d.dir === 'up' ? d.srcPort : d.dstPort;
+    return clientPort !== undefined && keys.has(`${d.path}:${clientPort}`);
+  });
 }

@@ -2,7 +2,7 @@ import type { ClientSession, RequestRecord, TransportStats } from '../drivers/ty
 import type { DropEvent } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
 import { monoMs } from '../util/clock.ts';
-import { analyseHeadOfLine, dropsForPorts, type LossEventStall } from './hol-analysis.ts';
+import { analyseHeadOfLine, connectionEndpoints, dropsForEndpoints, type ClientEndpoint, type LossEventStall } from './hol-analysis.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
 import { bytesPath, openSessions } from './requests.ts';
@@ -28,7 +28,8 @@ interface RoundResult {
   drops: DropEvent[];
   /** The link's deliveries to the client since the round started (absent without drops or a delivery log). */
   deliveries?: Record<number, number[]>;
-  ports: number[];
+  /** The round's connections where they meet the link (path and client port). */
+  endpoints: ClientEndpoint[];
   portByConnection: Map<string, number>;
 }
 
@@ -68,7 +69,7 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
     const stalls: LossEventStall[] = [];
     const oneWay = { up: ctx.baseRttMs / 2, down: ctx.baseRttMs / 2 };
     for (const round of rounds) {
-      const mine = dropsForPorts(round.drops, new Set(round.ports));
+      const mine = dropsForEndpoints(round.drops, round.endpoints);
       stalls.push(
         ...analyseHeadOfLine({
           requests: round.records,
@@ -128,9 +129,9 @@ async function runRound(ctx: WorkloadContext<MultiplexSpec>, recorder: CellRecor
     const transport = await transportStats(ctx, session!);
     const drops = phase === undefined ? (await ctx.link.drops()).filter((d) => d.t >= roundStart) : [];
     const deliveries = phase === undefined && drops.length > 0 ? await ctx.link.deliveries(roundStart) : undefined;
-    const ports = session!.connections.map((c) => c.localPort).filter((p): p is number => p !== undefined);
+    const endpoints = connectionEndpoints(session!.connections, ctx.clientAddresses);
     const portByConnection = new Map(session!.connections.filter((c) => c.localPort !== undefined).map((c) => [c.id, c.localPort!]));
-    return { records, transport, drops, deliveries, ports, portByConnection };
+    return { records, transport, drops, deliveries, endpoints, portByConnection };
   } finally {
     await session!.close();
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/drivers/types.ts';
-import { analyseHeadOfLine, dropsForPorts } from '../../src/workloads/hol-analysis.ts';
+import { analyseHeadOfLine, connectionEndpoints, dropsForEndpoints } from '../../src/workloads/hol-analysis.ts';
 import type { DropEvent } from '../../netem/types.ts';
 
 /** A stream receiving a chunk every `gap` ms from `from` to `to`, with an optional silent interval. */
@@ -67,7 +67,21 @@ describe('analyseHeadOfLine', () => {
     expect(event!.congestionStalled).toBeUndefined();
   });
 
-  it('keeps only drops of the given client ports', () => {
-    expect(dropsForPorts([drop(1, 5000), drop(2, 6000)], new Set([6000])).map((d) => d.t)).toEqual([2]);
+  it('keeps only drops of the given connections: their path and client port, in either direction', () => {
+    const up = (t: number, port: number, path = 'primary'): DropEvent => ({ t, path, dir: 'up', proto: 'udp', srcPort: port, dstPort: 443, len: 1200, reason: 'loss' });
+    const drops = [drop(1, 5000), drop(2, 6000), up(3, 6000), up(4, 6000, 'lte'), { ...drop(5, 443), srcPort: 6000 }];
+    // Drop 5 goes to port 443 on the client side: not the connection's, although its source port is 6000.
+    expect(dropsForEndpoints(drops, [{ path: 'primary', port: 6000 }]).map((d) => d.t)).toEqual([2, 3]);
+    expect(dropsForEndpoints(drops, [{ path: 'primary', port: 6000 }, { path: 'lte', port: 6000 }]).map((d) => d.t)).toEqual([2, 3, 4]);
+  });
+
+  it('places each connection on the path of its client address (the first path when unknown)', () => {
+    const conn = (id: string, localAddress: string | undefined, localPort: number | undefined) =>
+      ({ id, protocol: 'h3', start: 0, resumed: false, earlyData: 'n/a', localAddress, localPort }) as const;
+    const addresses = { wifi: '198.18.0.10', lte: '198.18.0.11' };
+    expect(connectionEndpoints([conn('a', '198.18.0.11', 6000), conn('b', undefined, 7000), conn('c', '198.18.0.10', undefined)], addresses)).toEqual([
+      { path: 'lte', port: 6000 },
+      { path: 'wifi', port: 7000 },
+    ]);
   });
 });
