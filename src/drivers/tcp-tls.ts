@@ -97,9 +97,12 @@ export function openTlsConnection(params: TlsConnectParams): TlsConnection {
   return { socket, record, ready };
 }
 
+/** How often silence is checked: at most 250 ms late, so the reported interruption is not the check's period. */
+const silenceCheckMs = (silenceMs: number) => Math.max(10, Math.min(250, silenceMs / 4));
+
 /**
  * Calls onSilent once the connection has had requests in flight (`busy`) and received nothing for
- * silenceMs (ConnectOptions.silenceTimeoutMs). Checked a few times per period; ends with the socket.
+ * silenceMs (ConnectOptions.silenceTimeoutMs). Checked every silenceCheckMs; ends with the socket.
  */
 export function watchSilence(socket: TLSSocket, silenceMs: number, busy: () => boolean, onSilent: () => void): void {
   let bytes = socket.bytesRead;
@@ -112,7 +115,7 @@ export function watchSilence(socket: TLSSocket, silenceMs: number, busy: () => b
       clearInterval(timer);
       onSilent();
     }
-  }, Math.max(10, silenceMs / 4));
+  }, silenceCheckMs(silenceMs));
   timer.unref();
   socket.once('close', () => clearInterval(timer));
 }

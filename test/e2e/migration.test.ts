@@ -38,7 +38,9 @@ workloads:
   - {type: migration, name: rebind, mode: rebind, moveAt: 2500ms, duration: 5s, download: 2MB, silenceTimeout: 4s}
   - {type: migration, name: outage, mode: outage, moveAt: 1500ms, outage: 1500ms, duration: 5s, download: 2MB, silenceTimeout: 4s}
 timeouts:
-  request: 6s
+  # Beyond silenceTimeout plus a re-fetch: a download cut by the rebinding is noticed by silence
+  # (4 s), then fetched again; the request timeout must not end it first.
+  request: 12s
   cell: 2m
 `;
 
