@@ -105,30 +105,18 @@ function check(call: string, r: number): number {
 export function openTunInNamespace(ns: string, name: string): number {
   if (Buffer.byteLength(name) >= IFNAMSIZ) throw new RangeError(`device name ${name} is longer than ${IFNAMSIZ - 1} bytes`);
   const l = load();
-  const home = check('open /proc/thread-self/ns/net', l.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC));
-  let target = -1;
-  try {
-    target = check(`open /run/netns/${ns}`, l.open(`/run/netns/${ns}`, O_RDONLY | O_CLOEXEC));
-    check(`setns ${ns}`, l.setns(target, CLONE_NEWNET));
-    try {
-      const fd = check('open /dev/net/tun', l.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC));
-      const ifr = Buffer.alloc(IFREQ_SIZE);
-      ifr.write(name, 0, 'latin1');
-      ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ);
-      if (l.ioctl(fd, TUNSETIFF, ifr) < 0) {
-        const e = errno();
-        l.close(fd);
-        throw new OsError(`ioctl TUNSETIFF ${name}`, e);
-      }
-      return fd;
-    } finally {
-      // Back home before anything else runs on this thread.
-      if (l.setns(home, CLONE_NEWNET) < 0) throw new OsError('setns back to the original namespace', errno());
+  return inNetworkNamespace(ns, () => {
+    const fd = check('open /dev/net/tun', l.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    const ifr = Buffer.alloc(IFREQ_SIZE);
+    ifr.write(name, 0, 'latin1');
+    ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ);
+    if (l.ioctl(fd, TUNSETIFF, ifr) < 0) {
+      const e = errno();
+      l.close(fd);
+      throw new OsError(`ioctl TUNSETIFF ${name}`, e);
     }
-  } finally {
-    if (target >= 0) l.close(target);
-    l.close(home);
-  }
+    return fd;
+  });
 }
 
 export function closeFd(fd: number): void {
@@ -342,7 +330,6 @@ export function setUdpSegmentSize(fd: number, segmentSize: number): boolean {
 // ---- AF_PACKET sockets, for the kernel backend's drop log (netem/kernel/capture.ts) ----
 
 const AF_PACKET = 17;
-const SOCK_CLOEXEC = 0o2000000;
 /** Every protocol: a socket for one protocol (ETH_P_IP) sees only what the device receives, not what it sends. */
 const ETH_P_ALL = 0x0003;
 const SO_RCVBUFFORCE = 33;
@@ -409,7 +396,7 @@ export function packetSocketInNamespace(ns: string, device: string, bufferBytes 
     const ifindex = p.ifNameToIndex(device);
     if (ifindex === 0) throw new OsError(`if_nametoindex ${device} in ${ns}`, errno());
     const protocol = ((ETH_P_ALL & 0xff) << 8) | (ETH_P_ALL >> 8); // htons
-    const fd = check('socket AF_PACKET', s.socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+    const fd = check('socket AF_PACKET', s.socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | O_CLOEXEC /* SOCK_CLOEXEC */, protocol));
     try {
       const v = Buffer.alloc(4);
       v.writeInt32LE(bufferBytes, 0);
