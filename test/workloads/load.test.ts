@@ -94,12 +94,16 @@ describe('load workload: coordinated omission', () => {
     // The wait behind the stall is at least that; the machine can only add: draining the backlog, and
     // a busy client sending late (by at most maxLatenessMs, which the schedule measured).
     const slack = 100 + step.arrivals!.maxLatenessMs;
+    const f = (v: number) => v.toFixed(0);
+    console.log(
+      `open loop, ${rate}/s, ${STALL_MS} ms stall: p90 ${f(latency.p90)} ms (expected ${f(expected(0.9))}), p99 ${f(latency.p99)} (${f(expected(0.99))}), max ${f(latency.max)}; service p99 ${f(service.p99)} ms`,
+    );
     expect(latency.p90).toBeGreaterThanOrEqual(expected(0.9) - 5);
     expect(latency.p90).toBeLessThan(expected(0.9) + slack);
     expect(latency.p99).toBeGreaterThanOrEqual(expected(0.99) - 5);
     expect(latency.p99).toBeLessThan(expected(0.99) + slack);
     expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
-    // From the actual send, only the stalled request itself is slow: one sample of 300, beyond p99.
+    // From the actual send, only the stalled request itself is slow: one sample, beyond p99.
     expect(service.max).toBeGreaterThanOrEqual(STALL_MS);
     expect(service.p99).toBeLessThan(STALL_MS / 2);
     // The stall held back the answers, not the schedule: every arrival was sent.
@@ -111,6 +115,7 @@ describe('load workload: coordinated omission', () => {
     const latency = histogram(result, 'latency');
     expect(result.metrics[`${details(result).steps[0]!.metricPrefix}.service`]).toBeUndefined();
     expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
+    console.log(`closed loop, 1 requester, ${STALL_MS} ms stall: ${latency.count} samples, p90 ${latency.p90.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms, max ${latency.max.toFixed(0)} ms`);
     // One requester waits for the stall instead of sending: nothing else measures it.
     expect(latency.count).toBeGreaterThan(200);
     // Fewer than 1% of the samples above half the stall (the open loop had a sixth of them there).
@@ -125,6 +130,7 @@ describe('load workload: coordinated omission', () => {
     const a = details(result).steps[0]!.arrivals!;
     // During the stall STALL_MS * rate / 1000 arrivals fall due; the first maxInFlight - 1 wait behind the stalled one.
     const expectedDropped = (STALL_MS * rate) / 1000 - (maxInFlight - 1);
+    console.log(`open loop, maxInFlight ${maxInFlight}: ${a.dropped} arrivals dropped (expected ${expectedDropped})`);
     expect(a.dropped).toBeGreaterThanOrEqual(expectedDropped - 2);
     // Once the stall ends, each answer frees a place: only a machine too busy to read them drops more.
     expect(a.dropped).toBeLessThanOrEqual(expectedDropped + 5 + a.maxLatenessMs / 10);
