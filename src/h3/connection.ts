@@ -1058,11 +1058,16 @@ export class H3Connection {
     }
   }
 
-  /** Flushes request streams that got room; tells the app about those it was waiting on. */
+  /**
+   * Flushes request streams that got room; tells the app about those it was waiting on. Only the
+   * streams that wait are asked for their room: one capacity call each, where listing the
+   * transport's writable streams costs a native iterator per turn whether anything waits or not.
+   */
   private flushRequests(): void {
-    for (const id of Array.from(this.io.writableStreams())) {
-      const s = this.streams.get(id);
-      if (!s) continue;
+    for (const s of this.streams.values()) {
+      if (!s.wantsWritable && s.out.isEmpty) continue;
+      if (!this.hasRoom(s)) continue;
+      const id = s.id;
       let flushed: boolean;
       try {
         flushed = this.flushStream(s);
@@ -1075,6 +1080,15 @@ export class H3Connection {
         this.emit({ type: 'writable', streamId: id });
       }
       this.forgetIfComplete(s);
+    }
+  }
+
+  /** Whether the stream can take bytes now; a stopped or vanished stream counts, so the flush reports it. */
+  private hasRoom(s: RequestStream): boolean {
+    try {
+      return this.io.streamCapacity(s.id) > 0;
+    } catch {
+      return true;
     }
   }
 }

@@ -37,9 +37,6 @@ export interface QuicStreamIO {
   /** Streams with data (or a fin, or a reset) to read. */
   readableStreams(): Iterable<number>;
 
-  /** Streams that can take more data (after having been blocked). */
-  writableStreams(): Iterable<number>;
-
   /** How many more bidirectional streams we may open (the peer's MAX_STREAMS). */
   peerStreamsLeftBidi(): number;
 

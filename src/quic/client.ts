@@ -117,11 +117,13 @@ export class QuicClient {
     }
     const write = {
       write(data: Uint8Array, length: number, to: HostPort, from: HostPort) {
-        (client?.sockets.get(hostPortKey(from)) ?? first).out.write(data, length, to);
+        return (client?.sockets.get(hostPortKey(from)) ?? first).out.write(data, length, to);
       },
       flush() {
-        if (!client) first.out.flush();
-        else for (const s of client.sockets.values()) s.out.flush();
+        if (!client) return first.out.flush();
+        let sends = 0;
+        for (const s of client.sockets.values()) sends += s.out.flush();
+        return sends;
       },
     };
     const conn = new QuicConnection(native, 'client', write, first.local, peer);

@@ -25,16 +25,17 @@ import {
   type NativePathEvent,
 } from './binding.ts';
 import { ReleaseQueue, type ReleaseStats } from './release-queue.ts';
-import type { QuicSenderStats, QuicStats } from './stats.ts';
+import type { QuicSenderStats, QuicStats, SendLoopCounters } from './stats.ts';
 import { readStats } from './stats.ts';
 
 /** Datagrams out, from the given local address (the endpoint owns the sockets). */
 export interface DatagramWriter {
   /** Queues one datagram; `data` is never rewritten afterwards (packets are carved from fresh bytes). */
-  write(data: Uint8Array, length: number, to: HostPort, from: HostPort): void;
+  write(data: Uint8Array, length: number, to: HostPort, from: HostPort): number;
   /** Sends what is queued (the send loop calls it whenever it stops). */
-  flush(): void;
+  flush(): number;
 }
+// Both return the system calls they made (UDP sends), which the send loop counts.
 
 export interface QuicTimings {
   /** Connection object created (client: first Initial about to be sent). */
@@ -137,13 +138,16 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private closedEmitted = false;
   private readonly paced = new ReleaseQueue<OutgoingPacket>(PACING_HORIZON_MS);
   private closeWaiters: Array<() => void> = [];
+  /** The last readable-streams answer, and whether quiche's may differ from it now. */
+  private readable: readonly number[] = [];
+  private readableChanged = true;
   /** close() was called: packets are no longer paced. */
   private closing = false;
   /**
    * What the send loop did: turns run, datagrams received and packets built, loops ended because
    * quiche had nothing to send (cwnd, flow control or idle), by the burst cap, or by pacing.
    */
-  readonly sendLoop = { turns: 0, received: 0, packets: 0, idleEnds: 0, burstEnds: 0, pacingLimitedEnds: 0, sendErrors: 0 };
+  readonly sendLoop: SendLoopCounters = { turns: 0, timerWakeups: 0, received: 0, packets: 0, udpSends: 0, idleEnds: 0, burstEnds: 0, pacingLimitedEnds: 0, sendErrors: 0 };
 
 
   constructor(
@@ -200,6 +204,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       lostPackets: s.lostPackets,
       retransmittedPackets: s.retransmittedPackets,
       pacing: { ...this.paced.stats },
+      sendLoop: { ...this.sendLoop },
     };
   }
 
@@ -209,6 +214,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   receive(datagram: Uint8Array, from: HostPort, to: HostPort): boolean {
     let ok = true;
     this.sendLoop.received++;
+    this.readableChanged = true;
     try {
       this.native.recv(datagram, { from, to });
     } catch {
@@ -266,10 +272,11 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
 
   private sendPending(): void {
     for (let n = 0; n < MAX_BURST_PER_TURN; n++) {
+      const now = monoMs();
       const lastAt = this.paced.lastAt;
-      if (lastAt !== undefined && lastAt - monoMs() > QUEUE_AHEAD_MS) {
+      if (lastAt !== undefined && lastAt - now > QUEUE_AHEAD_MS) {
         // Pacing-limited: the release timer resumes building.
-        this.write.flush();
+        this.flushDatagrams();
         this.declarePacingLimited();
         this.armPacingTimer();
         this.armLossTimer();
@@ -283,14 +290,14 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
         // quiche refused to build (closed, or an internal error it also reports by closing):
         // stop here. Rescheduling would spin at full CPU on a connection that keeps refusing.
         this.sendLoop.sendErrors++;
-        this.write.flush();
+        this.flushDatagrams();
         this.armPacingTimer();
         this.armLossTimer();
         this.checkClosed();
         return;
       }
       if (result === null) {
-        this.write.flush();
+        this.flushDatagrams();
         this.sendLoop.idleEnds++;
         this.armPacingTimer();
         this.armLossTimer();
@@ -300,13 +307,11 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       commitPacketBuffer(len);
       this.sendLoop.packets++;
       const at = this.closing ? undefined : releaseTimeMs(info);
-      const packet: OutgoingPacket = { buf, len, to: info.to, from: info.from };
-      const now = monoMs();
-      if (this.paced.sendsNow(at, now)) this.writePacket(packet);
-      else this.paced.push(packet, at ?? now);
+      if (this.paced.sendsNow(at, now)) this.sendLoop.udpSends += this.write.write(buf, len, info.to, info.from);
+      else this.paced.push({ buf, len, to: info.to, from: info.from }, at ?? now);
     }
     // Burst budget used: continue next turn so received ACKs are processed in between.
-    this.write.flush();
+    this.flushDatagrams();
     this.sendLoop.burstEnds++;
     this.armPacingTimer();
     this.armLossTimer();
@@ -314,8 +319,12 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   }
 
   private readonly writePacket = (p: OutgoingPacket): void => {
-    this.write.write(p.buf, p.len, p.to, p.from);
+    this.sendLoop.udpSends += this.write.write(p.buf, p.len, p.to, p.from);
   };
+
+  private flushDatagrams(): void {
+    this.sendLoop.udpSends += this.write.flush();
+  }
 
   /** One timer, for the oldest waiting packet; kept when that time has not changed. */
   private armPacingTimer(): void {
@@ -327,6 +336,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   }
 
   private readonly releaseDue = (): void => {
+    this.sendLoop.timerWakeups++;
     this.pacingTimer = undefined;
     this.pacingTimerAt = Infinity;
     this.paced.takeDue(monoMs(), this.writePacket);
@@ -417,6 +427,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
 
   /** Reads into buf; undefined when nothing is readable now. */
   streamRecv(streamId: number, buf: Uint8Array): { length: number; fin: boolean } | undefined {
+    this.readableChanged = true;
     try {
       const r = this.native.streamRecv(streamId, buf);
       if (r === null) return undefined;
@@ -430,6 +441,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
 
   /** STOP_SENDING (read) or RESET_STREAM (write) with an application error code. */
   streamShutdown(streamId: number, direction: 'read' | 'write', code: number): void {
+    if (direction === 'read') this.readableChanged = true;
     try {
       this.native.streamShutdown(streamId, direction === 'read' ? Shutdown.Read : Shutdown.Write, code);
     } catch {
@@ -458,12 +470,18 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     }
   }
 
-  readableStreams(): number[] {
-    return [...this.native.readable()];
-  }
-
-  writableStreams(): number[] {
-    return [...this.native.writable()];
+  /**
+   * Streams with data, a fin or a reset to read. quiche's list changes only when a datagram
+   * arrives or the application reads or stops a stream, so it is asked again only then: its
+   * native iterator costs about 20 µs even when empty, and the send loop turns hundreds of times
+   * a second.
+   */
+  readableStreams(): readonly number[] {
+    if (this.readableChanged) {
+      this.readable = [...this.native.readable()];
+      this.readableChanged = false;
+    }
+    return this.readable;
   }
 
   peerStreamsLeftBidi(): number {
@@ -560,7 +578,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       this.pacingTimerAt = Infinity;
       this.paced.takeAll(this.writePacket);
       this.sendPending();
-      this.write.flush();
+      this.flushDatagrams();
       try {
         this.native.close(opts.app ?? true, opts.code ?? 0, Buffer.from(opts.reason ?? ''));
       } catch {

@@ -33,6 +33,26 @@ export interface QuicSenderStats {
   retransmittedPackets: number;
   /** Packets that waited for their release time, and how late they left (release-queue.ts). */
   pacing: ReleaseStats;
+  /** What the send loop did for this connection: the cost side of pacing (connection.ts). */
+  sendLoop?: SendLoopCounters;
+}
+
+/**
+ * One connection's send loop: turns run (each a wake-up of the event loop for this connection),
+ * wake-ups by the pacing timer, datagrams received, packets built, UDP sends it made (system calls;
+ * with GSO one carries several packets), and why each loop ended: quiche had nothing to send
+ * (window, flow control or idle), the burst cap, or pacing.
+ */
+export interface SendLoopCounters {
+  turns: number;
+  timerWakeups: number;
+  received: number;
+  packets: number;
+  udpSends: number;
+  idleEnds: number;
+  burstEnds: number;
+  pacingLimitedEnds: number;
+  sendErrors: number;
 }
 
 export function readStats(conn: NativeConnection): QuicStats {

@@ -18,9 +18,9 @@ const SLAB_BYTES = 1 << 20;
 
 export interface DatagramSink {
   /** Queues one datagram (it may leave at once); the caller never rewrites `data` afterwards. */
-  write(data: Uint8Array, length: number, to: HostPort): void;
+  write(data: Uint8Array, length: number, to: HostPort): number;
   /** Sends what is queued. */
-  flush(): void;
+  flush(): number;
 }
 
 /** What the sockets did: sends (system calls) and datagrams in them. */
@@ -60,11 +60,14 @@ function socketFd(socket: dgram.Socket): number | undefined {
 
 class OneBySend implements DatagramSink {
   constructor(private readonly send: (buf: Uint8Array, to: HostPort) => void) {}
-  write(data: Uint8Array, length: number, to: HostPort): void {
+  write(data: Uint8Array, length: number, to: HostPort): number {
     udpSendCounters.datagrams++;
     this.send(data.subarray(0, length), to);
+    return 1;
   }
-  flush(): void {}
+  flush(): number {
+    return 0;
+  }
 }
 
 export class GsoBatch implements DatagramSink {
@@ -80,12 +83,13 @@ export class GsoBatch implements DatagramSink {
     readonly segmentSize: number,
   ) {}
 
-  write(data: Uint8Array, length: number, to: HostPort): void {
+  write(data: Uint8Array, length: number, to: HostPort): number {
+    let sends = 0;
     if (length > this.segmentSize) throw new RangeError(`datagram of ${length} bytes exceeds the GSO segment size ${this.segmentSize}`);
     udpSendCounters.datagrams++;
-    if (this.segments > 0 && (to.port !== this.to!.port || to.host !== this.to!.host)) this.flush();
+    if (this.segments > 0 && (to.port !== this.to!.port || to.host !== this.to!.host)) sends += this.flush();
     if (this.end + length > this.slab.length) {
-      this.flush();
+      sends += this.flush();
       // Sends still queued keep the old slab alive; new batches go to a fresh one.
       this.slab = Buffer.allocUnsafe(SLAB_BYTES);
       this.start = this.end = 0;
@@ -94,13 +98,15 @@ export class GsoBatch implements DatagramSink {
     this.end += length;
     this.segments++;
     this.to = to;
-    if (length < this.segmentSize || this.segments >= MAX_SEGMENTS || this.end - this.start + this.segmentSize > MAX_SEND_BYTES) this.flush();
+    if (length < this.segmentSize || this.segments >= MAX_SEGMENTS || this.end - this.start + this.segmentSize > MAX_SEND_BYTES) sends += this.flush();
+    return sends;
   }
 
-  flush(): void {
-    if (this.segments === 0) return;
+  flush(): number {
+    if (this.segments === 0) return 0;
     this.send(this.slab.subarray(this.start, this.end), this.to!);
     this.start = this.end;
     this.segments = 0;
+    return 1;
   }
 }

@@ -185,16 +185,6 @@ export class PipeEndpoint implements QuicStreamIO {
     return out;
   }
 
-  writableStreams(): number[] {
-    const out: number[] = [];
-    for (const [id, s] of this.streams) {
-      if (s.sendable && !s.finSent && !s.resetSent && s.stoppedCode === undefined && (s.local || s.sent > 0 || isBidi(id)) && this.capacityOf(s) > 0) {
-        out.push(id);
-      }
-    }
-    return out;
-  }
-
   /** Streams we opened whose both directions are over (their slot is given back, as MAX_STREAMS would). */
   private completedLocal(bidi: boolean): number {
     let n = 0;

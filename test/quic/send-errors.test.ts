@@ -19,7 +19,7 @@ describe('QUIC send loop on a failing send', () => {
       isEstablished: () => false,
       pathEventNext: () => null,
     } as unknown as NativeConnection;
-    const writer = { write: () => {}, flush: () => {} };
+    const writer = { write: () => 1, flush: () => 0 };
     const here = { host: '127.0.0.1', port: 1 };
     const conn = new QuicConnection(native, 'client', writer, here, here);
     conn.scheduleFlush();
