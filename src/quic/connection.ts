@@ -263,9 +263,12 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   }
 
   private readonly runTurn = (): void => {
-    this.flushScheduled = false;
     this.sendLoop.turns++;
+    // Stream writes made by the 'activity' handlers go out with the sendPending() below: they
+    // must not schedule another turn, which would run the application once more for nothing
+    // (about half of all turns were such repeats).
     if (!this.closedEmitted) this.emit('activity');
+    this.flushScheduled = false;
     this.sendPending();
     this.checkClosed();
   };
