@@ -70,6 +70,12 @@ export interface MultiplexDetails {
   transportPerConnection: Array<TransportStats & { localPort?: number }>;
   /** Per request index: median latency on the loss-free reference link. */
   referenceMedianMs?: number[];
+  /**
+   * Per round: data packets the link delivered to the client in each round trip from the first
+   * (workloads/flights.ts); the first is the server's initial window when the link does not queue.
+   * Absent without a delivery log.
+   */
+  packetsPerRoundTrip?: number[][];
 }
 
 export interface PageDetails {

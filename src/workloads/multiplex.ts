@@ -3,6 +3,7 @@ import type { DropEvent } from '../../netem/types.ts';
 import { median } from '../metrics/stats.ts';
 import { monoMs } from '../util/clock.ts';
 import { analyseHeadOfLine, connectionEndpoints, dropsForEndpoints, type ClientEndpoint, type LossEventStall } from './hol-analysis.ts';
+import { packetsPerRoundTrip } from './flights.ts';
 import { CellRecorder } from './recorder.ts';
 import { registerWorkload } from './registry.ts';
 import { bytesPath, openSessions } from './requests.ts';
@@ -26,7 +27,7 @@ interface RoundResult {
   records: RequestRecord[];
   transport: TransportStats[];
   drops: DropEvent[];
-  /** The link's deliveries to the client since the round started (absent without drops or a delivery log). */
+  /** The link's deliveries to the client since the round started (absent without a delivery log, and in reference rounds). */
   deliveries?: Record<number, number[]>;
   /** The round's connections where they meet the link (path and client port). */
   endpoints: ClientEndpoint[];
@@ -94,6 +95,9 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
       for (const ms of s.stallMs) recorder.recordValue('stallTime', ms);
     }
     const transport = rounds.flatMap((r) => r.transport);
+    const perRoundTrip = rounds
+      .map((r) => (r.deliveries ? packetsPerRoundTrip([...r.portByConnection.values()].flatMap((port) => r.deliveries![port] ?? []), ctx.baseRttMs) : []))
+      .filter((counts) => counts.length > 0);
     return recorder.result({
       transport: transport[0],
       details: {
@@ -107,6 +111,7 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
           inFlightPerLoss: stalls.map((s) => s.inFlight),
           transportPerConnection: transport,
           referenceMedianMs: reference ? [...reference.values()] : undefined,
+          ...(perRoundTrip.length > 0 && { packetsPerRoundTrip: perRoundTrip }),
         },
       },
     });
@@ -128,7 +133,8 @@ async function runRound(ctx: WorkloadContext<MultiplexSpec>, recorder: CellRecor
     for (const r of records) recorder.request({ ...r, progress: undefined }, { phase });
     const transport = await transportStats(ctx, session!);
     const drops = phase === undefined ? (await ctx.link.drops()).filter((d) => d.t >= roundStart) : [];
-    const deliveries = phase === undefined && drops.length > 0 ? await ctx.link.deliveries(roundStart) : undefined;
+    // Kept for every measured round, loss or not: the packets per round trip come from it too.
+    const deliveries = phase === undefined ? await ctx.link.deliveries(roundStart) : undefined;
     const endpoints = connectionEndpoints(session!.connections, ctx.clientAddresses);
     const portByConnection = new Map(session!.connections.filter((c) => c.localPort !== undefined).map((c) => [c.id, c.localPort!]));
     return { records, transport, drops, deliveries, endpoints, portByConnection };

@@ -89,6 +89,15 @@ describe.skipIf(peerMissing(isRoot(), 'root (the scenarios shape the network)') 
       }
       const report = readFileSync(path.join(tmp, 'caddy', 'report.html'), 'utf8');
       expect(report).toContain(`caddy ${version}`);
+      // The first round trip of a transfer is the server's window as it began: its initial window
+      // (quic-go's 32 packets, Linux TCP's 10 segments, RFC 6928) plus the few packets of the
+      // handshake that slow start added; the link's delivery log must show each.
+      const firstRoundTrip = (p: string) =>
+        result.cells.filter((c) => c.protocol === p && c.workloadType === 'multiplex').flatMap((c) => (c.details?.multiplex?.packetsPerRoundTrip ?? []).map((r) => r[0]!));
+      expect(firstRoundTrip('h3').length).toBeGreaterThan(0);
+      for (const n of firstRoundTrip('h3')) expect(n, 'Caddy HTTP/3 (quic-go) first round trip').toBeGreaterThanOrEqual(28);
+      for (const n of firstRoundTrip('h2')) expect(n, 'Caddy HTTP/2 (Linux TCP) first round trip').toBeLessThanOrEqual(16);
+      expect(report).toContain('Data packets the link delivered to the client in each round trip');
     }, RUN_MS + 10_000);
   },
 );

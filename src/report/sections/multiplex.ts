@@ -13,6 +13,8 @@ import { estimate, type MetricDef } from '../estimates.ts';
 import { formatBytes, formatEstimate, formatNumber } from '../format.ts';
 import type { Cell } from '../../results/model.ts';
 import { multiplexDetails, type MultiplexDetails } from '../../results/details.ts';
+import { medianPerRoundTrip } from '../../workloads/flights.ts';
+import { serverText, SERVERS_NOT_RECORDED } from '../servers.ts';
 import { buildWaterfall, type Waterfall } from './waterfall.ts';
 import {
   cellsFor,
@@ -96,6 +98,7 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
     (charts.length ? `<div class="chart-grid three">${charts.join('')}</div>` : '') +
     renderFiguresTable(ctx, scope) +
     renderTransportTable(ctx, scope) +
+    renderRoundTripTable(ctx, scope) +
     renderQuicSenderTable(ctx, scope) +
     (waterfalls.length
       ? `<h4>Waterfall of one round per protocol</h4><div class="chart-grid${waterfalls.length > 1 ? ' three' : ' one'}">${waterfalls.join('')}</div>`
@@ -300,6 +303,40 @@ function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string 
 }
 
 /** bench's HTTP/3 server as the data sender: its RTT estimate and how its pacing kept time. */
+/** Round trips shown; a transfer of this workload rarely needs more. */
+const ROUND_TRIP_COLUMNS = 10;
+
+/**
+ * Slow start as the link delivered it: data packets per round trip, per protocol and server. The
+ * first column is each server's initial window when the link does not queue (no rate limit), so a
+ * gap in latency between stacks on the same path reads as rounds of slow start.
+ */
+function renderRoundTripTable(ctx: ReportContext, scope: WorkloadScope): string {
+  const rows = scope.protocols.flatMap((protocol) => {
+    const transfers = cellsFor(scope, protocol).flatMap((c) => multiplexDetails(c)?.packetsPerRoundTrip ?? []);
+    if (transfers.length === 0) return [];
+    const counts = medianPerRoundTrip(transfers).slice(0, ROUND_TRIP_COLUMNS);
+    const server = ctx.result.servers?.[protocol];
+    const cells = Array.from({ length: ROUND_TRIP_COLUMNS }, (_, i) => `<td class="num">${i < counts.length ? formatNumber(counts[i]!, 0) : ''}</td>`);
+    return [
+      `<tr data-protocol="${protocol}"><th scope="row"><span class="swatch swatch-${protocol}"></span>${PROTOCOL_NAMES[protocol]}</th>` +
+        `<td>${escapeHtml(server ? serverText(server) : SERVERS_NOT_RECORDED)}</td><td class="num">${transfers.length}</td>${cells.join('')}</tr>`,
+    ];
+  });
+  if (rows.length === 0) return '';
+  const spec = scope.network.spec;
+  const queues = spec.kind === 'shaped' && spec.paths.some((p) => p.down.rateBps !== undefined || p.down.rateTrace !== undefined || p.down.jitterMs > 0);
+  return (
+    `<div class="table-wrap"><table class="compact transport round-trips"><caption>Data packets the link delivered to the client in each round trip of a round, from its first, ` +
+    `median over every round of every repetition. On a link that does not queue, the first column is the server's congestion window as the transfer began: ` +
+    `its initial window (10 packets in RFC 9002 and RFC 6928; quic-go uses 32) plus what the handshake's acknowledged packets added, and the rest its growth in slow start: ` +
+    `a stack that needs more round trips for the same bytes finishes later.` +
+    `${queues ? ' This link limits the rate or adds jitter, so the counts also show its queue and spread.' : ''} Source: the link's delivery log (packets over 200 bytes). ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th><th>Server</th><th class="num">Rounds</th>${Array.from({ length: ROUND_TRIP_COLUMNS }, (_, i) => `<th class="num">RTT ${i + 1}</th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
 export function renderQuicSenderTable(ctx: ReportContext, scope: WorkloadScope): string {
   const stats = cellsFor(scope, 'h3').flatMap((c) => c.serverQuic ?? []);
   if (stats.length === 0) return '';
