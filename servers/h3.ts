@@ -12,7 +12,8 @@ import { H3Connection, type H3Event } from '../src/h3/connection.ts';
 import { H3_NO_ERROR } from '../src/h3/errors.ts';
 import type { HeaderList } from '../src/h3/headers.ts';
 import { QuicServer, type QuicConnection, type QuicSenderStats, type QuicServerCounters } from '../src/quic/index.ts';
-import type { H3Listener, H3ListenerOptions, HandlerRequest, HandlerResponse, RequestHandler } from './handler-types.ts';
+import { textBody } from './body.ts';
+import type { H3Listener, H3ListenerOptions, HandlerRequest, HandlerResponse, RequestHandler, ResponseBody } from './handler-types.ts';
 
 /** Largest request header section we take (SETTINGS_MAX_FIELD_SECTION_SIZE); larger ones get 431. */
 export const H3_MAX_FIELD_SECTION_SIZE = 64 * 1024;
@@ -46,7 +47,8 @@ interface Outgoing {
   /** Not yet handed to the HTTP/3 layer (see writeResponses). */
   headers?: Array<[string, string]>;
   bodyless: boolean;
-  body: Uint8Array;
+  body: ResponseBody;
+  /** Body bytes QUIC has taken. */
   offset: number;
 }
 
@@ -178,7 +180,7 @@ class ServedConnection {
     try {
       response = this.handler(request, {});
     } catch (error) {
-      response = { status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`internal error: ${String(error)}\n`) };
+      response = { status: 500, headers: { 'content-type': 'text/plain' }, body: textBody(`internal error: ${String(error)}\n`) };
     }
     const send = () => this.respond(streamId, request, response);
     if (response.delayMs) {
@@ -237,7 +239,9 @@ class ServedConnection {
         }
         underWay = true;
         while (!out.bodyless && out.offset < out.body.byteLength) {
-          const n = this.h3.sendBody(streamId, out.body.subarray(out.offset), true);
+          // quiche copies what it takes (as much as the window allows), a piece at most.
+          const piece = out.body.pieceAt(out.offset);
+          const n = this.h3.sendBody(streamId, piece, out.offset + piece.byteLength === out.body.byteLength);
           if (n <= 0) {
             blocked = true;
             break;

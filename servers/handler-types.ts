@@ -13,10 +13,21 @@ export interface HandlerRequest {
 export interface HandlerResponse {
   status: number;
   headers: Record<string, string>;
-  /** Preallocated bytes; listeners write them without copying. */
-  body: Uint8Array;
+  body: ResponseBody;
   /** Wait this long before sending headers (the /delay route). */
   delayMs?: number;
+}
+
+/**
+ * A response body handed out piece by piece (servers/body.ts), so that a large one is never whole
+ * in memory. Pieces are views of preallocated bytes, shared by every response: listeners write
+ * them without copying and never modify them.
+ */
+export interface ResponseBody {
+  /** The exact length (the listeners' content-length). */
+  readonly byteLength: number;
+  /** The bytes from `offset` on, at most one piece of them: a view, at least one byte while offset < byteLength. */
+  pieceAt(offset: number): Uint8Array;
 }
 
 /** What a listener knows about its siblings, for headers such as Alt-Svc. */

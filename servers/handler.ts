@@ -2,17 +2,20 @@
  * The one route table behind every listener (H1, H2, H3). Pure: a request in, a response out;
  * listeners only translate their protocol to and from these shapes (servers/respond.ts for H1/H2).
  *
- *   /bytes/<n>                 n bytes of a fixed pattern (slices of one preallocated buffer); a
- *                              `Range: bytes=a-b` gets 206 with that part, as a client resuming a download asks
+ *   /bytes/<n>                 n bytes of a fixed pattern (views of one preallocated piece, servers/body.ts);
+ *                              a `Range: bytes=a-b` gets 206 with that part, as a client resuming a download asks
  *   /page/<name>               an HTML page naming its subresources (fan-out, size, depth, html size)
  *   /page/<name>/res/<i>[...]  a subresource of that page
  *   /delay/<ms>                a small body after <ms> milliseconds
  *   /health                    200 "ok"
  */
+import { bufferBody, patternBodies, textBody } from './body.ts';
 import type { HandlerResponse, RequestHandler } from './handler-types.ts';
 
+export { patternByte } from './body.ts';
+
 export interface HandlerOptions {
-  /** Largest /bytes/<n> (and subresource) body; the buffer is allocated once, up front. Default 64 MiB. */
+  /** Largest /bytes/<n> (and subresource) body. Default DEFAULT_MAX_BODY_BYTES. */
   maxBodyBytes?: number;
   /**
    * Added before every response, in whole ms (the listeners' timers): `bench run --server-delay`,
@@ -24,32 +27,32 @@ export interface HandlerOptions {
 /**
  * The largest response body the servers send (the runner's servers use this default). The scenario
  * schema rejects larger response sizes, so a scenario never asks for what would come back as 413.
+ * Bodies are sent piece by piece, so the limit is not memory: 1 GiB takes 9 s at 1 Gbit/s.
  */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 2 ** 30;
 export const MAX_DELAY_MS = 60_000;
-export const PAGE_LIMITS = { maxFanOut: 1000, maxDepth: 4, defaultFanOut: 10, defaultSize: 10_000 } as const;
-
-/** The byte at offset i of every /bytes body: a 251-periodic pattern, so misplaced slices are detectable. */
-export function patternByte(i: number): number {
-  return i % 251;
-}
+/**
+ * Also the scenario schema's limits. `maxBodyBytes`: the page workload keeps every body of a page
+ * whole (to find links in documents), and the handler renders a document whole, so a page's bodies
+ * stay far smaller than a download (the handler holds only documents to it).
+ */
+export const PAGE_LIMITS = { maxFanOut: 1000, maxDepth: 4, defaultFanOut: 10, defaultSize: 10_000, maxBodyBytes: 64 * 2 ** 20 } as const;
 
 export function createHandler(opts: HandlerOptions = {}): RequestHandler {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const pool = allocatePattern(maxBodyBytes);
+  const pattern = patternBodies();
   const text = (status: number, body: string, extra: Record<string, string> = {}): HandlerResponse => ({
     status,
     headers: { 'content-type': 'text/plain; charset=utf-8', ...extra },
-    body: Buffer.from(body),
+    body: textBody(body),
   });
   const bytes = (n: number, range: string | undefined, contentType = 'application/octet-stream'): HandlerResponse => {
     if (n > maxBodyBytes) return text(413, `/bytes is limited to ${maxBodyBytes} bytes by the server's maxBodyBytes\n`);
     const headers = { 'content-type': contentType, 'accept-ranges': 'bytes' };
     const part = range === undefined ? undefined : byteRange(range, n);
     if (part === 'unsatisfiable') return text(416, `range outside the ${n} bytes\n`, { 'content-range': `bytes */${n}` });
-    if (part === undefined) return { status: 200, headers, body: pool.subarray(0, n) };
-    // The pattern is periodic from offset 0, so a part is the same slice of the one buffer.
-    return { status: 206, headers: { ...headers, 'content-range': `bytes ${part.first}-${part.last}/${n}` }, body: pool.subarray(part.first, part.last + 1) };
+    if (part === undefined) return { status: 200, headers, body: pattern(0, n) };
+    return { status: 206, headers: { ...headers, 'content-range': `bytes ${part.first}-${part.last}/${n}` }, body: pattern(part.first, part.last - part.first + 1) };
   };
 
   return (req, ctx = {}) => {
@@ -81,11 +84,12 @@ export function createHandler(opts: HandlerOptions = {}): RequestHandler {
       if (level === undefined || level > spec.depth) return text(404, 'not found\n');
       const prefix = '/' + parts.join('/');
       if (level === 0) {
-        if (spec.htmlBytes > maxBodyBytes) return text(413, `a page is limited to ${maxBodyBytes} bytes by the server's maxBodyBytes\n`);
-        return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderPage(prefix, spec) };
+        const limit = Math.min(maxBodyBytes, PAGE_LIMITS.maxBodyBytes);
+        if (spec.htmlBytes > limit) return text(413, `a page's document is limited to ${limit} bytes\n`);
+        return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: bufferBody(renderPage(prefix, spec)) };
       }
       if (level < spec.depth) {
-        return { status: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: renderStylesheet(prefix, spec) };
+        return { status: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: bufferBody(renderStylesheet(prefix, spec)) };
       }
       return bytes(spec.size, range);
     }
@@ -202,11 +206,4 @@ function parseCount(text: string): number | undefined {
 
 function escapeAttr(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-}
-
-function allocatePattern(size: number): Buffer {
-  const buf = Buffer.allocUnsafeSlow(size);
-  const period = Buffer.from(Array.from({ length: 251 }, (_, i) => patternByte(i)));
-  buf.fill(period);
-  return buf;
 }

@@ -22,7 +22,7 @@ export interface StartServersOptions {
   cert: ServerCertificate;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
-  /** Largest /bytes body (default 64 MiB, allocated once). */
+  /** Largest /bytes body (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
   /** Delay before every response (ms): the injected regression of `bench run --server-delay`. */
   responseDelayMs?: number;

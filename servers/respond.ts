@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { HandlerContext, HandlerResponse, RequestHandler } from './handler-types.ts';
+import { textBody } from './body.ts';
+import type { HandlerContext, HandlerResponse, RequestHandler, ResponseBody } from './handler-types.ts';
 
 type CompatRequest = IncomingMessage | Http2ServerRequest;
 type CompatResponse = ServerResponse | Http2ServerResponse;
@@ -18,7 +19,7 @@ export function compatListener(handler: RequestHandler, context: HandlerContext)
     try {
       response = handler({ method: req.method ?? 'GET', path: req.url ?? '/', headers: plainHeaders(req.headers) }, context);
     } catch (error) {
-      response = { status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`internal error: ${String(error)}\n`) };
+      response = { status: 500, headers: { 'content-type': 'text/plain' }, body: textBody(`internal error: ${String(error)}\n`) };
     }
     if (!response.delayMs) {
       writeResponse(req, res, response);
@@ -34,7 +35,32 @@ function writeResponse(req: CompatRequest, res: CompatResponse, response: Handle
   const headers = { ...response.headers, 'content-length': String(response.body.byteLength) };
   (res as ServerResponse).writeHead(response.status, headers);
   if (req.method === 'HEAD') res.end();
-  else (res as ServerResponse).end(response.body);
+  else writeBody(res as ServerResponse, response.body);
+}
+
+/**
+ * Writes the body a piece at a time, the next only once the stream has taken the last ('drain'), so
+ * a large body never sits whole in the socket's or the session's queue. A body of one piece is one
+ * end(), as a buffer would be.
+ */
+function writeBody(res: ServerResponse, body: ResponseBody): void {
+  let offset = 0;
+  // A response closed meanwhile never drains, and its closure goes with it.
+  const writeMore = (): void => {
+    for (;;) {
+      const piece = body.pieceAt(offset);
+      offset += piece.byteLength;
+      if (offset >= body.byteLength) {
+        res.end(piece);
+        return;
+      }
+      if (!res.write(piece)) {
+        res.once('drain', writeMore);
+        return;
+      }
+    }
+  };
+  writeMore();
 }
 
 function plainHeaders(headers: CompatRequest['headers']): Record<string, string> {

@@ -9,9 +9,11 @@
  * route is the file `<path>.html`, `<path>.css` or `<path>.bin` (a page is both a document and the
  * directory of its subresources); servers map a request with `try_files` (see servers/examples/).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { bodyBytes, bodyPieces, sameBody } from '../../servers/body.ts';
 import { createHandler } from '../../servers/handler.ts';
+import type { ResponseBody } from '../../servers/handler-types.ts';
 import { discoverSubresources } from '../workloads/page.ts';
 import { getWorkload } from '../workloads/registry.ts';
 import '../workloads/all.ts';
@@ -27,7 +29,7 @@ export interface SiteRoute {
   /** The file under the document root: pathname + extension. */
   file: string;
   contentType: string;
-  body: Uint8Array;
+  body: ResponseBody;
   /** Links the page workload follows in this HTML or CSS. */
   links: string[];
   /** The workload that first needs this route (for messages). */
@@ -53,13 +55,13 @@ export function siteRoutes(workloads: ReadonlyArray<Pick<WorkloadSpec, 'type' | 
     const url = new URL(requestPath, 'https://bench.invalid');
     const response = handler({ method: 'GET', path: requestPath, headers: {} });
     if (response.status !== 200) {
-      throw new BenchError('E_SITE', `bench's own handler answers ${requestPath} (workload ${workload}) with ${response.status}: ${Buffer.from(response.body).toString().trim()}`);
+      throw new BenchError('E_SITE', `bench's own handler answers ${requestPath} (workload ${workload}) with ${response.status}: ${bodyBytes(response.body).toString().trim()}`);
     }
     const contentType = response.headers['content-type'] ?? 'application/octet-stream';
     const file = fileFor(url.pathname, contentType);
     const seen = byFile.get(file);
     if (seen) {
-      if (Buffer.compare(Buffer.from(seen.body), Buffer.from(response.body)) !== 0) {
+      if (!sameBody(seen.body, response.body)) {
         throw new UserError(
           'E_SITE_CONFLICT',
           `workloads \`${seen.workload}\` and \`${workload}\` request ${seen.path} and ${requestPath}: a static server ignores the query string and cannot answer both; give one of the page workloads a different \`resources\` count`,
@@ -70,7 +72,7 @@ export function siteRoutes(workloads: ReadonlyArray<Pick<WorkloadSpec, 'type' | 
     if (byFile.size >= MAX_FILES) {
       throw new UserError('E_SITE_TOO_LARGE', `the workloads' pages name more than ${MAX_FILES} files (workload ${workload}); lower \`resources\` or \`depth\` for a server started from a command`);
     }
-    const links = /^text\/(html|css)/.test(contentType) ? discoverSubresources(Buffer.from(response.body).toString('utf8')) : [];
+    const links = /^text\/(html|css)/.test(contentType) ? discoverSubresources(bodyBytes(response.body).toString('utf8')) : [];
     const route: SiteRoute = { path: requestPath, file, contentType, body: response.body, links, workload };
     byFile.set(file, route);
     out.push(route);
@@ -87,7 +89,15 @@ export function writeSite(root: string, routes: readonly SiteRoute[]): void {
   for (const route of routes) {
     const file = path.join(root, route.file);
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-    writeFileSync(file, route.body, { mode: 0o644 });
+    // Piece by piece: a download's file may be far larger than memory should hold.
+    const fd = openSync(file, 'w', 0o644);
+    try {
+      for (const piece of bodyPieces(route.body)) {
+        for (let written = 0; written < piece.byteLength; ) written += writeSync(fd, piece, written);
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -109,7 +119,7 @@ export function routeChecks(routes: readonly SiteRoute[], firstPaths: ReadonlySe
     .filter((r) => wanted.has(r.path))
     .map((r) => {
       const parsed = r.links.length > 0 || /^text\/(html|css)/.test(r.contentType);
-      return { path: r.path, bytes: r.body.length, ...(parsed && { contentType: r.contentType.split(';')[0]!, links: r.links.length }) };
+      return { path: r.path, bytes: r.body.byteLength, ...(parsed && { contentType: r.contentType.split(';')[0]!, links: r.links.length }) };
     });
 }
 

@@ -435,23 +435,40 @@ const tlsSchema = mapping(
 const workloadName = identifier('workload name', 'small', 'Unique name (defaults to the type).').optional();
 const DEFAULT_OUTAGE_MS = 3000;
 const h1PoolSize = int({ min: 1, max: 64, example: 6 }, 'HTTP/1.1 connections per pool (browsers: 6).').default(6);
-const MAX_RESPONSE_MIB = DEFAULT_MAX_BODY_BYTES / 2 ** 20;
 
+/** A power-of-two limit in its own unit: 1GiB, 64MiB. */
+function binarySize(bytes: number): string {
+  return bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30}GiB` : `${bytes / 2 ** 20}MiB`;
+}
+
+/** A size up to `limitBytes`; a larger one is refused with the message `tooLarge` writes. */
+const limitedSize = (description: string, limitBytes: number, tooLarge: (bytes: number) => string) =>
+  size(`${description} At most ${binarySize(limitBytes)}.`).superRefine((bytes, ctx) => {
+    if (bytes > limitBytes) ctx.addIssue({ code: 'custom', input: bytes, message: tooLarge(bytes) });
+  });
+
+const MAX_RESPONSE = binarySize(DEFAULT_MAX_BODY_BYTES);
 /** A response body size: never more than the servers send (every larger request would be answered 413). */
 const responseSize = (description: string) =>
-  size(`${description} At most ${MAX_RESPONSE_MIB}MiB.`).superRefine((bytes, ctx) => {
-    if (bytes > DEFAULT_MAX_BODY_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        input: bytes,
-        message: message(
-          `${tidy(bytes)} bytes is more than the servers send in one response`,
-          `a size up to ${MAX_RESPONSE_MIB}MiB (${DEFAULT_MAX_BODY_BYTES} bytes, the built-in servers' limit)`,
-          `Use at most ${MAX_RESPONSE_MIB}MiB per response.`,
-        ),
-      });
-    }
-  });
+  limitedSize(description, DEFAULT_MAX_BODY_BYTES, (bytes) =>
+    message(
+      `${tidy(bytes)} bytes is more than the servers send in one response`,
+      `a size up to ${MAX_RESPONSE} (${DEFAULT_MAX_BODY_BYTES} bytes, the built-in servers' limit)`,
+      `Use at most ${MAX_RESPONSE} per response.`,
+    ),
+  );
+
+const MAX_PAGE_BODY = binarySize(PAGE_LIMITS.maxBodyBytes);
+/** A page's document or subresource size: the page workload reads every body of a page whole, so its limit is lower. */
+const pageBodySize = (description: string) =>
+  limitedSize(description, PAGE_LIMITS.maxBodyBytes, (bytes) =>
+    message(
+      `${tidy(bytes)} bytes is more than a page's body may be`,
+      `a size up to ${MAX_PAGE_BODY} (${PAGE_LIMITS.maxBodyBytes} bytes; the page workload reads every body of a page whole)`,
+      `Use at most ${MAX_PAGE_BODY} per document or subresource; large downloads belong to a \`throughput\` workload.`,
+    ),
+  );
+
 const sizeList = (description: string) => list(responseSize('Response size.'), 'size', '[1KB, 100KB]', description);
 
 /** `size` or `sizes`, resolved to a list of bytes. */
@@ -536,8 +553,8 @@ const pageWorkloadSchema = mapping(
     depth: int({ min: 1, max: PAGE_LIMITS.maxDepth, example: 1 }, 'Levels of documents (1 = HTML and its subresources).').default(1),
     sizes: mapping(
       {
-        html: responseSize('HTML document size (padded with a comment when its markup is shorter).').prefault('20KB'),
-        resource: responseSize('Subresource size.').prefault('10KB'),
+        html: pageBodySize('HTML document size (padded with a comment when its markup is shorter).').prefault('20KB'),
+        resource: pageBodySize('Subresource size.').prefault('10KB'),
       },
       'page sizes {html, resource}',
     )
@@ -725,7 +742,7 @@ const downloadSize = (description: string) =>
       ctx.addIssue({
         code: 'custom',
         input: bytes,
-        message: message(`${tidy(bytes)} bytes is too small to measure throughput`, `a size from 1MB to ${MAX_RESPONSE_MIB}MiB`, 'Use e.g. `size: 25MB`; small objects belong to a `requests` workload.'),
+        message: message(`${tidy(bytes)} bytes is too small to measure throughput`, `a size from 1MB to ${MAX_RESPONSE}`, 'Use e.g. `size: 25MB`; small objects belong to a `requests` workload.'),
       });
     }
   });

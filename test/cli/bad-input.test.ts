@@ -63,7 +63,7 @@ describe('bench run on bad input: exit 2, file:line:col, no stack, nothing left'
     // The limit is the servers' own constant, not a copy of it.
     expect(r.stderr).toBe(
       `error: ${r.file}:4:18: workloads[0].sizes[1]: 100000000000 bytes is more than the servers send in one response, ` +
-        `expected a size up to ${DEFAULT_MAX_BODY_BYTES / 2 ** 20}MiB (${DEFAULT_MAX_BODY_BYTES} bytes, the built-in servers' limit). Use at most ${DEFAULT_MAX_BODY_BYTES / 2 ** 20}MiB per response.\n`,
+        `expected a size up to ${DEFAULT_MAX_BODY_BYTES / 2 ** 30}GiB (${DEFAULT_MAX_BODY_BYTES} bytes, the built-in servers' limit). Use at most ${DEFAULT_MAX_BODY_BYTES / 2 ** 30}GiB per response.\n`,
     );
     expect(existsSync(r.out), 'run directory').toBe(false);
     // The largest accepted size is one the handler really serves.

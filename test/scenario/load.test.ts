@@ -63,6 +63,17 @@ workloads:
     ]);
   });
 
+  it("takes downloads from 1 MB up to the servers' 1 GiB (the limit is theirs, not a buffer's)", () => {
+    const s = parse(`
+workloads:
+  - {type: throughput, name: small, size: 1MB}
+  - {type: throughput, name: large, size: 100MB, parallel: 4}
+  - {type: throughput, name: largest, size: 1GiB}
+`);
+    expect(s.workloads.map((w) => (w as { size: number }).size)).toEqual([1_000_000, 100_000_000, 2 ** 30]);
+    expect(errorOf(() => parse('workloads: [{type: throughput, size: 1.1GB}]')).message).toMatch(/more than the servers send in one response, expected a size up to 1GiB/);
+  });
+
   it('applies a profile, then link, then up/down overrides', () => {
     const s = parse(`
 network:
