@@ -48,6 +48,12 @@ const p50 = (result: RunResult, protocol: string) => median(ok(result.cells.filt
 const cpuPerRequest = (result: RunResult, protocol: string) =>
   median(ok(result.cells.filter((c) => c.protocol === protocol)).map((c) => (c.serverCpuMs ?? NaN) / Math.max(1, c.requests.ok)));
 
+/** Per protocol over runs: the median packets the link delivered in a round's first round trip (multiplex details). */
+const transfers = (runs: RunResult[], protocol: string) =>
+  runs.flatMap((r) => ok(r.cells.filter((c) => c.protocol === protocol)).flatMap((c) => c.details?.multiplex?.packetsPerRoundTrip ?? []));
+const firstRoundTrip = (runs: RunResult[], protocol: string) => median(transfers(runs, protocol).map((t) => t[0]!)).toFixed(0);
+const roundTrips = (runs: RunResult[], protocol: string) => median(transfers(runs, protocol).map((t) => t.length)).toFixed(0);
+
 interface Ratio {
   name: string;
   value: number;
@@ -80,7 +86,14 @@ function main(): void {
     ratios.push({ name, value: median(values), aim, values, detail });
   add('h3VsH2', 1.1, ours.map((r) => p50(r, 'h3') / p50(r, 'h2')), `p50 ms h3 ${ours.map((r) => p50(r, 'h3').toFixed(0)).join(' ')}; h2 ${ours.map((r) => p50(r, 'h2').toFixed(0)).join(' ')}`);
   if (caddy) {
-    add('h3VsCaddyH3', 1.1, ours.map((r, i) => p50(r, 'h3') / p50(theirs[i]!, 'h3')), `p50 ms caddy h3 ${theirs.map((r) => p50(r, 'h3').toFixed(0)).join(' ')}`);
+    add(
+      'h3VsCaddyH3',
+      1.1,
+      ours.map((r, i) => p50(r, 'h3') / p50(theirs[i]!, 'h3')),
+      `p50 ms caddy h3 ${theirs.map((r) => p50(r, 'h3').toFixed(0)).join(' ')}; ` +
+        `packets in the first round trip (the initial window): ours h3 ${firstRoundTrip(ours, 'h3')}, h2 ${firstRoundTrip(ours, 'h2')}, caddy h3 ${firstRoundTrip(theirs, 'h3')}; ` +
+        `round trips per round: ours h3 ${roundTrips(ours, 'h3')}, caddy h3 ${roundTrips(theirs, 'h3')}`,
+    );
   }
   add('senderRttVsPath', 1.1, ours.map((r) => srtt(r) / PATH_RTT_MS), `our h3 server's smoothed RTT ms ${ours.map((r) => srtt(r).toFixed(0)).join(' ')}`);
   add('h3CpuVsH2', 3, ours.map((r) => cpuPerRequest(r, 'h3') / cpuPerRequest(r, 'h2')), `server CPU ms/request h3 ${ours.map((r) => cpuPerRequest(r, 'h3').toFixed(2)).join(' ')}; h2 ${ours.map((r) => cpuPerRequest(r, 'h2').toFixed(2)).join(' ')}`);

@@ -18,6 +18,11 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
 
 // `npm run perf -- h3-link --pairs 3 --json`: names first, then options passed to each benchmark.
 const cliArgs = process.argv.slice(2);
+if (cliArgs[0] === '--help' || cliArgs[0] === '-h') {
+  console.log('npm run perf -- [name ...] [options passed to each benchmark, e.g. --json]\n\nBenchmarks (all, one after another, when none is named):');
+  for (const [name, bench] of Object.entries(BENCHMARKS)) console.log(`  ${name.padEnd(9)} ${bench.what}`);
+  process.exit(0);
+}
 const firstOption = cliArgs.findIndex((a) => a.startsWith('-'));
 const wanted = firstOption < 0 ? cliArgs : cliArgs.slice(0, firstOption);
 const options = firstOption < 0 ? [] : cliArgs.slice(firstOption);
