@@ -136,6 +136,16 @@ export async function setNamespaceCongestionControl(
   return { ok: false, detail: `namespace default not settable (${r.stderr.trim()}); ${cc} set on the path routes` };
 }
 
+/**
+ * Every TCP connection starts fresh, as every QUIC connection does: Linux otherwise keeps each
+ * closed connection's RTT (and cwnd, reordering) per destination in the namespace's tcp_metrics
+ * and seeds the next connection's retransmission timeout from it, so a handshake under loss
+ * would retransmit sooner in a run's later cells than in its first. A per-namespace sysctl.
+ */
+export async function disableTcpMetricsCache(exec: CommandRunner, ns: string): Promise<void> {
+  await exec.run([...inNamespace(ns), 'sysctl', '-q', '-w', 'net.ipv4.tcp_no_metrics_save=1']);
+}
+
 export interface PathAddressingContext extends Pick<LinkUpContext, 'clientNs' | 'serverNs' | 'mtu'> {
   congestionControl?: TcpCongestionControl;
 }

@@ -19,6 +19,7 @@ import {
   namespaceNames,
   sanitizeRunId,
   setNamespaceCongestionControl,
+  disableTcpMetricsCache,
   type NamespaceNames,
 } from './namespaces.ts';
 import { deleteNamespaceSync, findLinkProcesses, registerTeardown, removeOwnerRecord, writeOwnerRecord } from './cleanup.ts';
@@ -230,6 +231,7 @@ class NamespaceTopology implements ShapedTopology {
       await createNamespace(this.exec, ns);
       const r = await setNamespaceCongestionControl(this.exec, ns, this.spec.congestionControl);
       this.congestionControlNotes.push(`${ns}: ${r.detail}`);
+      await disableTcpMetricsCache(this.exec, ns);
     }
     this.link = link;
     await link.up({

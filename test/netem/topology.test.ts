@@ -82,6 +82,11 @@ describeRoot('shaped topology on plain veth paths', () => {
       // The packets of this connection went over this path: at least SYN, data, FIN, ACKs (up).
       expect(after[path]!.up.packetsOut - before[path]!.up.packetsOut).toBeGreaterThanOrEqual(4);
     }
+    // Closed connections leave nothing for the next one to start from (as with QUIC): Linux's
+    // per-destination tcp_metrics cache stays empty on both sides.
+    for (const ns of [topo.namespaces.client, topo.namespaces.server]) {
+      expect(await sh(['ip', '-n', ns, 'tcp_metrics', 'show']), ns).toBe('');
+    }
   });
 
   it('routeVia hands the default route to another path: a connection from no address leaves by it', async () => {
