@@ -21,15 +21,12 @@ import {
   H3Error,
   H3_CLOSED_CRITICAL_STREAM,
   H3_EXCESSIVE_LOAD,
-  H3_FRAME_ERROR,
   H3_FRAME_UNEXPECTED,
   H3_ID_ERROR,
   H3_INTERNAL_ERROR,
-  H3_MESSAGE_ERROR,
   H3_MISSING_SETTINGS,
   H3_NO_ERROR,
   H3_REQUEST_CANCELLED,
-  H3_REQUEST_INCOMPLETE,
   H3_REQUEST_REJECTED,
   H3_STREAM_CREATION_ERROR,
   streamError,
@@ -341,7 +338,7 @@ export class H3Connection {
     s.method = list.find(([n]) => n === ':method')?.[1];
     this.streams.set(id, s);
     this.writeHeaders(s, list, fin);
-    s.send = fin ? SendState.DONE : SendState.BODY;
+    s.headersSent(fin);
     return id;
   }
 
@@ -358,7 +355,7 @@ export class H3Connection {
     this.writeHeaders(s, headers, fin);
     const status = headers.find(([n]) => n === ':status')?.[1];
     const informational = status !== undefined && status.length === 3 && status[0] === '1';
-    if (!informational || fin) s.send = fin ? SendState.DONE : SendState.BODY;
+    s.headersSent(fin, informational);
     this.forgetIfComplete(s);
   }
 
@@ -379,7 +376,7 @@ export class H3Connection {
     }
     if (data.length === 0) {
       if (fin) {
-        s.send = SendState.DONE;
+        s.finishSending();
         this.writeStream(s, new Uint8Array(0), true, false);
         this.forgetIfComplete(s);
       }
@@ -402,7 +399,7 @@ export class H3Connection {
     this.writeStream(s, n === data.length ? data : data.subarray(0, n), finNow, true);
     if (n < data.length) s.wantsWritable = true;
     if (finNow) {
-      s.send = SendState.DONE;
+      s.finishSending();
       this.forgetIfComplete(s);
     }
     return n;
@@ -417,7 +414,7 @@ export class H3Connection {
     const s = this.sendableStream(streamId);
     if (headers.some(([n]) => n.startsWith(':'))) throw new Error('trailers cannot carry pseudo-fields');
     this.writeHeaders(s, headers, true);
-    s.send = SendState.DONE;
+    s.finishSending();
     this.forgetIfComplete(s);
   }
 
@@ -588,13 +585,12 @@ export class H3Connection {
           this.onPeerReset(s, s.peerResetCode);
           return copied;
         }
-        if (s.unblockedHeaders) {
-          const headers = s.unblockedHeaders;
-          s.unblockedHeaders = undefined;
-          this.deliverHeaders(s, headers);
+        const unblocked = s.takeUnblockedHeaders();
+        if (unblocked) {
+          this.deliverHeaders(s, unblocked);
           continue;
         }
-        if (s.recv === RecvState.BLOCKED || s.recv === RecvState.FINISHED || s.recv === RecvState.CLOSED) return copied;
+        if (!s.readsFrames) return copied;
         const room = body ? body.length - copied : 0;
         if (room === 0 && s.reader.inDataPayload && s.reader.buffered > 0) {
           if (!body) this.notifyData(s);
@@ -638,13 +634,7 @@ export class H3Connection {
   private onRequestEvent(s: RequestStream, ev: FrameEvent): void {
     switch (ev.kind) {
       case 'data-start':
-        if (s.recv === RecvState.HEADERS_EXPECTED) throw connectionError(H3_FRAME_UNEXPECTED, `DATA before HEADERS on stream ${s.id}`, s.id);
-        if (s.recv === RecvState.TRAILERS_RECEIVED) throw connectionError(H3_FRAME_UNEXPECTED, `DATA after trailers on stream ${s.id}`, s.id);
-        s.bodyReceived += ev.length;
-        if (s.noBody && ev.length > 0) throw streamError(H3_MESSAGE_ERROR, 'body on a response that cannot have one', s.id);
-        if (s.contentLength !== undefined && !s.noBody && s.bodyReceived > s.contentLength) {
-          throw streamError(H3_MESSAGE_ERROR, `body exceeds content-length ${s.contentLength}`, s.id);
-        }
+        s.dataFrameStarted(ev.length);
         return;
       case 'unknown':
         return;
@@ -662,13 +652,11 @@ export class H3Connection {
       throw connectionError(H3_ID_ERROR, `PUSH_PROMISE ${frame.pushId} without MAX_PUSH_ID`, s.id);
     }
     if (frame.type !== 'headers') throw connectionError(H3_FRAME_UNEXPECTED, `${frame.type} on request stream ${s.id}`, s.id);
-    if (s.recv === RecvState.TRAILERS_RECEIVED) throw connectionError(H3_FRAME_UNEXPECTED, `HEADERS after trailers on stream ${s.id}`, s.id);
-    const trailers = s.recv === RecvState.BODY;
+    const trailers = s.headersFrameReceived();
     const result = this.decoder.decodeFieldSection(s.id, frame.fieldSection);
     this.flushDecoderStream();
     if (result.status === 'blocked') {
-      s.blockedTrailers = trailers;
-      s.recv = RecvState.BLOCKED;
+      s.headersBlocked(trailers);
       return;
     }
     this.deliverHeaders(s, result.headers);
@@ -676,25 +664,21 @@ export class H3Connection {
 
   /** A decoded header section: validates it for its place in the message and emits it. */
   private deliverHeaders(s: RequestStream, headers: HeaderList): void {
-    if (s.recv === RecvState.BLOCKED) s.recv = s.blockedTrailers ? RecvState.BODY : RecvState.HEADERS_EXPECTED;
     const trailers = s.recv === RecvState.BODY;
     let informational = false;
     if (trailers) {
       checkTrailers(headers);
-      s.recv = RecvState.TRAILERS_RECEIVED;
+      s.trailersReceived();
     } else if (this.isServer) {
       const info = checkRequestHeaders(headers);
-      s.contentLength = info.contentLength;
       s.method = info.method;
-      s.recv = RecvState.BODY;
+      s.headersReceived(info.contentLength, false);
     } else {
       const info = checkResponseHeaders(headers);
       if (info.status < 200) {
         informational = true;
       } else {
-        s.contentLength = info.contentLength;
-        s.noBody = s.method === 'HEAD' || info.status === 204 || info.status === 304;
-        s.recv = RecvState.BODY;
+        s.headersReceived(info.contentLength, s.method === 'HEAD' || info.status === 204 || info.status === 304);
       }
     }
     // Whether the stream ends right here: look at what has arrived.
@@ -708,29 +692,22 @@ export class H3Connection {
   }
 
   private endOfStream(s: RequestStream): void {
-    if (!s.reader.atFrameBoundary) throw connectionError(H3_FRAME_ERROR, `stream ${s.id} ended inside a frame`, s.id);
-    if (s.recv === RecvState.HEADERS_EXPECTED) {
-      throw streamError(this.isServer ? H3_REQUEST_INCOMPLETE : H3_MESSAGE_ERROR, `stream ${s.id} ended without a header section`, s.id);
-    }
-    if (!s.noBody && s.contentLength !== undefined && s.bodyReceived !== s.contentLength) {
-      throw streamError(H3_MESSAGE_ERROR, `body of ${s.bodyReceived} bytes, content-length ${s.contentLength}`, s.id);
-    }
-    s.recv = RecvState.FINISHED;
+    s.recvFinished(this.isServer);
     this.emit({ type: 'finished', streamId: s.id });
     this.forgetIfComplete(s);
   }
 
   private onPeerReset(s: RequestStream, code: number): void {
     s.peerResetCode = undefined;
-    if (s.recv === RecvState.FINISHED || s.recv === RecvState.CLOSED) return;
+    if (!s.readOpen) return;
     this.decoder.cancelStream(s.id);
     this.flushDecoderStream();
-    s.recv = RecvState.CLOSED;
+    s.recvClosed();
     // The exchange is over: stop sending our side too (section 4.1.1).
-    if (s.send !== SendState.CLOSED && !(s.send === SendState.DONE && s.out.isEmpty)) {
+    if (s.writeOpen) {
       this.io.streamShutdown(s.id, 'write', H3_REQUEST_CANCELLED);
       s.out.clear();
-      s.send = SendState.CLOSED;
+      s.sendClosed();
     }
     if (s.appKnows) this.emitReset(s, code);
     this.forgetIfComplete(s);
@@ -747,7 +724,6 @@ export class H3Connection {
    * take a request's header section answers 431 instead (RFC 6585) and stops reading.
    */
   private abortStream(s: RequestStream, error: H3Error): void {
-    const readOpen = s.recv !== RecvState.FINISHED && s.recv !== RecvState.CLOSED;
     if (
       this.isServer &&
       error.code === H3_EXCESSIVE_LOAD &&
@@ -755,11 +731,11 @@ export class H3Connection {
       s.send === SendState.IDLE &&
       !this.failure
     ) {
-      if (readOpen) this.decoder.cancelStream(s.id);
-      s.recv = RecvState.CLOSED;
+      if (s.readOpen) this.decoder.cancelStream(s.id);
+      s.recvClosed();
       this.io.streamShutdown(s.id, 'read', H3_NO_ERROR);
       this.writeHeaders(s, [[':status', '431']], true);
-      s.send = SendState.DONE;
+      s.headersSent(true);
       this.flushDecoderStream();
       this.forgetIfComplete(s);
       return;
@@ -771,16 +747,14 @@ export class H3Connection {
 
   /** Both directions shut with code; the stream is forgotten. */
   private closeStream(s: RequestStream, code: number): void {
-    if (s.recv !== RecvState.FINISHED && s.recv !== RecvState.CLOSED) {
+    if (s.readOpen) {
       this.decoder.cancelStream(s.id);
       this.io.streamShutdown(s.id, 'read', code);
     }
-    if (s.send !== SendState.CLOSED && !(s.send === SendState.DONE && s.out.isEmpty)) {
-      this.io.streamShutdown(s.id, 'write', code);
-    }
+    if (s.writeOpen) this.io.streamShutdown(s.id, 'write', code);
     s.out.clear();
-    s.recv = RecvState.CLOSED;
-    s.send = SendState.CLOSED;
+    s.recvClosed();
+    s.sendClosed();
     this.streams.delete(s.id);
   }
 
@@ -883,7 +857,7 @@ export class H3Connection {
     const result = this.decoder.retryBlocked(streamId);
     this.flushDecoderStream();
     if (result.status === 'blocked') return;
-    s.unblockedHeaders = result.headers;
+    s.headersUnblocked(result.headers);
     this.pump(s);
   }
 
@@ -989,8 +963,7 @@ export class H3Connection {
   private sendableStream(streamId: number): RequestStream {
     const s = this.streams.get(streamId);
     if (!s) throw this.missingStream(streamId);
-    if (s.send === SendState.CLOSED) throw streamError(H3_REQUEST_CANCELLED, `stream ${streamId} was reset`, streamId);
-    if (s.send !== SendState.BODY) throw new Error(`stream ${streamId}: ${s.send === SendState.IDLE ? 'headers must come first' : 'already finished'}`);
+    s.assertSendingBody();
     return s;
   }
 
@@ -1019,7 +992,7 @@ export class H3Connection {
     s.out.clear();
     if (s.send !== SendState.CLOSED) {
       this.io.streamShutdown(s.id, 'write', code);
-      s.send = SendState.CLOSED;
+      s.sendClosed();
     }
     if (s.appKnows) this.emitReset(s, code);
     this.forgetIfComplete(s);
