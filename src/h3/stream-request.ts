@@ -192,7 +192,7 @@ export class RequestStream {
     this.recvState = RecvState.FINISHED;
   }
 
-  /** Reading stops for good (peer reset, stream error, or the request was refused). */
+  /** Reading stops for good (peer reset, stream error, or the request was refused); nothing more is delivered. */
   recvClosed(): void {
     this.recvState = RecvState.CLOSED;
     this.unblockedHeaders = undefined;
