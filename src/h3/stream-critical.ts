@@ -1,0 +1,45 @@
+/**
+ * One of our critical unidirectional streams: the control stream and the QPACK encoder and
+ * decoder streams. They live as long as the connection; if the peer stops one, the connection
+ * cannot go on (RFC 9114 section 6.2.1, RFC 9204 section 4.2), hence H3_CLOSED_CRITICAL_STREAM.
+ */
+import { connectionError, H3_CLOSED_CRITICAL_STREAM } from './errors.ts';
+import { StreamSendBuffer } from './stream-send-buffer.ts';
+import { isStreamIOError, type QuicStreamIO } from './transport.ts';
+
+export class CriticalStream {
+  private readonly out: StreamSendBuffer;
+
+  /** Opens the stream with its first bytes (the stream type, for the control stream SETTINGS too). */
+  constructor(
+    private readonly io: QuicStreamIO,
+    readonly streamId: number,
+    opening: Uint8Array,
+  ) {
+    this.out = new StreamSendBuffer(streamId);
+    this.out.write(io, opening, false, false);
+  }
+
+  /** Writes now what flow control allows and queues the rest (data is not reused by callers). */
+  write(data: Uint8Array): void {
+    try {
+      this.out.write(this.io, data, false, false);
+    } catch (e) {
+      throw this.stopped(e);
+    }
+  }
+
+  /** Writes what flow control held back. */
+  flush(): void {
+    if (this.out.isEmpty) return;
+    try {
+      this.out.flush(this.io);
+    } catch (e) {
+      throw this.stopped(e);
+    }
+  }
+
+  private stopped(e: unknown): unknown {
+    return isStreamIOError(e) ? connectionError(H3_CLOSED_CRITICAL_STREAM, `peer stopped our critical stream ${this.streamId}`) : e;
+  }
+}
