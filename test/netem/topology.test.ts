@@ -106,7 +106,10 @@ describeRoot('shaped topology on plain veth paths', () => {
       expect(r.reply).toBe(`echo:hi from ${topo.clientAddresses.lte}`);
       const after = await topo.counters();
       expect(after.lte!.up.packetsOut - before.lte!.up.packetsOut).toBeGreaterThanOrEqual(4);
-      expect(after.wifi!.up.packetsOut - before.wifi!.up.packetsOut).toBe(0);
+      // None of this connection's packets (at least SYN, ACK, data, FIN) went by wifi. The device
+      // counters count everything else too: one or two stray packets (seen in 4 of 8 runs on a loaded
+      // machine even after the quiet wait; not identified) do not make a connection.
+      expect(after.wifi!.up.packetsOut - before.wifi!.up.packetsOut).toBeLessThan(4);
     } finally {
       await topo.routeVia('wifi');
     }
