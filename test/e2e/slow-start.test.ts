@@ -3,7 +3,7 @@
  * say a sender starts with: bench's HTTP/2 server sends through Linux TCP, whose initial window is
  * 10 segments (RFC 6928), and its HTTP/3 server through quiche, whose initial window is 10 packets'
  * worth of bytes (RFC 9002 section 7.2); the handshake's acknowledged packets add a few in slow
- * start. Caddy's quic-go (32 packets) is checked in own-server.test.ts.
+ * start (up to 20 allowed). Caddy's quic-go (32 packets) is checked in own-server.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,13 +23,14 @@ describe.skipIf(peerMissing(isRoot(), 'root (the scenario shapes the network)'))
       'slow-start.yaml',
       [
         'name: slow-start',
-        'description: 100 x 10 KB at once behind 20 ms each way, no loss, no rate limit',
+        'description: 100 x 10 KB at once behind 50 ms each way, no loss, no rate limit',
         'protocols: [h2, h3]',
         'repetitions: 1',
         'network:',
         '  backend: userspace',
         '  link:',
-        '    delay: 20ms',
+        // A round trip long against the machine's scheduling delays, so packets stay in their round trip.
+        '    delay: 50ms',
         'workloads:',
         '  - type: multiplex',
         '    requests: 100',
@@ -46,15 +47,15 @@ describe.skipIf(peerMissing(isRoot(), 'root (the scenario shapes the network)'))
     for (const protocol of ['h2', 'h3']) {
       const rounds = result.cells.filter((c) => c.protocol === protocol).flatMap((c) => c.details?.multiplex?.packetsPerRoundTrip ?? []);
       expect(rounds.length, protocol).toBe(2);
-      // 100 x 10 KB is 1 MB: at most about 1.4 KB of it per packet, so at least 690 packets, in 6 to 8 round trips.
+      // 100 x 10 KB is 1 MB: at most about 1.4 KB of it per packet, so at least 690 packets, which a
+      // window doubling from 10 cannot deliver in fewer than 6 round trips.
       for (const r of rounds) {
         const what = `${protocol}: ${r.join(' ')}`;
         expect(r[0], what).toBeGreaterThanOrEqual(8);
-        expect(r[0], what).toBeLessThanOrEqual(16);
+        expect(r[0], what).toBeLessThanOrEqual(20);
         expect(r[1], what).toBeGreaterThanOrEqual(1.5 * r[0]!);
         expect(r.reduce((a, b) => a + b, 0), what).toBeGreaterThanOrEqual(690);
-        expect(r.length, what).toBeGreaterThanOrEqual(5);
-        expect(r.length, what).toBeLessThanOrEqual(9);
+        expect(r.length, what).toBeGreaterThanOrEqual(6);
       }
     }
   }, 130_000);
