@@ -59,13 +59,14 @@ export const loadWorkload: Workload<LoadSpec> = {
     recorder.start(monoMs());
     const sessions = await openSessions(ctx, spec.connections, spec.h1PoolSize);
     const path = bytesPath(spec.size);
+    const request = { path };
     let sent = 0;
-    const send = async (opts: SendOptions, into?: RequestRecord[]) => {
+    const send = async (opts: SendOptions, tally?: StepTally) => {
       const session = sessions[sent++ % sessions.length]!;
-      const record = await session.request({ path });
-      recorder.sessionConnections(session, undefined, { settledOnly: true });
+      const record = await session.request(request);
+      recorder.sessionConnections(session, undefined, SETTLED_ONLY);
       recorder.request(record, opts);
-      into?.push(record);
+      tally?.add(record);
     };
     try {
       // Unmeasured: opens every connection of HTTP/1.1's pools, so the first step does not carry handshakes.
@@ -96,12 +97,34 @@ interface SendOptions {
   dueAt?: number;
 }
 
-type Send = (opts: SendOptions, into: RequestRecord[]) => Promise<void>;
+type Send = (opts: SendOptions, tally: StepTally) => Promise<void>;
+
+const SETTLED_ONLY = { settledOnly: true };
+
+/** A step's requests counted as they finish (keeping them would grow the heap with the sweep). */
+class StepTally {
+  requests = 0;
+  ok = 0;
+  /** First and last successful answer. */
+  firstAnswer = Infinity;
+  lastAnswer = -Infinity;
+  /** The last answer of any kind. */
+  lastDone = -Infinity;
+
+  add(record: RequestRecord): void {
+    this.requests++;
+    this.lastDone = Math.max(this.lastDone, record.done);
+    if (failureKind(record) !== undefined) return;
+    this.ok++;
+    this.firstAnswer = Math.min(this.firstAnswer, record.done);
+    this.lastAnswer = Math.max(this.lastAnswer, record.done);
+  }
+}
 
 async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: CellRecorder, send: Send): Promise<LoadStepDetails> {
   const spec = ctx.spec;
   const metricPrefix = stepPrefix(spec.loop, level);
-  const records: RequestRecord[] = [];
+  const tally = new StepTally();
   const before = await ctx.link.usage();
   const clientCpu = process.cpuUsage();
   const start = monoMs();
@@ -109,19 +132,19 @@ async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: 
   if (spec.loop === 'open') {
     arrivals = await runOpenLoop(
       { rate: level, durationMs: spec.stepDurationMs, maxInFlight: spec.maxInFlight, lateAfterMs: LATE_AFTER_MS, signal: ctx.signal },
-      (dueAt) => send({ phase: metricPrefix, measured: true, dueAt }, records),
+      (dueAt) => send({ phase: metricPrefix, measured: true, dueAt }, tally),
     );
   } else {
-    await runClosedLoopFor(spec.stepDurationMs, level, () => send({ phase: metricPrefix, measured: true }, records), ctx.signal);
+    const measured = { phase: metricPrefix, measured: true };
+    await runClosedLoopFor(spec.stepDurationMs, level, () => send(measured, tally), ctx.signal);
   }
   // Answers still arriving after the step's duration belong to it: a backlog stretches the window.
-  const lastDone = records.reduce((t, r) => Math.max(t, r.done), start + spec.stepDurationMs);
+  const lastDone = Math.max(tally.lastDone, start + spec.stepDurationMs);
   const cpu = process.cpuUsage(clientCpu);
   const after = await ctx.link.usage();
   recorder.span(start, lastDone);
   const windowMs = lastDone - start;
-  const answered = records.filter((r) => failureKind(r) === undefined);
-  const ok = answered.length;
+  const ok = tally.ok;
   const figures = {
     windowMs,
     clientCpuMs: (cpu.user + cpu.system) / 1000,
@@ -131,10 +154,10 @@ async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: 
   return {
     level,
     metricPrefix,
-    requests: records.length,
+    requests: tally.requests,
     ok,
-    failed: records.length - ok,
-    achievedPerSec: answerRate(answered, windowMs),
+    failed: tally.requests - ok,
+    achievedPerSec: answerRate(tally, windowMs),
     ...(arrivals && { arrivals }),
     ...figures,
     wireBytes: wireBytes(before, after),
@@ -147,15 +170,9 @@ async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: 
  * over the step's duration instead, a latency of L would cost L/duration of the rate; a backlog
  * drained after the duration lowers it, as it should.
  */
-function answerRate(answered: readonly RequestRecord[], windowMs: number): number {
-  if (answered.length < 2) return windowMs > 0 ? (answered.length * 1000) / windowMs : 0;
-  let first = Infinity;
-  let last = -Infinity;
-  for (const r of answered) {
-    first = Math.min(first, r.done);
-    last = Math.max(last, r.done);
-  }
-  return last > first ? ((answered.length - 1) * 1000) / (last - first) : 0;
+function answerRate(tally: StepTally, windowMs: number): number {
+  if (tally.ok < 2) return windowMs > 0 ? (tally.ok * 1000) / windowMs : 0;
+  return tally.lastAnswer > tally.firstAnswer ? ((tally.ok - 1) * 1000) / (tally.lastAnswer - tally.firstAnswer) : 0;
 }
 
 function difference(before: number | undefined, after: number | undefined): number | undefined {
