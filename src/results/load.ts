@@ -34,6 +34,19 @@ export function boundProcesses(step: Pick<LoadStepDetails, 'windowMs' | 'clientC
   return shares.filter(([, cpu, cores]) => cpu !== undefined && cpu / step.windowMs > CPU_BOUND_SHARE * cores).map(([p]) => p);
 }
 
+/**
+ * The client's CPU over what was measured: a load cell's steps (their own CPU over their windows,
+ * not the set-up and warm-up before them), any other cell's whole CPU over its duration.
+ */
+export function clientCpuOverMeasurement(cell: Pick<Cell, 'details' | 'clientCpuMs' | 'durationMs'>): { cpuMs: number; windowMs: number } | undefined {
+  const steps = loadDetails(cell)?.steps;
+  if (steps && steps.length > 0) {
+    const windowMs = steps.reduce((t, s) => t + s.windowMs, 0);
+    return windowMs > 0 ? { cpuMs: steps.reduce((t, s) => t + s.clientCpuMs, 0), windowMs } : undefined;
+  }
+  return cell.clientCpuMs !== undefined && cell.durationMs > 0 ? { cpuMs: cell.clientCpuMs, windowMs: cell.durationMs } : undefined;
+}
+
 /** The client workers a cell's load ran on (1 for other workloads, and for results from before workers). */
 export function clientWorkersOf(cell: Pick<Cell, 'details'>): number {
   return loadDetails(cell)?.clientWorkers ?? 1;

@@ -3,7 +3,7 @@ import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import { metricsWithValues } from '../results/catalogue.ts';
 import { loadDetails } from '../results/details.ts';
-import { clientWorkersOf, CPU_BOUND_SHARE } from '../results/load.ts';
+import { clientCpuOverMeasurement, clientWorkersOf, CPU_BOUND_SHARE } from '../results/load.ts';
 import type { Cell, RunResult, Summary, Warning } from '../results/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { QuicSenderStats } from '../quic/stats.ts';
@@ -153,12 +153,13 @@ export function validityWarnings(result: RunResult): Warning[] {
     }
     // A client with several worker processes can keep as many cores busy.
     const clientWorkers = clientWorkersOf(cell);
-    if (cell.clientCpuMs !== undefined && cell.durationMs > 0 && cell.clientCpuMs / cell.durationMs > CPU_BOUND_SHARE * clientWorkers) {
+    const client = clientCpuOverMeasurement(cell);
+    if (client && client.cpuMs / client.windowMs > CPU_BOUND_SHARE * clientWorkers) {
       const workers = clientWorkers > 1 ? ` (${clientWorkers} workers)` : '';
       warnings.push({
         level: 'warn',
         code: 'CLIENT_CPU_SATURATED',
-        message: `the client process${workers} used ${((100 * cell.clientCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing, so this figure may be the client's rather than the protocol's`,
+        message: `the client process${workers} used ${((100 * client.cpuMs) / client.windowMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing, so this figure may be the client's rather than the protocol's`,
         ...where,
       });
     }

@@ -1,7 +1,7 @@
 /**
  * One share of a load workload (the whole of it with one client worker): its sessions, its warm-up,
  * and each step's requests on the coordinator's order (load.ts). It runs in the client process
- * itself or in a worker process of it (load-worker.ts), and reports tallies and histograms that
+ * itself or in a worker process of it (load-worker-process.ts), and reports tallies and histograms that
  * load-split.ts merges.
  */
 import type { ClientSession, RequestRecord } from '../drivers/types.ts';

@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LatencyRecorder } from '../../src/metrics/histogram.ts';
-import { boundProcesses } from '../../src/results/load.ts';
+import type { LoadStepDetails } from '../../src/results/details.ts';
+import { boundProcesses, clientCpuOverMeasurement } from '../../src/results/load.ts';
 import { clientWorkersFor, type LoadSpec } from '../../src/workloads/load.ts';
 import { mergeShareResults, mergeSteps, splitEvenly, splitLoad, stepOrders, type ShareResult } from '../../src/workloads/load-split.ts';
 import { runOpenLoop } from '../../src/workloads/pool.ts';
@@ -180,5 +181,16 @@ describe('a client on several workers', () => {
     expect(boundProcesses(step)).toEqual(['client', 'server']);
     expect(boundProcesses(step, 2)).toEqual(['server']);
     expect(boundProcesses({ ...step, clientCpuMs: 1800 }, 2)).toEqual(['client', 'server']);
+  });
+
+  it("a load cell's client CPU share is its steps' (set-up, warm-up and the workers' start-up left out)", () => {
+    const steps = [
+      { windowMs: 1000, clientCpuMs: 900 },
+      { windowMs: 3000, clientCpuMs: 2100 },
+    ] as LoadStepDetails[];
+    const cell = { clientCpuMs: 9000, durationMs: 4000, details: { load: { loop: 'closed' as const, clientWorkers: 2, steps } } };
+    expect(clientCpuOverMeasurement(cell)).toEqual({ cpuMs: 3000, windowMs: 4000 });
+    expect(clientCpuOverMeasurement({ clientCpuMs: 500, durationMs: 1000 })).toEqual({ cpuMs: 500, windowMs: 1000 });
+    expect(clientCpuOverMeasurement({ durationMs: 1000 })).toBeUndefined();
   });
 });
