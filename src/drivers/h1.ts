@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
-import { QueuedRequest, RequestQueue } from './request-queue.ts';
+import { QueuedRequest, RequestQueue, type AttemptHandle } from './request-queue.ts';
 import { openTlsConnection, silenceError, watchSilence, type TlsConnection } from './tcp-tls.ts';
 import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
 
@@ -110,7 +110,7 @@ class H1Session implements ClientSession {
   private dispatch(r: QueuedRequest): boolean {
     const { timeline, spec } = r;
     const attempt = new H1Attempt(r, this);
-    r.cancel = (error) => attempt.cancel(error);
+    r.handle = attempt;
     try {
       this.pool.dispatch(
         {
@@ -188,7 +188,7 @@ class H1Session implements ClientSession {
  * undici's callbacks for one attempt of one request, as prototype methods: closures made for every
  * request cost a loaded client measurably. Callbacks of an attempt that was replaced are ignored.
  */
-class H1Attempt implements Dispatcher.DispatchHandler {
+class H1Attempt implements Dispatcher.DispatchHandler, AttemptHandle {
   private readonly attempt: number;
   private controller: Dispatcher.DispatchController | undefined;
   private withdrawn: Error | undefined;

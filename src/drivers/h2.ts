@@ -3,7 +3,7 @@
  * observed directly), many concurrent streams. Streams beyond the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS wait here, so `sent` is when a stream really went out.
  */
-import { connect as h2Connect, constants, type ClientHttp2Session } from 'node:http2';
+import { connect as h2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { BenchError } from '../util/errors.ts';
 import { authorityOf, normaliseHeaders, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue } from './request-queue.ts';
@@ -18,6 +18,29 @@ interface H2Connection {
   tls: TlsConnection;
   h2: ClientHttp2Session;
   streams: number;
+}
+
+/** Where a stream's listeners find the attempt it carries. */
+const ATTEMPT = Symbol('h2 attempt');
+type AttemptStream = ClientHttp2Stream & { [ATTEMPT]?: H2Attempt };
+
+/** One attempt of one request, on one stream of one connection. */
+class H2Attempt {
+  readonly attempt: number;
+
+  constructor(
+    readonly session: H2Session,
+    readonly r: QueuedRequest,
+    readonly connection: H2Connection,
+    private readonly stream: ClientHttp2Stream,
+  ) {
+    this.attempt = r.attempt;
+  }
+
+  /** Withdraws the request: RST_STREAM CANCEL. */
+  cancel(): void {
+    this.stream.close(constants.NGHTTP2_CANCEL);
+  }
 }
 
 class H2Session implements ClientSession {
@@ -142,48 +165,70 @@ class H2Session implements ClientSession {
 
   /**
    * Opens the stream of the request's current attempt; its cancel sends RST_STREAM CANCEL. The
-   * listeners are inline and few: closures made for every request cost a loaded client measurably.
+   * stream's listeners are the shared static functions below (`this` is the stream, which carries
+   * its attempt): a loaded client paid measurably for the closures and once-wrappers made per stream.
    */
   private startStream(r: QueuedRequest, connection: H2Connection): boolean {
     const { timeline, spec } = r;
-    const attempt = r.attempt;
     const { h2, tls } = connection;
     if (h2.closed || h2.destroyed) {
-      this.streamEnded(r, attempt, connection, new Error('HTTP/2 connection is closed'));
+      this.streamEnded(r, r.attempt, connection, new Error('HTTP/2 connection is closed'));
       return true;
     }
     try {
       const stream = h2.request(
         { ':method': spec.method ?? 'GET', ':path': spec.path, ...timeline.attemptHeaders() },
         { endStream: !spec.body },
-      );
+      ) as AttemptStream;
       connection.streams++;
+      const attempt = new H2Attempt(this, r, connection, stream);
+      stream[ATTEMPT] = attempt;
       // On a connected session the stream gets its id (headers submitted) inside request().
       if (!stream.pending) timeline.sent(tls.record.id, tls.record.localAddress);
-      else stream.once('ready', () => timeline.sent(tls.record.id, tls.record.localAddress));
-      stream.once('response', (headers) => {
-        if (r.isCurrent(attempt)) timeline.headers(Number(headers[':status']), spec.keepBody ? normaliseHeaders(headers) : undefined);
-      });
-      stream.on('data', (chunk: Buffer) => {
-        if (r.isCurrent(attempt)) timeline.data(chunk);
-      });
-      stream.once('error', (error) => this.streamEnded(r, attempt, connection, error));
-      stream.once('close', () => {
-        connection.streams--;
-        if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) this.streamEnded(r, attempt, connection, new Error(`stream reset (HTTP/2 error code ${stream.rstCode})`));
-        else if (timeline.record.status === undefined) this.streamEnded(r, attempt, connection, new Error('stream closed without a response'));
-        // A stream whose connection closed ends too (node pushes its end) with a CANCEL code, but
-        // only a complete body was read to its end: one cut short is no response.
-        else this.streamEnded(r, attempt, connection, stream.readableEnded ? undefined : new Error('the connection closed before the response ended'));
-        // A freed stream slot lets a waiting request start.
-        if (connection === this.current) this.queue.pump();
-      });
+      else stream.once('ready', H2Session.onStreamReady);
+      // 'response', 'error' and 'close' are emitted once per stream: plain listeners suffice.
+      stream.on('response', H2Session.onStreamResponse);
+      stream.on('data', H2Session.onStreamData);
+      stream.on('error', H2Session.onStreamError);
+      stream.on('close', H2Session.onStreamClose);
       if (spec.body) stream.end(Buffer.from(spec.body));
-      r.cancel = () => stream.close(constants.NGHTTP2_CANCEL);
+      r.handle = attempt;
     } catch (error) {
-      this.streamEnded(r, attempt, connection, error);
+      this.streamEnded(r, r.attempt, connection, error);
     }
     return true;
+  }
+
+  private static onStreamReady(this: AttemptStream): void {
+    const { r, connection } = this[ATTEMPT]!;
+    r.timeline.sent(connection.tls.record.id, connection.tls.record.localAddress);
+  }
+
+  private static onStreamResponse(this: AttemptStream, headers: IncomingHttpHeaders): void {
+    const { r, attempt } = this[ATTEMPT]!;
+    if (r.isCurrent(attempt)) r.timeline.headers(Number(headers[':status']), r.spec.keepBody ? normaliseHeaders(headers) : undefined);
+  }
+
+  private static onStreamData(this: AttemptStream, chunk: Buffer): void {
+    const { r, attempt } = this[ATTEMPT]!;
+    if (r.isCurrent(attempt)) r.timeline.data(chunk);
+  }
+
+  private static onStreamError(this: AttemptStream, error: Error): void {
+    const { session, r, attempt, connection } = this[ATTEMPT]!;
+    session.streamEnded(r, attempt, connection, error);
+  }
+
+  private static onStreamClose(this: AttemptStream): void {
+    const { session, r, attempt, connection } = this[ATTEMPT]!;
+    connection.streams--;
+    if (this.rstCode !== constants.NGHTTP2_NO_ERROR) session.streamEnded(r, attempt, connection, new Error(`stream reset (HTTP/2 error code ${this.rstCode})`));
+    else if (r.timeline.record.status === undefined) session.streamEnded(r, attempt, connection, new Error('stream closed without a response'));
+    // A stream whose connection closed ends too (node pushes its end) with a CANCEL code, but
+    // only a complete body was read to its end: one cut short is no response.
+    else session.streamEnded(r, attempt, connection, this.readableEnded ? undefined : new Error('the connection closed before the response ended'));
+    // A freed stream slot lets a waiting request start.
+    if (connection === session.current) session.queue.pump();
   }
 
   /** An attempt's stream ended (error: failed); with reconnect, a broken connection sends its requests again. */

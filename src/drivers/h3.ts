@@ -206,10 +206,12 @@ class H3ClientSession implements ClientSession {
     p.streamId = streamId;
     this.inflight.set(streamId, p);
     // RESET_STREAM and STOP_SENDING: the server stops sending, the stream's credit comes back.
-    p.cancel = () => {
-      this.inflight.delete(streamId);
-      this.h3.resetStream(streamId, H3_REQUEST_CANCELLED);
-      conn.scheduleFlush();
+    p.handle = {
+      cancel: () => {
+        this.inflight.delete(streamId);
+        this.h3.resetStream(streamId, H3_REQUEST_CANCELLED);
+        conn.scheduleFlush();
+      },
     };
     return true;
   }

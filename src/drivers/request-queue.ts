@@ -15,11 +15,17 @@ import { monoMs } from '../util/clock.ts';
  */
 export const MAX_RESENDS = 10;
 
+/** A started attempt as the driver's stack holds it (a stream, a dispatched request). */
+export interface AttemptHandle {
+  /** Withdraws the attempt from the stack: reset its stream, abort it. */
+  cancel(error: Error): void;
+}
+
 export class QueuedRequest {
   /** Which attempt is current: callbacks of an earlier attempt (a connection left behind) are ignored. */
   attempt = 0;
-  /** Withdraws the current attempt from the stack (reset its stream, abort it); set when it starts. */
-  cancel: ((error: Error) => void) | undefined;
+  /** The current attempt in the stack; set when it starts. An object rather than a closure per request. */
+  handle: AttemptHandle | undefined;
 
   constructor(
     readonly timeline: RequestTimeline,
@@ -125,7 +131,7 @@ export class RequestQueue<R extends QueuedRequest> {
       }
       this.flying.delete(request);
       request.attempt++;
-      request.cancel = undefined;
+      request.handle = undefined;
       request.timeline.retry(error);
       again.push(request);
     }
@@ -149,7 +155,7 @@ export class RequestQueue<R extends QueuedRequest> {
 
   /** Past its timeout: withdrawn from the line, or its attempt cancelled in the stack; fails with the timeout. */
   private expire(request: R, error: Error): void {
-    if (this.flying.has(request)) request.cancel?.(error);
+    if (this.flying.has(request)) request.handle?.cancel(error);
     this.finish(request, error);
   }
 

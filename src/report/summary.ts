@@ -65,6 +65,8 @@ export interface SummaryRow {
   metrics: EstimateJson[];
   /** Load workloads: every step of the sweep. */
   steps?: LoadStepJson[];
+  /** Load workloads: the client worker processes that sent the requests. */
+  clientWorkers?: number;
 }
 
 export interface SummaryJson {
@@ -104,7 +106,10 @@ export function summaryJson(result: RunResult): SummaryJson {
           metrics: headline.map((m) => toJson(m, estimate(result, key, m))).filter((e): e is EstimateJson => e !== undefined),
         };
         const curve = loadCurve(cells);
-        if (curve) row.steps = loadStepsJson(curve);
+        if (curve) {
+          row.steps = loadStepsJson(curve);
+          row.clientWorkers = curve.clientWorkers;
+        }
         rows.push(row);
       }
     }

@@ -195,18 +195,25 @@ export interface LoadStepDetails {
    * time (the client was behind) and those not sent at all because `maxInFlight` were outstanding.
    */
   arrivals?: { scheduled: number; late: number; dropped: number; maxLatenessMs: number };
+  /** The client's CPU over the step: the client process's and its worker processes'. */
   clientCpuMs: number;
   /** Absent where not measured (an external server; no link process of ours). */
   serverCpuMs?: number;
   linkCpuMs?: number;
   /** IP bytes the link received, both directions, during the step; absent where the link counts no bytes (network none, kernel link). */
   wireBytes?: number;
-  /** Processes above CPU_BOUND_SHARE of a core over the step's window: its figures may be the machine's, not the protocol's. */
+  /** Processes above CPU_BOUND_SHARE of a core (the client: of each worker's core) over the step's window: its figures may be the machine's, not the protocol's. */
   machineBound: LoadProcess[];
 }
 
 export interface LoadDetails {
   loop: 'open' | 'closed';
+  /**
+   * Worker processes of the client that sent the requests (the scenario's `clientWorkers`, `auto`
+   * resolved); their histograms added and counters summed, CPU of all of them. Absent in results
+   * from before client workers: one.
+   */
+  clientWorkers?: number;
   /** Open loop: an arrival sent more than this after its intended time counts as late. */
   lateAfterMs?: number;
   /** Open loop: outstanding requests above which an arrival is dropped. */

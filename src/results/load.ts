@@ -20,15 +20,36 @@ export const CPU_BOUND_SHARE = 0.85;
 export const KNEE_P99_FACTOR = 3;
 export const KNEE_ACHIEVED_SHARE = 0.95;
 
-/** Processes that used more than CPU_BOUND_SHARE of a core over the step's window. */
-export function boundProcesses(step: Pick<LoadStepDetails, 'windowMs' | 'clientCpuMs' | 'serverCpuMs' | 'linkCpuMs'>): LoadProcess[] {
+/**
+ * Processes that used more than CPU_BOUND_SHARE of a core over the step's window; a client with
+ * several workers (processes, each able to keep a core busy) more than that of each worker's core.
+ */
+export function boundProcesses(step: Pick<LoadStepDetails, 'windowMs' | 'clientCpuMs' | 'serverCpuMs' | 'linkCpuMs'>, clientWorkers = 1): LoadProcess[] {
   if (step.windowMs <= 0) return [];
-  const shares: Array<[LoadProcess, number | undefined]> = [
-    ['client', step.clientCpuMs],
-    ['server', step.serverCpuMs],
-    ['link', step.linkCpuMs],
+  const shares: Array<[LoadProcess, number | undefined, number]> = [
+    ['client', step.clientCpuMs, clientWorkers],
+    ['server', step.serverCpuMs, 1],
+    ['link', step.linkCpuMs, 1],
   ];
-  return shares.filter(([, cpu]) => cpu !== undefined && cpu / step.windowMs > CPU_BOUND_SHARE).map(([p]) => p);
+  return shares.filter(([, cpu, cores]) => cpu !== undefined && cpu / step.windowMs > CPU_BOUND_SHARE * cores).map(([p]) => p);
+}
+
+/**
+ * The client's CPU over what was measured: a load cell's steps (their own CPU over their windows,
+ * not the set-up and warm-up before them), any other cell's whole CPU over its duration.
+ */
+export function clientCpuOverMeasurement(cell: Pick<Cell, 'details' | 'clientCpuMs' | 'durationMs'>): { cpuMs: number; windowMs: number } | undefined {
+  const steps = loadDetails(cell)?.steps;
+  if (steps && steps.length > 0) {
+    const windowMs = steps.reduce((t, s) => t + s.windowMs, 0);
+    return windowMs > 0 ? { cpuMs: steps.reduce((t, s) => t + s.clientCpuMs, 0), windowMs } : undefined;
+  }
+  return cell.clientCpuMs !== undefined && cell.durationMs > 0 ? { cpuMs: cell.clientCpuMs, windowMs: cell.durationMs } : undefined;
+}
+
+/** The client workers a cell's load ran on (1 for other workloads, and for results from before workers). */
+export function clientWorkersOf(cell: Pick<Cell, 'details'>): number {
+  return loadDetails(cell)?.clientWorkers ?? 1;
 }
 
 /** The latency percentiles a curve point shows. */
@@ -66,6 +87,8 @@ export interface LoadCurvePoint {
 
 export interface LoadCurve {
   loop: LoadDetails['loop'];
+  /** Client workers of the first repetition (every repetition runs the same scenario on the same machine). */
+  clientWorkers: number;
   lateAfterMs?: number;
   maxInFlight?: number;
   /** In the order the steps ran. */
@@ -125,7 +148,7 @@ export function loadCurve(cells: readonly Cell[]): LoadCurve | undefined {
     };
   });
   const { knee, broke } = findKnee(first.loop, points);
-  return { loop: first.loop, lateAfterMs: first.lateAfterMs, maxInFlight: first.maxInFlight, points, knee, broke };
+  return { loop: first.loop, clientWorkers: first.clientWorkers ?? 1, lateAfterMs: first.lateAfterMs, maxInFlight: first.maxInFlight, points, knee, broke };
 }
 
 /** The knee of a sweep (steps in the order they ran, lowest level first as the scenario lists them). */

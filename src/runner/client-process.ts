@@ -11,6 +11,7 @@ import { keylogWritesDone } from '../util/keylog.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
 import { checkServer } from './server-check.ts';
 import type { WorkloadEvent } from '../results/events.ts';
+import { Batcher } from '../util/batch.ts';
 
 if (!process.send) {
   console.error('client-process must be started by the runner with an IPC channel');
@@ -22,37 +23,11 @@ const aborts = new Map<number, AbortController>();
 let nextRequestId = 1;
 
 /**
- * A cell's events go to the runner in batches, one IPC message per EVENT_BATCH_MS or
- * EVENT_BATCH_SIZE events: a message per request (a JSON string and a pipe write each) cost a
- * loaded client more CPU than its requests did, and the runner as much again. Every batch is out
- * before anything else the client sends, so the runner sees the cell's events in order and in full.
+ * A cell's events go to the runner in batches (src/util/batch.ts: one IPC message per 20 ms or 500
+ * events), not one per request. Every batch is out before anything else the client sends, so the
+ * runner sees the cell's events in order and in full.
  */
-const EVENT_BATCH_MS = 20;
-const EVENT_BATCH_SIZE = 500;
-
-class EventBatch {
-  private events: WorkloadEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly cellId: number) {}
-
-  add(event: WorkloadEvent): void {
-    this.events.push(event);
-    if (this.events.length >= EVENT_BATCH_SIZE) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), EVENT_BATCH_MS);
-  }
-
-  flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.events.length === 0) return;
-    const events = this.events;
-    this.events = [];
-    process.send!({ type: 'events', cellId: this.cellId, events } satisfies ClientToRunner);
-  }
-}
-
-const batches = new Set<EventBatch>();
+const batches = new Set<Batcher<WorkloadEvent>>();
 const send = (message: ClientToRunner) => {
   for (const batch of batches) batch.flush();
   process.send!(message);
@@ -85,7 +60,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
   const abort = new AbortController();
   aborts.set(msg.cellId, abort);
   const cpuStart = process.cpuUsage();
-  const events = new EventBatch(msg.cellId);
+  const events = new Batcher<WorkloadEvent>((list) => process.send!({ type: 'events', cellId: msg.cellId, events: list } satisfies ClientToRunner));
   batches.add(events);
   try {
     const workload = getWorkload(msg.workloadType);
@@ -106,7 +81,9 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       link,
       signal: abort.signal,
     });
-    send({ type: 'cell-result', cellId: msg.cellId, result, cpuMs: cpuMs(cpuStart) });
+    // The client's CPU: this process's and that of any worker processes the workload ran.
+    const { workersCpuMs = 0, ...cell } = result;
+    send({ type: 'cell-result', cellId: msg.cellId, result: cell, cpuMs: cpuMs(cpuStart) + workersCpuMs });
   } catch (error) {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     send({ type: 'cell-error', cellId: msg.cellId, error: text, cpuMs: cpuMs(cpuStart) });

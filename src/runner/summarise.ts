@@ -3,7 +3,7 @@ import { baseRttMs, type NetworkSpec } from '../../netem/model.ts';
 import { bootstrapCI95, mean, median } from '../metrics/stats.ts';
 import { metricsWithValues } from '../results/catalogue.ts';
 import { loadDetails } from '../results/details.ts';
-import { CPU_BOUND_SHARE } from '../results/load.ts';
+import { clientCpuOverMeasurement, clientWorkersOf, CPU_BOUND_SHARE } from '../results/load.ts';
 import type { Cell, RunResult, Summary, Warning } from '../results/model.ts';
 import type { WorkloadResult } from '../workloads/types.ts';
 import type { QuicSenderStats } from '../quic/stats.ts';
@@ -151,11 +151,15 @@ export function validityWarnings(result: RunResult): Warning[] {
         ...where,
       });
     }
-    if (cell.clientCpuMs !== undefined && cell.durationMs > 0 && cell.clientCpuMs / cell.durationMs > CPU_BOUND_SHARE) {
+    // A client with several worker processes can keep as many cores busy.
+    const clientWorkers = clientWorkersOf(cell);
+    const client = clientCpuOverMeasurement(cell);
+    if (client && client.cpuMs / client.windowMs > CPU_BOUND_SHARE * clientWorkers) {
+      const workers = clientWorkers > 1 ? ` (${clientWorkers} workers)` : '';
       warnings.push({
         level: 'warn',
         code: 'CLIENT_CPU_SATURATED',
-        message: `the client process used ${((100 * cell.clientCpuMs) / cell.durationMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing, so this figure may be the client's rather than the protocol's`,
+        message: `the client process${workers} used ${((100 * client.cpuMs) / client.windowMs).toFixed(0)}% of a core in ${rep}: latency includes client CPU queueing, so this figure may be the client's rather than the protocol's`,
         ...where,
       });
     }
@@ -229,6 +233,7 @@ function loadStepWarnings(cell: Cell): Array<Pick<Warning, 'level' | 'code' | 'm
   if (!d) return [];
   const rep = `repetition ${cell.repetition + 1}`;
   const unit = d.loop === 'open' ? 'requests/s' : 'requesters';
+  const workers = d.clientWorkers ?? 1;
   return d.steps.flatMap((step) => {
     const out: Array<Pick<Warning, 'level' | 'code' | 'message'>> = [];
     const at = `the step at ${step.level} ${unit} in ${rep}`;
@@ -240,7 +245,7 @@ function loadStepWarnings(cell: Cell): Array<Pick<Warning, 'level' | 'code' | 'm
       out.push({
         level: 'warn',
         code: 'LOAD_STEP_MACHINE_BOUND',
-        message: `${at} is machine-bound, not protocol-bound: ${shares.join(', ')} of a core (above ${CPU_BOUND_SHARE * 100}%)`,
+        message: `${at} is machine-bound, not protocol-bound: ${shares.join(', ')} of a core (above ${CPU_BOUND_SHARE * 100}%${workers > 1 ? `; the client's ${workers} workers: above ${CPU_BOUND_SHARE * 100 * workers}%` : ''})`,
       });
     }
     const a = step.arrivals;

@@ -648,6 +648,27 @@ const loadRate = (description: string) => int({ min: 1, max: MAX_LOAD_RATE, exam
 const loadConcurrency = (description: string) => int({ min: 1, max: MAX_LOAD_CONCURRENCY, example: 8 }, description);
 const LOAD_LEVEL_KEYS = ['rate', 'rates', 'concurrency', 'concurrencies'] as const;
 
+/** Client workers of a load workload: processes under the client, each with a share of it. */
+const MAX_CLIENT_WORKERS = 64;
+const clientWorkersSchema = (() => {
+  const expected = `a whole number from 1 to ${MAX_CLIENT_WORKERS}, or \`auto\``;
+  const fix = `Write e.g. \`${KEY}: 2\` or \`${KEY}: auto\`.`;
+  const range = (iss: { input?: unknown }) => message(`${show(iss.input)} is out of range`, expected, fix);
+  return z
+    .union([z.literal('auto'), z.number().int().min(1, { error: range }).max(MAX_CLIENT_WORKERS, { error: range })], {
+      error: (iss) => {
+        if (typeof iss.input === 'number') return message(`${show(iss.input)} is not a whole number`, expected, fix);
+        if (typeof iss.input === 'string' && Number.isNaN(Number(iss.input))) {
+          return message(`unknown value ${describeValue(iss.input).replace(/^the string /, '')}`, expected, closest(iss.input, ['auto'], { ignoreCase: true }) ? 'Did you mean `auto`?' : fix);
+        }
+        return typeMessage(iss.input, expected, '2');
+      },
+    })
+    .describe(
+      'Worker processes of the client that send this workload\'s requests, each on its own connections with its share of the requesters (closed loop) or of the arrivals (open loop, one schedule from one start), their histograms added exactly and their CPU counted. `auto`: half the cores of the machine (the server under test and the link need the rest), at most `connections` and the lowest concurrency or `maxInFlight`. Default 1: the client process alone.',
+    );
+})();
+
 const loadWorkloadSchema = mapping(
   {
     type: z
@@ -666,6 +687,7 @@ const loadWorkloadSchema = mapping(
     connections: int({ min: 1, max: 1000, example: 1 }, 'h2/h3 connections (h1: pools of up to h1PoolSize connections).').default(1),
     h1PoolSize,
     size: responseSize('Response size.').prefault('1KB'),
+    clientWorkers: clientWorkersSchema.default(1),
   },
   'a load workload',
 )
@@ -709,14 +731,38 @@ const loadWorkloadSchema = mapping(
     if (w.duration <= 0) {
       ctx.addIssue({ code: 'custom', path: ['duration'], input: 0, message: message('a step of 0 s sends nothing', 'a positive duration', 'Write e.g. `duration: 5s`.') });
     }
-    const lowest = w.rates?.[0] ?? w.rate;
-    if (w.duration > 0 && lowest !== undefined && (lowest * w.duration) / 1000 < 1) {
+    const lowestRate = w.rates?.[0] ?? w.rate;
+    if (w.duration > 0 && lowestRate !== undefined && (lowestRate * w.duration) / 1000 < 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['duration'],
         input: w.duration,
-        message: message(`${lowest} request/s for ${tidy(w.duration / 1000)}s schedules no request`, 'a step long enough for at least one arrival at the lowest rate', `Make \`duration\` at least ${tidy(1 / lowest)}s.`),
+        message: message(`${lowestRate} request/s for ${tidy(w.duration / 1000)}s schedules no request`, 'a step long enough for at least one arrival at the lowest rate', `Make \`duration\` at least ${tidy(1 / lowestRate)}s.`),
       });
+    }
+    // Each worker needs a share of its own: a connection (h1: a pool), a requester, part of the in-flight limit.
+    const workers = w.clientWorkers;
+    if (typeof workers === 'number' && workers > 1) {
+      const lowestConcurrency = w.concurrencies?.[0] ?? w.concurrency;
+      const inFlight = w.rate !== undefined || w.rates !== undefined ? (w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) : undefined;
+      const limits = [
+        { value: w.connections, has: `\`connections: ${w.connections}\``, needs: 'a connection of its own (HTTP/1.1: a pool)', raise: '`connections`' },
+        { value: lowestConcurrency, has: w.concurrencies ? `the lowest concurrency ${lowestConcurrency}` : `\`concurrency: ${lowestConcurrency}\``, needs: 'a requester of its own at every step', raise: w.concurrencies ? 'the lowest of `concurrencies`' : '`concurrency`' },
+        { value: inFlight, has: `\`maxInFlight: ${inFlight}\``, needs: 'a part of `maxInFlight` of its own', raise: '`maxInFlight`' },
+      ];
+      const short = limits.find((l) => l.value !== undefined && l.value < workers);
+      if (short) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientWorkers'],
+          input: workers,
+          message: message(
+            `${workers} client workers with ${short.has}`,
+            `at most ${short.value} workers: each needs ${short.needs}`,
+            `Lower \`clientWorkers\` to ${short.value} (or \`auto\`), or raise ${short.raise} to ${workers}.`,
+          ),
+        });
+      }
     }
   })
   .transform((w) => {
@@ -727,6 +773,7 @@ const loadWorkloadSchema = mapping(
       connections: w.connections,
       h1PoolSize: w.h1PoolSize,
       size: w.size,
+      clientWorkers: w.clientWorkers,
     };
     if (w.rate !== undefined || w.rates !== undefined) {
       return { ...common, loop: 'open' as const, levels: w.rates ?? [w.rate!], maxInFlight: w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT };

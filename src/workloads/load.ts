@@ -1,13 +1,16 @@
-import type { RequestRecord } from '../drivers/types.ts';
+import { availableParallelism } from 'node:os';
 import type { LoadStepDetails } from '../results/details.ts';
 import { boundProcesses } from '../results/load.ts';
 import { monoMs } from '../util/clock.ts';
 import type { LinkCounters } from '../../netem/types.ts';
-import { runClosedLoop, runClosedLoopFor, runOpenLoop, type ArrivalOutcome } from './pool.ts';
-import { failureKind, CellRecorder } from './recorder.ts';
+import { LATE_AFTER_MS, LoadShare, stepPrefix, type ShareHandle } from './load-share.ts';
+import { mergeShareResults, mergeSteps, splitLoad, stepOrders, type ShareStep } from './load-split.ts';
+import { startShareWorkers } from './load-workers.ts';
 import { registerWorkload } from './registry.ts';
-import { bytesPath, openSessions } from './requests.ts';
+import { bytesPath } from './requests.ts';
 import type { ProcessUsage, Workload, WorkloadContext } from './types.ts';
+
+export { LATE_AFTER_MS, stepPrefix };
 
 interface LoadCommon {
   type: 'load';
@@ -21,6 +24,11 @@ interface LoadCommon {
   h1PoolSize: number;
   /** Response size in bytes. */
   size: number;
+  /**
+   * Worker processes the requests are spread over (1: the client process itself); `auto`:
+   * clientWorkersFor() on the machine that runs it.
+   */
+  clientWorkers: number | 'auto';
 }
 
 /** open: arrivals at a constant rate, each at its intended time; closed: requesters that each send when their last answer came. */
@@ -33,21 +41,30 @@ export type LoadSpec =
   | (LoadCommon & { loop: 'closed' });
 
 /**
- * An arrival sent more than this after its intended time counts as late: Node's timers wake up to
- * about a millisecond after their time on an idle machine, so beyond 2 ms the client itself was
- * behind (its event loop busy). Latency still counts from the intended time.
+ * How many client workers run a load workload. `auto`: half the machine's cores, since the rest
+ * serve the server under test, the link and the client process itself (on loopback the server
+ * competes for the same cores); at least 1, and never more than can each have a share of their
+ * own: one connection (HTTP/1.1: one pool) and one requester (closed loop, the lowest step) or one
+ * of the in-flight limit (open loop). A number written in the scenario was checked against the
+ * same bounds when it loaded.
  */
-export const LATE_AFTER_MS = 2;
-
-/** The name of a step's distributions in the cell's metrics (`rate500.latency`, `concurrency8.latency`). */
-export function stepPrefix(loop: LoadSpec['loop'], level: number): string {
-  return `${loop === 'open' ? 'rate' : 'concurrency'}${level}`;
+export function clientWorkersFor(spec: LoadSpec, cores = availableParallelism()): number {
+  if (spec.clientWorkers !== 'auto') return spec.clientWorkers;
+  const perShare = spec.loop === 'closed' ? Math.min(...spec.levels) : spec.maxInFlight;
+  return Math.max(1, Math.min(Math.floor(cores / 2), spec.connections, perShare));
 }
+
+/**
+ * Every client worker's step starts at the same instant, this long after the orders go out, so a
+ * worker that reads its order a little later still starts with the others.
+ */
+const STEP_START_MARGIN_MS = 5;
 
 /**
  * Requests at increasing load, one step per offered rate (open loop) or concurrency (closed loop):
  * per step the throughput achieved, the latency distribution and what each request cost the
- * client, the server and the link.
+ * client, the server and the link. With `clientWorkers` above 1 the requests are spread over
+ * worker processes, each with its own connections, and their figures merged exactly (load-split.ts).
  */
 export const loadWorkload: Workload<LoadSpec> = {
   type: 'load',
@@ -55,90 +72,73 @@ export const loadWorkload: Workload<LoadSpec> = {
   paths: (spec) => [bytesPath(spec.size)],
   async run(ctx) {
     const { spec } = ctx;
-    const recorder = new CellRecorder(ctx);
-    recorder.start(monoMs());
-    const sessions = await openSessions(ctx, spec.connections, spec.h1PoolSize);
-    const path = bytesPath(spec.size);
-    let sent = 0;
-    const send = async (opts: SendOptions, into?: RequestRecord[]) => {
-      const session = sessions[sent++ % sessions.length]!;
-      const record = await session.request({ path });
-      recorder.sessionConnections(session, undefined, { settledOnly: true });
-      recorder.request(record, opts);
-      into?.push(record);
-    };
+    const workers = clientWorkersFor(spec);
+    const shareSpecs = splitLoad(spec, workers);
+    const shares: ShareHandle[] = workers === 1 ? [await LoadShare.open(ctx, shareSpecs[0]!)] : await startShareWorkers(ctx, shareSpecs);
+    const abortShares = () => shares.forEach((s) => s.abort());
+    ctx.signal.addEventListener('abort', abortShares, { once: true });
     try {
-      // Unmeasured: opens every connection of HTTP/1.1's pools, so the first step does not carry handshakes.
-      const warmup = spec.connections * spec.h1PoolSize;
-      await runClosedLoop(warmup, warmup, () => send({ phase: 'warmup', measured: false }), ctx.signal);
+      await Promise.all(shares.map((s) => s.warmup()));
       const steps: LoadStepDetails[] = [];
       for (const level of spec.levels) {
         if (ctx.signal.aborted) break;
-        steps.push(await runStep(ctx, level, recorder, send));
+        steps.push(await runStep(ctx, level, shares, workers));
       }
-      recorder.finish(monoMs());
-      for (const s of sessions) recorder.sessionConnections(s);
-      const transport = await sessions[0]?.stats?.();
-      return recorder.result({
+      const { requests, connections, metrics, transport, cpuMs } = mergeShareResults(await Promise.all(shares.map((s) => s.finish())));
+      return {
+        ...(cpuMs !== undefined && { workersCpuMs: cpuMs }),
+        // The measured windows: not the connection set-up and warm-up before them.
+        durationMs: steps.reduce((sum, s) => sum + s.windowMs, 0),
+        requests,
+        connections,
+        metrics,
         transport,
-        details: { load: { loop: spec.loop, steps, ...(spec.loop === 'open' && { lateAfterMs: LATE_AFTER_MS, maxInFlight: spec.maxInFlight }) } },
-      });
+        details: {
+          load: {
+            loop: spec.loop,
+            clientWorkers: workers,
+            steps,
+            ...(spec.loop === 'open' && { lateAfterMs: LATE_AFTER_MS, maxInFlight: spec.maxInFlight }),
+          },
+        },
+      };
     } finally {
-      await Promise.allSettled(sessions.map((s) => s.close()));
+      ctx.signal.removeEventListener('abort', abortShares);
+      await Promise.allSettled(shares.map((s) => s.close()));
     }
   },
 };
 
-interface SendOptions {
-  phase: string;
-  measured: boolean;
-  /** Open loop: the request's intended send time. */
-  dueAt?: number;
-}
-
-type Send = (opts: SendOptions, into: RequestRecord[]) => Promise<void>;
-
-async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: CellRecorder, send: Send): Promise<LoadStepDetails> {
+async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, shares: readonly ShareHandle[], workers: number): Promise<LoadStepDetails> {
   const spec = ctx.spec;
-  const metricPrefix = stepPrefix(spec.loop, level);
-  const records: RequestRecord[] = [];
   const before = await ctx.link.usage();
+  // The client process's own CPU; worker processes report theirs with their tallies.
   const clientCpu = process.cpuUsage();
-  const start = monoMs();
-  let arrivals: ArrivalOutcome | undefined;
-  if (spec.loop === 'open') {
-    arrivals = await runOpenLoop(
-      { rate: level, durationMs: spec.stepDurationMs, maxInFlight: spec.maxInFlight, lateAfterMs: LATE_AFTER_MS, signal: ctx.signal },
-      (dueAt) => send({ phase: metricPrefix, measured: true, dueAt }, records),
-    );
-  } else {
-    await runClosedLoopFor(spec.stepDurationMs, level, () => send({ phase: metricPrefix, measured: true }, records), ctx.signal);
-  }
+  const start = monoMs() + (shares.length > 1 ? STEP_START_MARGIN_MS : 0);
+  const orders = stepOrders(spec, level, start, shares.length);
+  const tally: ShareStep = mergeSteps(await Promise.all(shares.map((s, i) => s.step(orders[i]!))));
   // Answers still arriving after the step's duration belong to it: a backlog stretches the window.
-  const lastDone = records.reduce((t, r) => Math.max(t, r.done), start + spec.stepDurationMs);
+  const lastDone = Math.max(tally.lastDone ?? -Infinity, start + spec.stepDurationMs);
   const cpu = process.cpuUsage(clientCpu);
   const after = await ctx.link.usage();
-  recorder.span(start, lastDone);
   const windowMs = lastDone - start;
-  const answered = records.filter((r) => failureKind(r) === undefined);
-  const ok = answered.length;
   const figures = {
     windowMs,
-    clientCpuMs: (cpu.user + cpu.system) / 1000,
+    clientCpuMs: (cpu.user + cpu.system) / 1000 + (tally.cpuMs ?? 0),
     serverCpuMs: difference(before.serverCpuMs, after.serverCpuMs),
     linkCpuMs: difference(before.linkCpuMs, after.linkCpuMs),
   };
   return {
     level,
-    metricPrefix,
-    requests: records.length,
-    ok,
-    failed: records.length - ok,
-    achievedPerSec: answerRate(answered, windowMs),
-    ...(arrivals && { arrivals }),
+    metricPrefix: stepPrefix(spec.loop, level),
+    requests: tally.requests,
+    ok: tally.ok,
+    failed: tally.requests - tally.ok,
+    achievedPerSec: answerRate(tally, windowMs),
+    ...(tally.arrivals && { arrivals: tally.arrivals }),
     ...figures,
     wireBytes: wireBytes(before, after),
-    machineBound: boundProcesses(figures),
+    machineBound: boundProcesses(figures, workers),
   };
 }
 
@@ -147,15 +147,10 @@ async function runStep(ctx: WorkloadContext<LoadSpec>, level: number, recorder: 
  * over the step's duration instead, a latency of L would cost L/duration of the rate; a backlog
  * drained after the duration lowers it, as it should.
  */
-function answerRate(answered: readonly RequestRecord[], windowMs: number): number {
-  if (answered.length < 2) return windowMs > 0 ? (answered.length * 1000) / windowMs : 0;
-  let first = Infinity;
-  let last = -Infinity;
-  for (const r of answered) {
-    first = Math.min(first, r.done);
-    last = Math.max(last, r.done);
-  }
-  return last > first ? ((answered.length - 1) * 1000) / (last - first) : 0;
+function answerRate(tally: ShareStep, windowMs: number): number {
+  const { ok, firstAnswer, lastAnswer } = tally;
+  if (ok < 2 || firstAnswer === undefined || lastAnswer === undefined) return windowMs > 0 ? (ok * 1000) / windowMs : 0;
+  return lastAnswer > firstAnswer ? ((ok - 1) * 1000) / (lastAnswer - firstAnswer) : 0;
 }
 
 function difference(before: number | undefined, after: number | undefined): number | undefined {

@@ -20,13 +20,18 @@ export async function runClosedLoop(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total)) }, worker));
 }
 
-/** `concurrency` workers, each sending its next job as soon as its previous one finished, until `durationMs` have passed (a closed loop for a time). */
-export async function runClosedLoopFor(durationMs: number, concurrency: number, job: () => Promise<void>, signal?: AbortSignal): Promise<void> {
-  const end = monoMs() + durationMs;
-  const worker = async (): Promise<void> => {
-    while (monoMs() < end && !signal?.aborted) await job();
+/**
+ * `concurrency` requesters, each sending its next job as soon as its previous one finished, from
+ * `startAt` (monoMs; now if past) until `endAt` (a closed loop for a time). Given as times rather
+ * than a duration, so requesters in several threads run the same window.
+ */
+export async function runClosedLoopUntil(startAt: number, endAt: number, concurrency: number, job: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const wait = startAt - monoMs();
+  if (wait > 0) await sleep(wait);
+  const requester = async (): Promise<void> => {
+    while (monoMs() < endAt && !signal?.aborted) await job();
   };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, requester));
 }
 
 /** How an open loop's schedule went. */
@@ -42,31 +47,42 @@ export interface ArrivalOutcome {
 }
 
 export interface OpenLoopOptions {
-  /** Arrivals per second. */
+  /** Arrivals per second (of the whole schedule, all shares together). */
   rate: number;
   durationMs: number;
   maxInFlight: number;
   lateAfterMs: number;
+  /** When arrival 0 is due (monoMs); default now. */
+  startAt?: number;
+  /**
+   * This loop sends arrivals `offset`, `offset + stride`, ... of the schedule: one share of it, when
+   * several loops (client workers) split one schedule. Default: all of it (stride 1, offset 0).
+   */
+  stride?: number;
+  offset?: number;
   signal?: AbortSignal;
 }
 
 /**
  * An open loop: arrival i is due at start + i/rate whatever became of the earlier ones, so the
  * schedule never drifts and a slow answer does not hold back the next send (the coordinated
- * omission of a closed loop). The loop sleeps until the next arrival is due, then sends every one
+ * omission of a closed loop). The loop sleeps until its next arrival is due, then sends every one
  * due by then (Node's timers wake a millisecond or so late). `job` gets the intended time and must
- * not reject; resolves when every job sent has finished.
+ * not reject; resolves when every job sent has finished. The outcome counts this loop's arrivals.
  */
 export async function runOpenLoop(opts: OpenLoopOptions, job: (dueAt: number) => Promise<void>): Promise<ArrivalOutcome> {
   const intervalMs = 1000 / opts.rate;
-  const scheduled = Math.floor((opts.durationMs * opts.rate) / 1000);
+  const total = Math.floor((opts.durationMs * opts.rate) / 1000);
+  const stride = opts.stride ?? 1;
+  const offset = opts.offset ?? 0;
+  const scheduled = offset < total ? Math.floor((total - 1 - offset) / stride) + 1 : 0;
   const outcome: ArrivalOutcome = { scheduled, late: 0, dropped: 0, maxLatenessMs: 0 };
   const outstanding = new Set<Promise<void>>();
-  const start = monoMs();
-  let index = 0;
-  while (index < scheduled && !opts.signal?.aborted) {
+  const start = opts.startAt ?? monoMs();
+  let index = offset;
+  while (index < total && !opts.signal?.aborted) {
     const now = monoMs();
-    for (; index < scheduled && start + index * intervalMs <= now; index++) {
+    for (; index < total && start + index * intervalMs <= now; index += stride) {
       const dueAt = start + index * intervalMs;
       if (outstanding.size >= opts.maxInFlight) {
         outcome.dropped++;
@@ -78,7 +94,7 @@ export async function runOpenLoop(opts: OpenLoopOptions, job: (dueAt: number) =>
       const sent: Promise<void> = job(dueAt).finally(() => outstanding.delete(sent));
       outstanding.add(sent);
     }
-    if (index < scheduled) await sleep(start + index * intervalMs - monoMs());
+    if (index < total) await sleep(start + index * intervalMs - monoMs());
   }
   await Promise.all(outstanding);
   return outcome;

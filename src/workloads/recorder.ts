@@ -1,17 +1,33 @@
 import type { ClientSession, ConnectionRecord, RequestRecord, TransportStats } from '../drivers/types.ts';
 import { LatencyRecorder, type MetricHistogram } from '../metrics/index.ts';
 import type { WorkloadDetails } from '../results/details.ts';
-import type { RequestFailureKind } from '../results/model.ts';
+import type { RequestCounts, RequestFailureKind } from '../results/model.ts';
+import type { WorkloadEvent } from '../results/events.ts';
 import type { WorkloadContext, WorkloadResult } from './types.ts';
+
+type RequestEvent = Extract<WorkloadEvent, { type: 'request' }>;
+
+/** A phase's request distributions, looked up by name once per phase rather than once per request. */
+interface PhaseDistributions {
+  prefix: string;
+  latency?: LatencyRecorder;
+  service?: LatencyRecorder;
+  ttfb?: LatencyRecorder;
+}
 
 /**
  * Collects the requests and connections of one cell, streams them to the runner as they finish,
  * and turns them into the cell's histograms. Shared by every workload so they all measure alike.
+ * Requests are counted as they come, not kept: a load sweep's records would otherwise pile up in
+ * the heap for the whole cell, and every garbage collection would walk them again.
  */
 export class CellRecorder {
   private readonly histograms = new Map<string, LatencyRecorder>();
+  private readonly byPhase = new Map<string | undefined, PhaseDistributions>();
   private readonly seenConnections = new Set<string>();
-  readonly requests: RequestRecord[] = [];
+  /** Per session, how many of its connections (from the first) are recorded: those need no second look. */
+  private readonly recordedPrefix = new WeakMap<ClientSession, number>();
+  private readonly counts: Required<RequestCounts> = { total: 0, ok: 0, failed: 0, bytes: 0, failedBy: {} };
   readonly connections: ConnectionRecord[] = [];
   private startedAt = 0;
   private endedAt = 0;
@@ -38,12 +54,25 @@ export class CellRecorder {
 
   /** Record a value (ms) in a named distribution, e.g. "latency" or "handshake.cold". */
   recordValue(metric: string, ms: number): void {
+    this.distribution(metric).record(ms);
+  }
+
+  private distribution(metric: string): LatencyRecorder {
     let h = this.histograms.get(metric);
     if (!h) {
       h = new LatencyRecorder();
       this.histograms.set(metric, h);
     }
-    h.record(ms);
+    return h;
+  }
+
+  private phaseDistributions(phase: string | undefined): PhaseDistributions {
+    let d = this.byPhase.get(phase);
+    if (!d) {
+      d = { prefix: phase ? `${phase}.` : '' };
+      this.byPhase.set(phase, d);
+    }
+    return d;
   }
 
   /**
@@ -53,15 +82,25 @@ export class CellRecorder {
    */
   request(record: RequestRecord, opts: { phase?: string; measured?: boolean; dueAt?: number } = {}): void {
     const measured = opts.measured ?? true;
-    this.ctx.emit({ type: 'request', phase: opts.phase, ...(opts.dueAt !== undefined && { dueAt: opts.dueAt }), ...stripBody(record) });
+    const event: RequestEvent = { type: 'request', phase: opts.phase, ...stripBody(record) };
+    if (opts.dueAt !== undefined) event.dueAt = opts.dueAt;
+    this.ctx.emit(event);
     if (!measured) return;
-    this.requests.push(record);
+    const counts = this.counts;
+    counts.total++;
+    counts.bytes += record.bytes;
+    const failure = failureKind(record);
+    if (failure === undefined) counts.ok++;
+    else {
+      counts.failed++;
+      counts.failedBy[failure] = (counts.failedBy[failure] ?? 0) + 1;
+    }
     if (record.error) return;
-    const prefix = opts.phase ? `${opts.phase}.` : '';
-    this.recordValue(`${prefix}latency`, record.done - (opts.dueAt ?? record.queued));
-    if (opts.dueAt !== undefined) this.recordValue(`${prefix}service`, record.done - (record.sent ?? record.queued));
+    const d = this.phaseDistributions(opts.phase);
+    (d.latency ??= this.distribution(`${d.prefix}latency`)).record(record.done - (opts.dueAt ?? record.queued));
+    if (opts.dueAt !== undefined) (d.service ??= this.distribution(`${d.prefix}service`)).record(record.done - (record.sent ?? record.queued));
     if (record.firstByte !== undefined && record.sent !== undefined) {
-      this.recordValue(`${prefix}ttfb`, record.firstByte - record.sent);
+      (d.ttfb ??= this.distribution(`${d.prefix}ttfb`)).record(record.firstByte - record.sent);
     }
   }
 
@@ -70,10 +109,17 @@ export class CellRecorder {
    * handshake waits for a later call: its record is written once, so it must be complete by then.
    */
   sessionConnections(session: ClientSession, phase?: string, { settledOnly = false } = {}): void {
-    for (const c of session.connections) {
+    const all = session.connections;
+    let prefix = this.recordedPrefix.get(session) ?? 0;
+    // Called after every request: a session whose connections are all recorded costs one lookup.
+    if (prefix === all.length) return;
+    for (let i = prefix; i < all.length; i++) {
+      const c = all[i]!;
       if (settledOnly && c.tlsReady === undefined && c.error === undefined && c.closed === undefined) continue;
       this.connection(c, phase);
+      if (i === prefix) prefix++;
     }
+    this.recordedPrefix.set(session, prefix);
   }
 
   connection(record: ConnectionRecord, phase?: string): void {
@@ -86,24 +132,18 @@ export class CellRecorder {
     if (record.tlsReady !== undefined) this.recordValue(`${prefix}tls`, record.tlsReady - record.start);
   }
 
+  /** The measured requests so far. */
+  get requestCounts(): Readonly<Required<RequestCounts>> {
+    return this.counts;
+  }
+
   result(extra: { transport?: TransportStats; details?: WorkloadDetails } = {}): WorkloadResult {
-    const ok = this.requests.filter((r) => failureKind(r) === undefined);
-    const failedBy: Partial<Record<RequestFailureKind, number>> = {};
-    for (const r of this.requests) {
-      const kind = failureKind(r);
-      if (kind) failedBy[kind] = (failedBy[kind] ?? 0) + 1;
-    }
     const metrics: Record<string, MetricHistogram> = {};
     for (const [name, h] of this.histograms) metrics[name] = h.toMetricHistogram();
+    const { failedBy, ...counts } = this.counts;
     return {
       durationMs: this.spansMs.length > 0 ? this.spansMs.reduce((a, b) => a + b, 0) : this.endedAt - this.startedAt,
-      requests: {
-        total: this.requests.length,
-        ok: ok.length,
-        failed: this.requests.length - ok.length,
-        bytes: this.requests.reduce((sum, r) => sum + r.bytes, 0),
-        failedBy,
-      },
+      requests: { ...counts, failedBy: { ...failedBy } },
       connections: {
         opened: this.connections.length,
         resumed: this.connections.filter((c) => c.resumed).length,

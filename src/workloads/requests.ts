@@ -2,7 +2,7 @@ import type { ClientSession } from '../drivers/types.ts';
 import { monoMs } from '../util/clock.ts';
 import { runClosedLoop } from './pool.ts';
 import { CellRecorder } from './recorder.ts';
-import { connectSession } from './session.ts';
+import { connectSession, type SessionContext } from './session.ts';
 import type { Workload, WorkloadContext } from './types.ts';
 
 export interface RequestsSpec {
@@ -27,7 +27,7 @@ export function bytesPath(n: number): string {
 }
 
 /** Opens the cell's client sessions: `connections` of them, requests spread round-robin. */
-export async function openSessions(ctx: WorkloadContext, count: number, h1PoolSize = 6): Promise<ClientSession[]> {
+export async function openSessions(ctx: SessionContext, count: number, h1PoolSize = 6): Promise<ClientSession[]> {
   const sessions: ClientSession[] = [];
   for (let i = 0; i < count; i++) {
     sessions.push(await connectSession(ctx, { maxConnections: h1PoolSize }));

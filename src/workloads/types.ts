@@ -68,7 +68,10 @@ export interface WorkloadContext<Spec = unknown> {
 }
 
 /** What a workload measured: the part of a result.json cell it fills in (the runner adds the rest). */
-export type WorkloadResult = Pick<Cell, 'durationMs' | 'requests' | 'connections' | 'metrics' | 'transport' | 'details'>;
+export type WorkloadResult = Pick<Cell, 'durationMs' | 'requests' | 'connections' | 'metrics' | 'transport' | 'details'> & {
+  /** CPU of worker processes the workload ran (a load's client workers): the client process adds it to its own. */
+  workersCpuMs?: number;
+};
 
 export interface Workload<Spec = unknown> {
   type: string;

@@ -11,7 +11,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   link: { file: './link.ts', what: 'userspace link capacity (packets/s at p99 lateness < 1 ms) next to a plain veth path' },
   h3: { file: './h3.ts', what: 'HTTP/3 requests/s and 10 MB goodput next to node:http2 and Caddy HTTP/3' },
   'h3-link': { file: './h3-link.ts', what: 'HTTP/3 behind a loss-free 100 ms link: p50 next to our HTTP/2 and Caddy HTTP/3, sender RTT, CPU per request' },
-  load: { file: './load.ts', what: 'our H1/H2 clients\' most requests/s on loopback (100 x 1 KiB in flight) next to h2load and autocannon, against our servers and Caddy' },
+  load: { file: './load.ts', what: 'our H1/H2 clients\' most requests/s on loopback (100 x 1 KiB in flight), on one client worker and on several, next to h2load and autocannon, against our servers and Caddy' },
   scale: { file: './scale.ts', what: 'our client holding 1,000 HTTP/1.1 connections and 10,000 HTTP/2 and HTTP/3 streams at once: errors, RSS, open file descriptors' },
   chromium: { file: './chromium.ts', what: 'Chromium as the reference HTTP/3 client behind a loss-free 100 ms link: 100 x 10 KB from our HTTP/3 server and Caddy\'s, next to our client' },
 };

@@ -105,6 +105,8 @@ describe('load results', () => {
     expect(knee('h3')).toBe(3); // never broke: the last step
     for (const row of rows) {
       expect(row.steps!.map((s) => s.level)).toEqual(LEVELS);
+      // Results from before client workers: the client's own thread.
+      expect(row.clientWorkers).toBe(1);
       for (const step of row.steps!) {
         const pooled = samples.get(`${row.protocol}/${step.level}`)!;
         expect(step.requests).toBe(pooled.length);

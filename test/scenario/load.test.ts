@@ -74,6 +74,16 @@ workloads:
     expect(errorOf(() => parse('workloads: [{type: throughput, size: 1.1GB}]')).message).toMatch(/more than the servers send in one response, expected a size up to 1GiB/);
   });
 
+  it('load: client workers default to 1, take a number or auto as written', () => {
+    const s = parse(`
+workloads:
+  - {type: load, name: one, concurrency: 8}
+  - {type: load, name: four, concurrencies: [4, 16], connections: 4, clientWorkers: 4}
+  - {type: load, name: auto, rates: [100, 200], connections: 8, clientWorkers: auto}
+`);
+    expect(s.workloads.map((w) => (w.type === 'load' ? w.clientWorkers : undefined))).toEqual([1, 4, 'auto']);
+  });
+
   it('applies a profile, then link, then up/down overrides', () => {
     const s = parse(`
 network:

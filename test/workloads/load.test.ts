@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServers, type RunningServers } from '../../servers/index.ts';
 import { getDriver } from '../../src/drivers/index.ts';
-import type { Driver, RequestSpec } from '../../src/drivers/types.ts';
+import type { Driver, Protocol, RequestSpec } from '../../src/drivers/types.ts';
+import type { WorkloadEvent } from '../../src/results/events.ts';
 import type { MetricHistogram } from '../../src/metrics/histogram.ts';
 import type { Cell } from '../../src/results/model.ts';
 import type { LoadDetails } from '../../src/results/details.ts';
@@ -17,51 +18,67 @@ import { findKnee, loadCurve } from '../../src/results/load.ts';
 import { generateCertificate, type GeneratedCertificate } from '../../src/tls/cert.ts';
 import { loadWorkload, type LoadSpec } from '../../src/workloads/load.ts';
 import type { WorkloadContext, WorkloadResult } from '../../src/workloads/types.ts';
+import { monoMs } from '../../src/util/clock.ts';
 
 let cert: GeneratedCertificate;
 let servers: RunningServers;
 
 beforeAll(async () => {
   cert = await generateCertificate();
-  servers = await startServers({ host: '127.0.0.1', protocols: ['h1'], cert });
+  servers = await startServers({ host: '127.0.0.1', protocols: ['h1', 'h2', 'h3'], cert });
 });
 afterAll(() => servers?.close());
 
 const STALL_MS = 1000;
-/** The stalled request: the 51st measured one (the warm-up sends one first on a pool of one). */
-const STALL_AT = 51;
+/** The server's timer may fire up to a millisecond early (libuv counts whole milliseconds). */
+const TIMER_SLACK_MS = 1;
+/** The stalled request: the first one sent this long into the first step (the 51st at 100/s). */
+const STALL_AFTER_MS = 500;
 
-/** The real HTTP/1.1 driver, except that request number STALL_AT asks the server to wait STALL_MS. */
-async function stallingDriver(): Promise<Driver> {
+/**
+ * The real HTTP/1.1 driver, except that the first request sent STALL_AFTER_MS after the first step
+ * began (`stepStarted()`: the workload samples the link's usage just before it) asks the server to
+ * wait STALL_MS.
+ */
+async function stallingDriver(): Promise<{ driver: Driver; stepStarted(): void }> {
   const h1 = await getDriver('h1');
+  let stepStartedAt: number | undefined;
+  let stalled = false;
+  const stallNow = () => !stalled && stepStartedAt !== undefined && monoMs() - stepStartedAt >= STALL_AFTER_MS;
   return {
-    ...h1,
-    connect: async (target, opts) => {
-      const session = await h1.connect(target, opts);
-      let n = 0;
-      const request = session.request.bind(session);
-      session.request = (spec: RequestSpec) => request(n++ === STALL_AT ? { ...spec, path: `/delay/${STALL_MS}` } : spec);
-      return session;
+    stepStarted: () => {
+      stepStartedAt ??= monoMs();
+    },
+    driver: {
+      ...h1,
+      connect: async (target, opts) => {
+        const session = await h1.connect(target, opts);
+        const request = session.request.bind(session);
+        session.request = (spec: RequestSpec) => {
+          if (!stallNow()) return request(spec);
+          stalled = true;
+          return request({ ...spec, path: `/delay/${STALL_MS}` });
+        };
+        return session;
+      },
     },
   };
 }
 
 type LoadSettings = { levels: number[]; stepDurationMs?: number } & ({ loop: 'open'; maxInFlight?: number } | { loop: 'closed' });
 
-async function runLoad(settings: LoadSettings): Promise<WorkloadResult> {
-  const common = { type: 'load' as const, name: 'load', stepDurationMs: settings.stepDurationMs ?? 3000, connections: 1, h1PoolSize: 1, size: 100, levels: settings.levels };
-  const full: LoadSpec = settings.loop === 'open' ? { ...common, loop: 'open', maxInFlight: settings.maxInFlight ?? 1000 } : { ...common, loop: 'closed' };
-  const ctx: WorkloadContext<LoadSpec> = {
-    protocol: 'h1',
-    driver: await stallingDriver(),
-    target: { host: '127.0.0.1', port: servers.ports.h1!, servername: 'localhost', ca: cert.caPem },
-    spec: full,
+function context(protocol: Protocol, driver: Driver, spec: LoadSpec, emit: WorkloadContext['emit'] = () => {}, onUsage: () => void = () => {}): WorkloadContext<LoadSpec> {
+  return {
+    protocol,
+    driver,
+    target: { host: '127.0.0.1', port: servers.ports[protocol]!, servername: 'localhost', ca: cert.caPem },
+    spec,
     repetition: 0,
     baseRttMs: 0,
     clientAddresses: {},
     pathDelays: {},
     requestTimeoutMs: 10_000,
-    emit: () => {},
+    emit,
     link: {
       applyPhase: async () => 0,
       routeVia: async () => {},
@@ -69,11 +86,20 @@ async function runLoad(settings: LoadSettings): Promise<WorkloadResult> {
       drops: async () => [],
       deliveries: async () => undefined,
       counters: async () => ({}),
-      usage: async () => ({ counters: {} }),
+      usage: async () => {
+        onUsage();
+        return { counters: {} };
+      },
     },
     signal: new AbortController().signal,
   };
-  return loadWorkload.run(ctx);
+}
+
+async function runLoad(settings: LoadSettings): Promise<WorkloadResult> {
+  const common = { type: 'load' as const, name: 'load', stepDurationMs: settings.stepDurationMs ?? 3000, connections: 1, h1PoolSize: 1, size: 100, levels: settings.levels, clientWorkers: 1 };
+  const full: LoadSpec = settings.loop === 'open' ? { ...common, loop: 'open', maxInFlight: settings.maxInFlight ?? 1000 } : { ...common, loop: 'closed' };
+  const { driver, stepStarted } = await stallingDriver();
+  return loadWorkload.run(context('h1', driver, full, undefined, stepStarted));
 }
 
 const details = (r: WorkloadResult): LoadDetails => r.details!.load!;
@@ -102,9 +128,9 @@ describe('load workload: coordinated omission', () => {
     expect(latency.p90).toBeLessThan(expected(0.9) + slack);
     expect(latency.p99).toBeGreaterThanOrEqual(expected(0.99) - 5);
     expect(latency.p99).toBeLessThan(expected(0.99) + slack);
-    expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
+    expect(latency.max).toBeGreaterThanOrEqual(STALL_MS - TIMER_SLACK_MS);
     // From the actual send, only the stalled request itself is slow: one sample, beyond p99.
-    expect(service.max).toBeGreaterThanOrEqual(STALL_MS);
+    expect(service.max).toBeGreaterThanOrEqual(STALL_MS - TIMER_SLACK_MS);
     expect(service.p99).toBeLessThan(STALL_MS / 2);
     // The stall held back the answers, not the schedule: every arrival was sent.
     expect(step.requests).toBe(scheduled);
@@ -114,7 +140,7 @@ describe('load workload: coordinated omission', () => {
     const result = await runLoad({ loop: 'closed', levels: [1] });
     const latency = histogram(result, 'latency');
     expect(result.metrics[`${details(result).steps[0]!.metricPrefix}.service`]).toBeUndefined();
-    expect(latency.max).toBeGreaterThanOrEqual(STALL_MS);
+    expect(latency.max).toBeGreaterThanOrEqual(STALL_MS - TIMER_SLACK_MS);
     console.log(`closed loop, 1 requester, ${STALL_MS} ms stall: ${latency.count} samples, p90 ${latency.p90.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms, max ${latency.max.toFixed(0)} ms`);
     // One requester waits for the stall instead of sending: nothing else measures it.
     expect(latency.count).toBeGreaterThan(200);
@@ -149,6 +175,56 @@ describe('load workload: coordinated omission', () => {
     const curve = loadCurve([cell, cell])!;
     expect(curve.points.map((p) => p.latency!.count)).toEqual(steps.map((s) => 2 * s.ok));
     expect(curve.points[1]!.latency!.p99).toBe(result.metrics['concurrency2.latency']!.p99);
+  });
+});
+
+describe('load workload: client workers', () => {
+  /** Runs the workload on `clientWorkers` worker processes (each with the real driver) and keeps what it emitted. */
+  async function runWorkers(protocol: Protocol, spec: LoadSpec): Promise<{ result: WorkloadResult; events: WorkloadEvent[] }> {
+    const events: WorkloadEvent[] = [];
+    const result = await loadWorkload.run(context(protocol, await getDriver(protocol), spec, (e) => events.push(e)));
+    return { result, events };
+  }
+
+  it.each(['h1', 'h2', 'h3'] as const)('%s closed loop on 2 workers: requesters and connections split, every request counted once, histograms merged', async (protocol) => {
+    const spec: LoadSpec = { type: 'load', name: 'load', loop: 'closed', levels: [2, 6], stepDurationMs: 500, connections: 3, h1PoolSize: 2, size: 100, clientWorkers: 2 };
+    const { result, events } = await runWorkers(protocol, spec);
+    const d = details(result);
+    expect(d.clientWorkers).toBe(2);
+    const requests = events.filter((e) => e.type === 'request');
+    const connections = events.filter((e) => e.type === 'connection');
+    // Warm-up: at least one request per HTTP/1.1 pool connection of each worker (3 pools of 2), unmeasured.
+    const warmup = spec.connections * spec.h1PoolSize;
+    expect(requests.filter((e) => e.phase === 'warmup').length).toBeGreaterThanOrEqual(warmup);
+    for (const step of d.steps) {
+      const mine = requests.filter((e) => e.phase === step.metricPrefix);
+      expect(mine).toHaveLength(step.requests);
+      expect(result.metrics[`${step.metricPrefix}.latency`]!.count).toBe(step.ok);
+      expect(step.failed).toBe(0);
+      expect(step.clientCpuMs).toBeGreaterThan(0);
+    }
+    expect(result.requests.total).toBe(d.steps.reduce((n, s) => n + s.requests, 0));
+    // Every connection recorded once, by the worker that opened it: 3 sessions, h1 pools of 2.
+    expect(new Set(connections.map((c) => (c as { id: string }).id)).size).toBe(connections.length);
+    expect(result.connections.opened).toBe(protocol === 'h1' ? warmup : spec.connections);
+    // The workers' own CPU, start-up included, goes to the cell's client CPU (the client process adds it).
+    expect(result.workersCpuMs).toBeGreaterThan(d.steps.reduce((t, s) => t + s.clientCpuMs, 0) / 2);
+    expect(result.durationMs).toBeCloseTo(d.steps.reduce((t, s) => t + s.windowMs, 0), 6);
+    console.log(`${protocol} on 2 workers: ${d.steps.map((s) => `${s.metricPrefix} ${s.ok} ok, ${s.achievedPerSec.toFixed(0)}/s, client ${(s.clientCpuMs / s.windowMs * 100).toFixed(0)}% of a core`).join('; ')}`);
+  });
+
+  it('open loop on 3 workers: one schedule from one start, every arrival sent once, intended times i/rate apart', async () => {
+    const rate = 300;
+    const spec: LoadSpec = { type: 'load', name: 'load', loop: 'open', levels: [rate], stepDurationMs: 1000, connections: 3, h1PoolSize: 1, size: 100, clientWorkers: 3, maxInFlight: 30 };
+    const { result, events } = await runWorkers('h1', spec);
+    const step = details(result).steps[0]!;
+    expect(step.arrivals).toMatchObject({ scheduled: rate, dropped: 0 });
+    const due = events.flatMap((e) => (e.type === 'request' && e.phase === step.metricPrefix ? [e.dueAt!] : [])).sort((a, b) => a - b);
+    expect(due).toHaveLength(rate);
+    // Spaced exactly 1/rate apart from the first: no share drifted from the one schedule.
+    due.forEach((t, i) => expect(t - due[0]!).toBeCloseTo((i * 1000) / rate, 6));
+    expect(result.metrics[`${step.metricPrefix}.latency`]!.count).toBe(step.ok);
+    expect(step.ok).toBe(rate);
   });
 });
 

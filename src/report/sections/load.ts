@@ -166,7 +166,7 @@ function stepTable(ctx: ReportContext, scope: WorkloadScope, protocol: Protocol,
   const reps = Math.max(...curve.points.map((p) => p.repetitions));
   return (
     `<div class="table-wrap"><table class="compact load" data-protocol="${protocol}"><caption>${escapeHtml(
-      `${PROTOCOL_NAMES[protocol]}, per step over ${reps} repetition${reps === 1 ? '' : 's'}: achieved throughput the median, percentiles from the added histograms${open ? ' (latency from the intended send time, service from the actual send)' : ''}, CPU per successful request (total CPU over total answers), bytes on the wire per request both directions as the link received them. ${ctx.provenance(scope)}`,
+      `${PROTOCOL_NAMES[protocol]}, per step over ${reps} repetition${reps === 1 ? '' : 's'}: achieved throughput the median, percentiles from the added histograms${open ? ' (latency from the intended send time, service from the actual send)' : ''}, CPU per successful request (total CPU over total answers${curve.clientWorkers > 1 ? `; the client's with its ${curve.clientWorkers} worker processes, whose histograms were added` : ''}), bytes on the wire per request both directions as the link received them. ${ctx.provenance(scope)}`,
     )}</caption><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`
   );
 }
