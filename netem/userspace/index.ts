@@ -192,7 +192,9 @@ class UserspaceBackend implements UserspaceLinkBackend {
         if (err) {
           clearTimeout(timer);
           this.pending.delete(id);
-          reject(err);
+          // A process killed a moment ago still looks connected until its exit is seen; the failed
+          // write (EPIPE) is that death, and is reported as such.
+          reject(new BenchError('NETEM_LINK_EXITED', `the userspace link process exited (its channel: ${err.message})`));
         }
       });
     });
