@@ -105,8 +105,8 @@ export async function abCommand(file: string, opts: AbCommandOptions): Promise<n
       await writeReport(dir);
     }
     const gate = applyGate(merged.candidate, merged.baseline, { ...opts, quiet: false });
-    writeFileSync(path.join(out, 'gate.md'), renderGateMarkdown(gate.checks, `bench ab: ${scenario.name}`));
-    writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ exitCode: gate.exitCode, checks: gate.checks }, null, 1) + '\n');
+    writeFileSync(path.join(out, 'gate.md'), renderGateMarkdown(gate, `bench ab: ${scenario.name}`));
+    writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ exitCode: gate.exitCode, family: gate.family, checks: gate.checks }, null, 1) + '\n');
     const rel = displayPath;
     process.stderr.write(
       `bench ab: ${pairs} pairs (ABBA) in ${rel(out)}\n  baseline  ${rel(path.join(out, 'baseline', 'result.json'))} (${builds.baseline})\n` +
