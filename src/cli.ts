@@ -7,6 +7,7 @@ import { BenchError, UserError } from './util/errors.ts';
 import { EXIT_CODES } from './util/exit-codes.ts';
 import { parseBackendOption, parseDurationOption, parsePercentOption, parsePort, parsePositiveInt, parseProtocol, parseProtocolList } from './cli/options.ts';
 import { MAX_DELAY_MS } from '../servers/handler.ts';
+import { DEFAULT_AB_MAX_REGRESSION, DEFAULT_MAX_REGRESSION, percentText } from './gate/defaults.ts';
 import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from './tls/key-types.ts';
 
 
@@ -33,7 +34,7 @@ function buildProgram(): Command {
     .option('--json', 'print a machine-readable summary on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--baseline <result>', 'gate against this result.json or run directory: exit 1 on a significant regression beyond --max-regression')
-    .option('--max-regression <percent>', 'with --baseline: the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
+    .option('--max-regression <percent>', `with --baseline: the largest tolerated change of any headline metric (default ${percentText(DEFAULT_MAX_REGRESSION)})`, (v) => parsePercentOption(v, '--max-regression'))
     .option('--junit <file>', 'write the gate\'s checks as JUnit XML')
     .option('--summary <file>', 'write the gate\'s checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
     .option('--capture', 'per cell, a pcapng of what the link received and delivered (drops marked) in captures/, and keys.log to decrypt its TLS and QUIC (userspace link backend only)')
@@ -80,11 +81,11 @@ function buildProgram(): Command {
     .description('The CI gate over two results made elsewhere: the candidate\'s scenario assertions, and every headline metric against the baseline. Exit 1 on an error-level failure.')
     .argument('<baseline>', 'result.json or run directory of the baseline')
     .argument('<candidate>', 'result.json or run directory of the candidate')
-    .option('--max-regression <percent>', 'the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
+    .option('--max-regression <percent>', `the largest tolerated change of any headline metric (default ${percentText(DEFAULT_MAX_REGRESSION)})`, (v) => parsePercentOption(v, '--max-regression'))
     .option('--junit <file>', 'write the checks as JUnit XML')
     .option('--summary <file>', 'write the checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
     .option('--force', 'gate runs of different scenarios anyway')
-    .addHelpText('after', '\nExamples:\n  $ bench gate baseline/result.json reports/smoke-loopback/2026-11-29T10-00-00 --max-regression 10% --junit gate.xml')
+    .addHelpText('after', '\nExamples:\n  $ bench gate baseline/result.json reports/smoke-loopback/2026-11-29T10-00-00 --junit gate.xml')
     .action(async (baseline: string, candidate: string, opts) => {
       const { gateCommand } = await import('./commands/gate.ts');
       exitCode = await gateCommand(baseline, candidate, opts);
@@ -98,7 +99,7 @@ function buildProgram(): Command {
     .option('--candidate-build <dir>', 'a checkout of bench for the candidate (default: this one)')
     .option('--pairs <n>', 'single-repetition runs of each build (default 10; at least 5 for a verdict)', (v) => parsePositiveInt(v, '--pairs', { max: 1000 }))
     .option('-o, --out <dir>', 'output directory (default: reports/<scenario>/ab-<timestamp>)')
-    .option('--max-regression <percent>', 'the largest tolerated change of any headline metric (default 10%)', (v) => parsePercentOption(v, '--max-regression'))
+    .option('--max-regression <percent>', `the largest tolerated change of any headline metric (default ${percentText(DEFAULT_AB_MAX_REGRESSION)})`, (v) => parsePercentOption(v, '--max-regression'))
     .option('--junit <file>', 'write the checks as JUnit XML')
     .option('--summary <file>', 'write the checks as Markdown (default: appended to $GITHUB_STEP_SUMMARY when set)')
     .option('--candidate-server-delay <duration>', "the candidate's built-in servers wait this long before every response: an injected regression to calibrate the gate", (v) => parseDurationOption(v, '--candidate-server-delay', { maxMs: MAX_DELAY_MS }))

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { displayPath } from '../cli/display.ts';
+import { DEFAULT_AB_MAX_REGRESSION } from '../gate/defaults.ts';
 import { renderGateMarkdown } from '../gate/report.ts';
 import type { RunResult } from '../results/model.ts';
 import { readResult } from '../results/read.ts';
@@ -104,9 +105,9 @@ export async function abCommand(file: string, opts: AbCommandOptions): Promise<n
       writeFileSync(path.join(dir, 'result.json'), JSON.stringify(merged[role], null, 1));
       await writeReport(dir);
     }
-    const gate = applyGate(merged.candidate, merged.baseline, { ...opts, quiet: false });
-    writeFileSync(path.join(out, 'gate.md'), renderGateMarkdown(gate.checks, `bench ab: ${scenario.name}`));
-    writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ exitCode: gate.exitCode, checks: gate.checks }, null, 1) + '\n');
+    const gate = applyGate(merged.candidate, merged.baseline, { ...opts, maxRegression: opts.maxRegression ?? DEFAULT_AB_MAX_REGRESSION, quiet: false });
+    writeFileSync(path.join(out, 'gate.md'), renderGateMarkdown(gate, `bench ab: ${scenario.name}`));
+    writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ exitCode: gate.exitCode, family: gate.family, checks: gate.checks }, null, 1) + '\n');
     const rel = displayPath;
     process.stderr.write(
       `bench ab: ${pairs} pairs (ABBA) in ${rel(out)}\n  baseline  ${rel(path.join(out, 'baseline', 'result.json'))} (${builds.baseline})\n` +

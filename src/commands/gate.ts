@@ -2,7 +2,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { displayPath } from '../cli/display.ts';
 import { differentScenarios } from '../compare/environment.ts';
 import { loadRuns } from '../compare/runs.ts';
-import { evaluateAssertions, type GateCheck, isBlocking } from '../gate/evaluate.ts';
+import { evaluateGate, type GateEvaluation, isBlocking } from '../gate/evaluate.ts';
 import { DEFAULT_MAX_REGRESSION, regressionAssertions } from '../gate/regression.ts';
 import { renderGateMarkdown, renderGateText, renderJUnit } from '../gate/report.ts';
 import type { RunResult } from '../results/model.ts';
@@ -22,22 +22,23 @@ export interface GateOutputOptions {
  * The candidate's own assertions (from its scenario), plus with a baseline one per headline metric
  * at the maximum regression; prints and writes the verdicts; exit 1 when an error-level check fails.
  */
-export function applyGate(candidate: RunResult, baseline: RunResult | undefined, opts: GateOutputOptions): { checks: GateCheck[]; exitCode: number } {
+export function applyGate(candidate: RunResult, baseline: RunResult | undefined, opts: GateOutputOptions): GateEvaluation & { exitCode: number } {
   const assertions = [
     ...(candidate.scenario.assertions ?? []),
     ...(baseline ? regressionAssertions(candidate, baseline, opts.maxRegression ?? DEFAULT_MAX_REGRESSION) : []),
   ];
-  const checks = evaluateAssertions(assertions, candidate, baseline, { seed: candidate.run.seed });
-  if (checks.length === 0) return { checks, exitCode: EXIT_CODES.ok };
-  if (!opts.quiet) process.stderr.write(renderGateText(checks) + '\n');
+  const evaluation = evaluateGate(assertions, candidate, baseline, { seed: candidate.run.seed });
+  const { checks } = evaluation;
+  if (checks.length === 0) return { ...evaluation, exitCode: EXIT_CODES.ok };
+  if (!opts.quiet) process.stderr.write(renderGateText(evaluation) + '\n');
   if (opts.junit) {
-    writeFileSync(opts.junit, renderJUnit(checks));
+    writeFileSync(opts.junit, renderJUnit(evaluation));
     process.stderr.write(`bench: JUnit report in ${displayPath(opts.junit)}\n`);
   }
-  const markdown = renderGateMarkdown(checks, `bench gate: ${candidate.scenario.name}`);
+  const markdown = renderGateMarkdown(evaluation, `bench gate: ${candidate.scenario.name}`);
   if (opts.summary) writeFileSync(opts.summary, markdown);
   else if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
-  return { checks, exitCode: checks.some(isBlocking) ? EXIT_CODES.regression : EXIT_CODES.ok };
+  return { ...evaluation, exitCode: checks.some(isBlocking) ? EXIT_CODES.regression : EXIT_CODES.ok };
 }
 
 export interface GateCommandOptions extends GateOutputOptions {

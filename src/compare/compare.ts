@@ -21,7 +21,8 @@ export const BOOTSTRAP_RESAMPLES = 10_000;
 export const STATISTIC_TEXT =
   `percentile bootstrap of the ratio of medians across repetitions (${BOOTSTRAP_RESAMPLES.toLocaleString('en-US')} resamples, seeded), ` +
   `95% interval; a change is significant when its interval excludes 0; fewer than ${MIN_REPETITIONS} repetitions per run, ` +
-  `or a percentile with fewer than 10 samples beyond it per repetition (p99: 1,000): no verdict`;
+  `or a percentile with fewer than 10 samples beyond it per repetition (p99: 1,000): no verdict; ` +
+  `each row is judged on its own, not corrected for the number of rows (bench gate corrects its checks against the baseline: Holm)`;
 
 export type Verdict = 'better' | 'worse' | 'no significant change' | 'too few repetitions' | 'too few samples' | 'not measured' | 'not comparable';
 

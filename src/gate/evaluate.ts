@@ -1,18 +1,21 @@
 /**
  * The CI gate: assertions evaluated over result.json, by a pure function. A check fails only when
- * the data show the violation beyond noise; a violated point estimate whose 95% interval still
- * reaches the allowed side is "inconclusive" (reported, never failing), so a gate on a shared,
- * noisy runner stops a real regression and lets noise through.
+ * the data show the violation beyond noise; a violated point estimate that the repetitions do not
+ * show significant is "inconclusive" (reported, never failing), so a gate on a shared, noisy
+ * runner stops a real regression and lets noise through.
  *
  * - A value bound (`<= 2.2 rtt`): the median of the repetitions, with a bootstrap 95% interval of
  *   the median (5+ repetitions) or their range; fails when the whole interval violates the bound.
  * - A ratio bound (`< 0.8 h2....`, `>= 0.9 baseline`): the ratio of medians with its bootstrap
- *   interval (compare.ts); fails when the ratio violates the factor AND its interval excludes the
- *   less demanding of "no difference" and the factor: a tolerance (`<= 1.1 baseline`) then fails
- *   on a significant change beyond it, a demand (`< 0.8 h2`) on a significant shortfall.
+ *   interval (compare.ts); fails when the ratio violates the factor AND a two-sided test rejects
+ *   the less demanding of "no difference" and the factor: a tolerance (`<= 1.1 baseline`) then
+ *   fails on a significant change beyond it, a demand (`< 0.8 h2`) on a significant shortfall.
+ * - The family: every error-level check against the baseline that got a test. Any one of them
+ *   fails the build, so their p-values are adjusted together (Holm) to keep the chance that a run
+ *   without a regression fails at alpha, however many checks a scenario has.
  */
-import { bootstrapCI95, median } from '../metrics/stats.ts';
-import { compareValues, MIN_REPETITIONS, type Side } from '../compare/compare.ts';
+import { bootstrapCI95, bootstrapRatioTest, holmAdjust, mannWhitneyMinimumP, mannWhitneyTest, median } from '../metrics/stats.ts';
+import { BOOTSTRAP_RESAMPLES, compareValues, MIN_REPETITIONS, type Side } from '../compare/compare.ts';
 import { formatChange } from '../compare/format.ts';
 import { formatValue } from '../report/format.ts';
 import type { Assertion, AssertionOperator, MetricRef } from '../results/assertions.ts';
@@ -30,12 +33,46 @@ export interface GateCheck {
   found: string;
   /** Its 95% interval, or the range of the repetitions (said so), when there is one. */
   interval?: string;
+  /** A ratio bound's two-sided p-value (the family's test), when it got a test. */
+  p?: number;
+  /** `p` adjusted over the family (Holm), for its members: the figure the verdict compares with alpha. */
+  adjustedP?: number;
   verdict: GateVerdict;
   /** Why, when the verdict is not a plain pass or fail. */
   note?: string;
 }
 
-export interface EvaluateOptions {
+/** How a ratio bound's p-value is computed: a bootstrap of the ratio of medians, or the exact Mann-Whitney U test. */
+export type SignificanceTest = 'bootstrap' | 'mann-whitney';
+/** How the family's p-values are adjusted for their number: Holm's step-down, or not at all. */
+export type FamilyCorrection = 'holm' | 'none';
+
+export interface GateSignificance {
+  test: SignificanceTest;
+  correction: FamilyCorrection;
+  /** Family-wise with Holm, per check without. */
+  alpha: number;
+}
+
+/** The gate's defaults, calibrated on this machine (docs/ci.md, `npm run calibrate`). */
+export const GATE_SIGNIFICANCE: GateSignificance = { test: 'bootstrap', correction: 'holm', alpha: 0.05 };
+
+export interface GateFamily extends GateSignificance {
+  /** Error-level checks against the baseline that got a test: the p-values the correction spans. */
+  size: number;
+  /**
+   * Set when the test cannot give a p-value small enough for any member to fail (Mann-Whitney
+   * with few repetitions and a large family): the gate would pass every regression.
+   */
+  powerless?: string;
+}
+
+export interface GateEvaluation {
+  checks: GateCheck[];
+  family: GateFamily;
+}
+
+export interface EvaluateOptions extends Partial<GateSignificance> {
   seed?: number;
   resamples?: number;
 }
@@ -69,7 +106,12 @@ function expectedText(a: Assertion): string {
   return `${operator} ${bound.factor === 1 ? '' : `${bound.factor} x `}${against}`;
 }
 
-type Outcome = Omit<GateCheck, 'assertion' | 'network' | 'expected'>;
+type Outcome = Omit<GateCheck, 'assertion' | 'network' | 'expected'> & {
+  /** A tested ratio bound the medians violate: fail or inconclusive once the family's p-values are adjusted. */
+  violated?: boolean;
+  /** The smallest p-value its test can give here. */
+  minimumP?: number;
+};
 
 function checkValue(a: Assertion & { bound: { kind: 'value' } }, side: Side, metric: MetricDefinition, opts: EvaluateOptions): Outcome {
   const fmt = (v: number) => formatValue(v, metric.unit);
@@ -94,15 +136,21 @@ function checkRatio(a: Assertion, subject: Side, reference: Side, metric: Metric
   const ratio = 1 + c.change;
   const found = `${ratio.toFixed(3)} x (${formatChange(c.change)}; ${formatValue(subject.median, metric.unit)} vs ${formatValue(reference.median, metric.unit)})`;
   const interval = c.ci95 ? `${formatChange(c.ci95[0])} to ${formatChange(c.ci95[1])} (95% CI of the change)` : undefined;
-  if (holds(ratio, a.operator, factor)) return { found, interval, verdict: 'pass' };
+  const violated = !holds(ratio, a.operator, factor);
   if (c.verdict === 'too few repetitions') {
-    return { found, interval, verdict: 'too few repetitions', note: `a ratio needs ${MIN_REPETITIONS}+ repetitions on each side for an interval` };
+    return violated
+      ? { found, interval, verdict: 'too few repetitions', note: `a ratio needs ${MIN_REPETITIONS}+ repetitions on each side for a test` }
+      : { found, interval, verdict: 'pass' };
   }
-  const [lo, hi] = c.ci95!.map((x) => 1 + x) as [number, number];
-  const significant = upward(a.operator) ? lo > Math.min(1, factor) : hi < Math.max(1, factor);
-  return significant
-    ? { found, interval, verdict: 'fail' }
-    : { found, interval, verdict: 'inconclusive', note: 'violated by the medians, but within the noise of the repetitions' };
+  // The null hypothesis is the less demanding of "no difference" and the factor.
+  const nullRatio = upward(a.operator) ? Math.min(1, factor) : Math.max(1, factor);
+  const test = opts.test ?? GATE_SIGNIFICANCE.test;
+  const p =
+    test === 'mann-whitney'
+      ? mannWhitneyTest(subject.values, reference.values.map((v) => v * nullRatio)).p
+      : bootstrapRatioTest(subject.values, reference.values, { nullRatio, seed: opts.seed ?? 1, resamples: opts.resamples ?? BOOTSTRAP_RESAMPLES }).p;
+  const minimumP = test === 'mann-whitney' ? mannWhitneyMinimumP(subject.values.length, reference.values.length) : undefined;
+  return { found, interval, p, verdict: violated ? 'fail' : 'pass', violated, ...(minimumP !== undefined && { minimumP }) };
 }
 
 /** One assertion on one network variant. */
@@ -133,9 +181,18 @@ function check(assertion: Assertion, network: string, metric: MetricDefinition, 
   return checkRatio(assertion, own, reference, metric, bound.factor, against, opts);
 }
 
-/** One check per assertion and network variant the subject's workload ran on. */
-export function evaluateAssertions(assertions: readonly Assertion[], candidate: RunResult, baseline?: RunResult, opts: EvaluateOptions = {}): GateCheck[] {
-  const checks: GateCheck[] = [];
+/**
+ * One check per assertion and network variant the subject's workload ran on, and the family whose
+ * p-values were adjusted together. A tested ratio bound the medians violate fails when its p-value
+ * (adjusted, for a family member) is at most alpha, and is inconclusive otherwise.
+ */
+export function evaluateGate(assertions: readonly Assertion[], candidate: RunResult, baseline?: RunResult, opts: EvaluateOptions = {}): GateEvaluation {
+  const significance: GateSignificance = {
+    test: opts.test ?? GATE_SIGNIFICANCE.test,
+    correction: opts.correction ?? GATE_SIGNIFICANCE.correction,
+    alpha: opts.alpha ?? GATE_SIGNIFICANCE.alpha,
+  };
+  const outcomes: (Outcome & Pick<GateCheck, 'assertion' | 'network' | 'expected'>)[] = [];
   for (const assertion of assertions) {
     const { subject } = assertion;
     const expected = expectedText(assertion);
@@ -143,12 +200,59 @@ export function evaluateAssertions(assertions: readonly Assertion[], candidate: 
     const metric = type ? findMetric(type, subject.metric) : undefined;
     const networks = [...new Set(candidate.cells.filter((c) => c.workload === subject.workload).map((c) => c.network))];
     if (!type || !metric || networks.length === 0) {
-      checks.push({ assertion, network: '\u2014', expected, found: '\u2014', verdict: 'not run', note: `workload ${subject.workload} is not in this result` });
+      outcomes.push({ assertion, network: '\u2014', expected, found: '\u2014', verdict: 'not run', note: `workload ${subject.workload} is not in this result` });
       continue;
     }
-    for (const network of networks) checks.push({ assertion, network, expected, ...check(assertion, network, metric, type, candidate, baseline, opts) });
+    for (const network of networks) outcomes.push({ assertion, network, expected, ...check(assertion, network, metric, type, candidate, baseline, { ...opts, ...significance }) });
   }
-  return checks;
+
+  const members = outcomes.filter((o) => o.p !== undefined && o.assertion.level === 'error' && o.assertion.bound.kind === 'baseline');
+  if (significance.correction === 'holm') holmAdjust(members.map((o) => o.p!)).forEach((adjusted, i) => (members[i]!.adjustedP = adjusted));
+  const family: GateFamily = { ...significance, size: members.length };
+  // Holm's first step compares the smallest p with alpha / size: a test that cannot go below it fails nothing.
+  const threshold = significance.correction === 'holm' ? significance.alpha / members.length : significance.alpha;
+  const minimumPs = members.map((o) => o.minimumP).filter((x): x is number => x !== undefined);
+  if (minimumPs.length === members.length && members.length > 0 && Math.min(...minimumPs) > threshold) {
+    const needed = significance.correction === 'holm' ? `the ${formatP(threshold)} Holm needs for the first of ${members.length} checks` : `alpha (${threshold})`;
+    family.powerless =
+      `the ${TEST_NAME[significance.test]} test's smallest p-value with these repetitions is ${formatP(Math.min(...minimumPs))}, above ${needed}: ` +
+      'no check against the baseline can fail; give the runs more repetitions';
+  }
+
+  const checks = outcomes.map(({ violated, minimumP: _, ...o }): GateCheck => {
+    if (!violated) return o;
+    const p = o.adjustedP ?? o.p!;
+    if (p <= significance.alpha) return { ...o, verdict: 'fail' };
+    const alone = o.adjustedP !== undefined && o.p! <= significance.alpha;
+    const note = alone
+      ? `violated by the medians, significant alone (p ${formatP(o.p!)}) but not after Holm over ${members.length} checks (adjusted p ${formatP(p)})`
+      : 'violated by the medians, but within the noise of the repetitions';
+    return { ...o, verdict: 'inconclusive', note };
+  });
+  return { checks, family };
+}
+
+/** A p-value in two significant digits: "0.0079", "0.31", "< 0.0001". */
+export function formatP(p: number): string {
+  return p < 1e-4 ? '< 0.0001' : String(Number(p.toPrecision(2)));
+}
+
+const TEST_NAME: Record<SignificanceTest, string> = { bootstrap: 'bootstrap', 'mann-whitney': 'Mann-Whitney U' };
+const TEST_TEXT: Record<SignificanceTest, string> = {
+  bootstrap: 'bootstrap of the ratio of medians, two-sided',
+  'mann-whitney': 'Mann-Whitney U, exact, two-sided',
+};
+
+/** The statistic and the family in one line, as every output of the gate states it: "Holm over 6 checks against the baseline, alpha 0.05 (...)". */
+export function significanceText(f: GateFamily): string {
+  const test = `p-values: ${TEST_TEXT[f.test]}`;
+  const family =
+    f.size === 0
+      ? `alpha ${f.alpha} per check (${test}); no checks against the baseline`
+      : f.correction === 'holm'
+        ? `Holm over ${f.size} check${f.size === 1 ? '' : 's'} against the baseline, alpha ${f.alpha} (${test})`
+        : `alpha ${f.alpha} per check, no correction over the ${f.size} check${f.size === 1 ? '' : 's'} against the baseline (${test})`;
+  return `significance: ${family}` + (f.powerless ? `; WARNING: ${f.powerless}` : '');
 }
 
 /** Which verdicts stop the build: a failed error-level check, or an error-level check that found no data. */

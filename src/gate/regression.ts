@@ -8,8 +8,7 @@ import type { Assertion } from '../results/assertions.ts';
 import { measuredHeadline } from '../results/catalogue.ts';
 import type { RunResult } from '../results/model.ts';
 
-/** The default tolerance of the stored-baseline gate (docs/ci.md: calibrated with `npm run calibrate`). */
-export const DEFAULT_MAX_REGRESSION = 0.1;
+export { DEFAULT_MAX_REGRESSION } from './defaults.ts';
 
 export function regressionAssertions(candidate: RunResult, baseline: RunResult, maxRegression: number): Assertion[] {
   const out: Assertion[] = [];

@@ -47,10 +47,12 @@ describe('bench gate', () => {
     const summary = path.join(tmp, 'gate.md');
     const code = await main(['node', 'bench', 'gate', save('base', baseline), save('slow', slower), '--max-regression', '20%', '--junit', junit, '--summary', summary]);
     expect(code).toBe(1);
-    expect(err.join('')).toMatch(/gate FAILED: 1 error-level check\(s\) failed/);
+    expect(err.join('')).toMatch(/gate FAILED: 1 error-level check\(s\) failed.*\nsignificance: Holm over 6 checks against the baseline, alpha 0\.05 \(/);
     expect(junitFacts(junit)).toEqual({ tests: 9, failures: 1, failed: ['h1.small-objects.latency.p50 <= 1.2 baseline'] });
     const md = readFileSync(summary, 'utf8');
     expect(md).toMatch(/\| \u274c \| error \| fail \(blocking\) \| h1\.small-objects\.latency\.p50 <= 1\.2 baseline \| lte \| <= 1\.2 x baseline \| 1\.500 x \(\+50/);
+    expect(md).toContain('\nsignificance: Holm over 6 checks against the baseline, alpha 0.05 (p-values: ');
+    expect(readFileSync(junit, 'utf8')).toContain('<property name="significance" value="significance: Holm over 6 checks against the baseline, alpha 0.05 (');
   });
 
   it('exits 0 for the same run, and appends its summary to GITHUB_STEP_SUMMARY', async () => {

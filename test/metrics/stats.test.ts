@@ -10,6 +10,7 @@ import {
   tCritical95,
   welchCI95,
 } from '../../src/metrics/index.ts';
+import { bootstrapRatioTest, holmAdjust, mannWhitneyMinimumP, mannWhitneyTest } from '../../src/metrics/stats.ts';
 
 // Cushny & Peebles' sleep data (Student 1908; R's `sleep` dataset): extra hours of sleep per patient.
 const drug1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0];
@@ -113,5 +114,63 @@ describe('compareSamples', () => {
   it('higher values read as "higher than"', () => {
     const c = compareSamples([200, 210, 190], [100, 105, 95]);
     expect(describeComparison(c, 'h2')).toMatch(/^100% higher than h2/);
+  });
+});
+
+describe('significance tests and the family-wise correction', () => {
+  it('holmAdjust: worked by hand, in input order', () => {
+    // Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04 -> running maximum 0.02, 0.03, 0.06, 0.06.
+    const adjusted = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+    [0.03, 0.06, 0.06, 0.02].forEach((x, i) => expect(adjusted[i]).toBeCloseTo(x, 12));
+    // Step-down at alpha 0.05: 0.005 <= 0.05/4, 0.01 <= 0.05/3, 0.03 > 0.05/2 -> stop: the first and the last rejected.
+    expect(adjusted.map((p) => p <= 0.05)).toEqual([true, false, false, true]);
+    // Capped at 1; a family of one is unadjusted; equal p-values get equal adjustments.
+    expect(holmAdjust([0.4, 0.5])).toEqual([0.8, 0.8]);
+    expect(holmAdjust([0.03])).toEqual([0.03]);
+    expect(holmAdjust([0.02, 0.02, 0.02])).toEqual([0.06, 0.06, 0.06]);
+    expect(holmAdjust([])).toEqual([]);
+  });
+
+  it('mannWhitneyTest: exact two-sided p-values, counted by hand and by SciPy', () => {
+    // 3 vs 3: rank sum of a = 1 + 2 + 4 = 7, mean 10.5; of the 20 ways to pick 3 ranks of 6, sums 6, 7, 14
+    // and 15 lie 3.5 or more from the mean: p = 4/20.
+    expect(mannWhitneyTest([1, 2, 4], [3, 5, 6])).toMatchObject({ u: 1, p: 0.2, method: 'exact' });
+    // Complete separation of 5 and 5: 2 of C(10, 5) = 252 splits (scipy.stats.mannwhitneyu, method='exact': 0.0079365).
+    expect(mannWhitneyTest([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]).p).toBeCloseTo(2 / 252, 12);
+    expect(mannWhitneyMinimumP(5, 5)).toBeCloseTo(2 / 252, 12);
+    expect(mannWhitneyMinimumP(10, 10)).toBeCloseTo(2 / 184_756, 15);
+    const overlap = mannWhitneyTest([5.2, 5.9, 6.1, 6.4, 7.0], [5.0, 5.3, 5.5, 5.8, 6.0]);
+    expect(overlap.u).toBe(20);
+    expect(overlap.p).toBeCloseTo(0.15079365079, 10); // SciPy, exact
+    // Ties: midranks, and the exact distribution of their sums (enumerated over all 462 splits in Python: 62 of them).
+    const tied = mannWhitneyTest([1, 2, 2, 3, 5], [2, 3, 4, 4, 6, 7]);
+    expect(tied.u).toBe(6.5);
+    expect(tied.p).toBeCloseTo(62 / 462, 12);
+    expect(mannWhitneyTest([3, 3, 3, 3, 3], [3, 3, 3, 3, 3]).p).toBe(1);
+  });
+
+  it('mannWhitneyTest: the normal approximation (tie and continuity corrections) above 100 values', () => {
+    const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+    // SciPy: mannwhitneyu(x, y, method='asymptotic', use_continuity=True).
+    const tied = mannWhitneyTest(range(70, (i) => i / 2), range(50, (i) => i / 2 + 3));
+    expect(tied).toMatchObject({ u: 1950, method: 'normal' });
+    expect(tied.p).toBeCloseTo(0.2882134783, 6);
+    const apart = mannWhitneyTest(range(60, (i) => i + 1), range(60, (i) => i + 41));
+    expect(apart.u).toBe(200);
+    expect(apart.p / 4.639580007e-17).toBeCloseTo(1, 4);
+  });
+
+  it('bootstrapRatioTest: never 0, 1 for identical samples, and below 0.05 exactly where the 95% interval excludes the null ratio', () => {
+    const base = [5.5, 5.43, 5.4, 5.41, 5.66];
+    const slower = base.map((v) => v * 1.2);
+    // Every resampled median of the slower sample exceeds every one of the base: 1 + 0 of 10,000 below 1, doubled.
+    expect(bootstrapRatioTest(slower, base).p).toBeCloseTo(2 / 10_001, 12);
+    expect(bootstrapRatioTest(base, base).p).toBe(1);
+    const noisy = [5.2, 6.3, 5.6, 5.9, 6.8];
+    for (const nullRatio of [1, 1.05, 1.1, 1.15]) {
+      const { ci95 } = compareSamples(noisy, base, { method: 'bootstrap', seed: 3 });
+      const { p } = bootstrapRatioTest(noisy, base, { seed: 3, nullRatio });
+      expect(p < 0.05, `null ${nullRatio}: p ${p}, interval ${ci95}`).toBe(ci95[0] > nullRatio || ci95[1] < nullRatio);
+    }
   });
 });

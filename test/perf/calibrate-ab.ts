@@ -17,7 +17,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { evaluateAssertions, isBlocking } from '../../src/gate/evaluate.ts';
+import { evaluateGate, isBlocking } from '../../src/gate/evaluate.ts';
 import { regressionAssertions } from '../../src/gate/regression.ts';
 import { median } from '../../src/metrics/stats.ts';
 import type { RunResult } from '../../src/results/model.ts';
@@ -65,7 +65,7 @@ for (let k = 0; k < pairs; k++) {
 }
 
 const blocked = (baseline: RunResult, candidate: RunResult, threshold: number) =>
-  evaluateAssertions(regressionAssertions(candidate, baseline, threshold), candidate, baseline, { seed: candidate.run.seed }).filter(isBlocking);
+  evaluateGate(regressionAssertions(candidate, baseline, threshold), candidate, baseline, { seed: candidate.run.seed }).checks.filter(isBlocking);
 
 /** The regression the extra delay caused: per protocol, the median over comparisons of the ratio of p50 medians. */
 const p50 = (r: RunResult, protocol: string) => median(r.cells.filter((c) => c.protocol === protocol && !c.error).map((c) => c.metrics.latency!.p50));
