@@ -119,17 +119,7 @@ export function loadCurve(cells: readonly Cell[]): LoadCurve | undefined {
       if (answered === 0 || values.some((v) => v === undefined)) return undefined;
       return (values as number[]).reduce((a, b) => a + b, 0) / answered;
     };
-    const arrivals = steps.every((s) => s.arrivals)
-      ? steps.reduce(
-          (sum, s) => ({
-            scheduled: sum.scheduled + s.arrivals!.scheduled,
-            late: sum.late + s.arrivals!.late,
-            dropped: sum.dropped + s.arrivals!.dropped,
-            maxLatenessMs: Math.max(sum.maxLatenessMs, s.arrivals!.maxLatenessMs),
-          }),
-          { scheduled: 0, late: 0, dropped: 0, maxLatenessMs: 0 },
-        )
-      : undefined;
+    const arrivals = steps.every((s) => s.arrivals) ? sumArrivals(steps.map((s) => s.arrivals!)) : undefined;
     return {
       level: step.level,
       metricPrefix: step.metricPrefix,
@@ -173,4 +163,20 @@ export function cellKnee(cell: Cell): { step: LoadStepDetails; latency?: MetricH
   const { knee } = findKnee(d.loop, points);
   if (knee === undefined) return undefined;
   return { step: d.steps[knee]!, latency: points[knee]!.latency };
+}
+
+/** An open loop's arrival counts: scheduled, late and dropped added, the worst lateness kept. */
+export type ArrivalCounts = NonNullable<LoadStepDetails['arrivals']>;
+
+/** The arrival counts of several steps or client workers as one. */
+export function sumArrivals(parts: readonly ArrivalCounts[]): ArrivalCounts {
+  return parts.reduce(
+    (sum, a) => ({
+      scheduled: sum.scheduled + a.scheduled,
+      late: sum.late + a.late,
+      dropped: sum.dropped + a.dropped,
+      maxLatenessMs: Math.max(sum.maxLatenessMs, a.maxLatenessMs),
+    }),
+    { scheduled: 0, late: 0, dropped: 0, maxLatenessMs: 0 },
+  );
 }

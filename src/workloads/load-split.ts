@@ -7,6 +7,7 @@
  */
 import type { TransportStats } from '../drivers/types.ts';
 import { mergeHistograms, type MetricHistogram } from '../metrics/histogram.ts';
+import { sumArrivals } from '../results/load.ts';
 import type { RequestCounts, RequestFailureKind } from '../results/model.ts';
 import type { LoadSpec } from './load.ts';
 import type { ArrivalOutcome } from './pool.ts';
@@ -95,18 +96,7 @@ function extreme(pick: (values: number[]) => number, values: ReadonlyArray<numbe
 /** A step's shares as one tally: what a single client would have counted; the workers' CPU summed. */
 export function mergeSteps(parts: readonly ShareStep[]): ShareStep {
   const withArrivals = parts.filter((p) => p.arrivals);
-  const arrivals =
-    withArrivals.length === 0
-      ? undefined
-      : withArrivals.reduce<ArrivalOutcome>(
-          (sum, p) => ({
-            scheduled: sum.scheduled + p.arrivals!.scheduled,
-            late: sum.late + p.arrivals!.late,
-            dropped: sum.dropped + p.arrivals!.dropped,
-            maxLatenessMs: Math.max(sum.maxLatenessMs, p.arrivals!.maxLatenessMs),
-          }),
-          { scheduled: 0, late: 0, dropped: 0, maxLatenessMs: 0 },
-        );
+  const arrivals = withArrivals.length === 0 ? undefined : sumArrivals(withArrivals.map((p) => p.arrivals!));
   const merged: ShareStep = {
     requests: parts.reduce((n, p) => n + p.requests, 0),
     ok: parts.reduce((n, p) => n + p.ok, 0),
