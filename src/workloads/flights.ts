@@ -16,7 +16,8 @@ import { median } from '../metrics/stats.ts';
  */
 export function packetsPerRoundTrip(times: readonly number[], rttMs: number, maxRounds = 12): number[] {
   if (times.length === 0 || !(rttMs > 0)) return [];
-  const first = Math.min(...times);
+  let first = Infinity;
+  for (const t of times) if (t < first) first = t; // a spread would overflow the stack on long transfers
   const counts = new Array<number>(maxRounds).fill(0);
   for (const t of times) {
     const round = Math.floor((t - first) / rttMs);

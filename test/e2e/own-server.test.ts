@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/results/model.ts';
 import { generateCertificate } from '../../src/tls/cert.ts';
 import { startCaddy, type RunningCaddy } from '../interop/caddy.ts';
+import { CADDY_SERVERS, multiplexScenario } from '../perf/bench-runs.ts';
 import { isRoot, peerMissing, which } from '../support/peers.ts';
 import { allProcesses, eventually, namespaces, ROOT, runBench, startBench, waitForCellEnds, withTimeout, writeScenario, type BenchRun } from './run-harness.ts';
 
@@ -100,28 +101,18 @@ describe.skipIf(peerMissing(isRoot(), 'root (the scenario shapes the network)') 
       const scenario = writeScenario(
         tmp,
         'caddy-windows.yaml',
-        [
-          'name: caddy-windows',
-          'description: 100 x 10 KB at once from Caddy behind 50 ms each way, no loss, no rate limit',
-          'protocols: [h2, h3]',
-          'repetitions: 1',
-          'network:',
-          '  backend: userspace',
-          '  link:',
+        multiplexScenario({
+          name: 'caddy-windows',
+          description: '100 x 10 KB at once from Caddy behind 50 ms each way, no loss, no rate limit',
+          protocols: ['h2', 'h3'],
+          repetitions: 1,
           // A round trip long against the machine's scheduling delays, so packets stay in their round trip.
-          '    delay: 50ms',
-          'servers:',
-          '  command: caddy run --config {{config}} --adapter caddyfile',
-          `  config: ${path.join(ROOT, 'servers/examples/caddy/Caddyfile')}`,
-          '  version: caddy version',
-          'workloads:',
-          '  - type: multiplex',
-          '    requests: 100',
-          '    sizes: [10KB]',
-          '    rounds: 2',
-          '    reference: false',
-          '',
-        ].join('\n'),
+          oneWayDelayMs: 50,
+          requests: 100,
+          size: '10KB',
+          rounds: 2,
+          servers: CADDY_SERVERS,
+        }),
       );
       const out = path.join(tmp, 'caddy-windows');
       const run = await runBench(['run', scenario, '--quiet'], out, RUN_MS);

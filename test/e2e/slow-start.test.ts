@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/results/model.ts';
 import { isRoot, peerMissing } from '../support/peers.ts';
+import { multiplexScenario } from '../perf/bench-runs.ts';
 import { runBench, writeScenario } from './run-harness.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-slow-start-'));
@@ -21,24 +22,17 @@ describe.skipIf(peerMissing(isRoot(), 'root (the scenario shapes the network)'))
     const scenario = writeScenario(
       tmp,
       'slow-start.yaml',
-      [
-        'name: slow-start',
-        'description: 100 x 10 KB at once behind 50 ms each way, no loss, no rate limit',
-        'protocols: [h2, h3]',
-        'repetitions: 1',
-        'network:',
-        '  backend: userspace',
-        '  link:',
+      multiplexScenario({
+        name: 'slow-start',
+        description: '100 x 10 KB at once behind 50 ms each way, no loss, no rate limit',
+        protocols: ['h2', 'h3'],
+        repetitions: 1,
         // A round trip long against the machine's scheduling delays, so packets stay in their round trip.
-        '    delay: 50ms',
-        'workloads:',
-        '  - type: multiplex',
-        '    requests: 100',
-        '    sizes: [10KB]',
-        '    rounds: 2',
-        '    reference: false',
-        '',
-      ].join('\n'),
+        oneWayDelayMs: 50,
+        requests: 100,
+        size: '10KB',
+        rounds: 2,
+      }),
     );
     const out = path.join(tmp, 'out');
     const run = await runBench(['run', scenario, '--quiet'], out, 120_000);
