@@ -128,6 +128,8 @@ export class QuicStreamError extends Error {
   }
 }
 
+const NONE_READABLE: readonly number[] = Object.freeze([]);
+
 export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   readonly timings: QuicTimings;
   private flushScheduled = false;
@@ -476,12 +478,13 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   /**
    * Streams with data, a fin or a reset to read. quiche's list changes only when a datagram
    * arrives or the application reads or stops a stream, so it is asked again only then: its
-   * native iterator costs about 20 µs even when empty, and the send loop turns hundreds of times
-   * a second.
+   * native iterator costs about 10 µs even when empty, and the send loop turns hundreds of times
+   * a second. Most datagrams a sender receives are ACKs that leave the list empty, and
+   * isReadable() (the same set, 0.1 µs) says so without building the iterator.
    */
   readableStreams(): readonly number[] {
     if (this.readableChanged) {
-      this.readable = [...this.native.readable()];
+      this.readable = this.native.isReadable() ? [...this.native.readable()] : NONE_READABLE;
       this.readableChanged = false;
     }
     return this.readable;
