@@ -4,7 +4,8 @@
  * every route with the same bytes, headers and timing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
+import type { Writable } from 'node:stream';
 import { textBody } from './body.ts';
 import type { HandlerContext, HandlerResponse, RequestHandler, ResponseBody } from './handler-types.ts';
 
@@ -33,9 +34,21 @@ export function compatListener(handler: RequestHandler, context: HandlerContext)
 function writeResponse(req: CompatRequest, res: CompatResponse, response: HandlerResponse): void {
   if (res.destroyed || res.writableEnded) return;
   const headers = { ...response.headers, 'content-length': String(response.body.byteLength) };
-  (res as ServerResponse).writeHead(response.status, headers);
-  if (req.method === 'HEAD') res.end();
-  else writeBody(res as ServerResponse, response.body);
+  const head = req.method === 'HEAD';
+  if (res instanceof Http2ServerResponse) {
+    // HTTP/2 answers on the stream itself. Through the compatibility object's end(), node sends
+    // END_STREAM in an empty DATA frame only once the body's write has completed, i.e. behind
+    // every byte the connection has queued by then: with 100 responses at once, all 100 ended
+    // together at the end of the transfer (seen in a capture). The stream's own end(last piece)
+    // puts END_STREAM on the last DATA frame, as other HTTP/2 servers do.
+    if (res.stream.destroyed || res.stream.closed) return;
+    res.stream.respond({ ':status': response.status, ...headers }, { endStream: head });
+    if (!head) writeBody(res.stream, response.body);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  if (head) res.end();
+  else writeBody(res, response.body);
 }
 
 /**
@@ -43,7 +56,7 @@ function writeResponse(req: CompatRequest, res: CompatResponse, response: Handle
  * a large body never sits whole in the socket's or the session's queue. A body of one piece is one
  * end(), as a buffer would be.
  */
-function writeBody(res: ServerResponse, body: ResponseBody): void {
+function writeBody(res: Writable, body: ResponseBody): void {
   let offset = 0;
   // A response closed meanwhile never drains, and its closure goes with it.
   const writeMore = (): void => {
