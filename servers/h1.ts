@@ -1,7 +1,7 @@
 /** HTTP/1.1 over TLS 1.3 (node:https) around the shared handler. */
 import type { SenderPacing } from '../netem/model.ts';
 import { createServer } from 'node:https';
-import type { HandlerContext, RequestHandler } from './handler-types.ts';
+import type { HandlerContext, RequestHandler, StreamScheduling } from './handler-types.ts';
 import { listenTcp, type TcpListener } from './listen.ts';
 import { compatListener } from './respond.ts';
 import { serverTlsOptions, type ServerCertificate } from './tls-options.ts';
@@ -16,6 +16,8 @@ export interface TcpListenerOptions {
   context: HandlerContext;
   /** `on`: every accepted connection paces (Linux TCP's own pacer). */
   pacing?: SenderPacing;
+  /** HTTP/2 only: how responses share a connection (HTTP/1.1 sends one at a time anyway). */
+  scheduling?: StreamScheduling;
 }
 
 export async function startH1Listener(opts: TcpListenerOptions): Promise<TcpListener> {

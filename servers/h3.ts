@@ -13,7 +13,7 @@ import { H3_NO_ERROR } from '../src/h3/errors.ts';
 import type { HeaderList } from '../src/h3/headers.ts';
 import { QuicServer, type QuicConnection, type QuicSenderStats, type QuicServerCounters } from '../src/quic/index.ts';
 import { textBody } from './body.ts';
-import type { H3Listener, H3ListenerOptions, HandlerRequest, HandlerResponse, RequestHandler, ResponseBody } from './handler-types.ts';
+import { DEFAULT_STREAM_SCHEDULING, type H3Listener, type H3ListenerOptions, type HandlerRequest, type HandlerResponse, type RequestHandler, type ResponseBody, type StreamScheduling } from './handler-types.ts';
 
 /** Largest request header section we take (SETTINGS_MAX_FIELD_SECTION_SIZE); larger ones get 431. */
 export const H3_MAX_FIELD_SECTION_SIZE = 64 * 1024;
@@ -63,6 +63,9 @@ interface Outgoing {
  */
 const HEADERS_WITH_BODY_BYTES = 256;
 
+/** RFC 9218 section 4.1: the urgency of a request that carries no Priority field. */
+const RFC9218_DEFAULT_URGENCY = 3;
+
 export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraOptions): Promise<RunningH3Listener> {
   const server = new QuicServer({
     host: opts.host,
@@ -87,7 +90,7 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
       if (unreported.delete(conn) && closedStats.length < 100_000) closedStats.push(conn.senderStats());
     });
     const h3 = new H3Connection(conn, { isServer: true, maxFieldSectionSize: H3_MAX_FIELD_SECTION_SIZE });
-    const served = new ServedConnection(conn, h3, opts.handler, stats);
+    const served = new ServedConnection(conn, h3, opts.handler, stats, opts.scheduling ?? DEFAULT_STREAM_SCHEDULING);
     sessions.add(served);
     conn.once('closed', () => sessions.delete(served));
   });
@@ -118,6 +121,8 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
 
 class ServedConnection {
   private readonly outgoing = new Map<number, Outgoing>();
+  /** Requests whose fields came in this pass, answered after it in stream order. */
+  private readonly arrived: Array<{ streamId: number; headers: HeaderList }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly scratch = Buffer.allocUnsafe(16 * 1024);
@@ -128,6 +133,7 @@ class ServedConnection {
     private readonly h3: H3Connection,
     private readonly handler: RequestHandler,
     private readonly stats: RunningH3Listener['stats'],
+    private readonly scheduling: StreamScheduling,
   ) {
     conn.on('activity', () => this.drive());
     conn.once('closed', () => {
@@ -141,13 +147,17 @@ class ServedConnection {
   private drive(): void {
     this.h3.process();
     for (let ev = this.h3.poll(); ev; ev = this.h3.poll()) this.onEvent(ev);
+    // quiche lists readable streams in no particular order; requests are answered in the order
+    // the client opened them, as nghttp2 does.
+    if (this.arrived.length > 1) this.arrived.sort((a, b) => a.streamId - b.streamId);
+    for (const { streamId, headers } of this.arrived.splice(0)) this.onRequest(streamId, headers);
     this.writeResponses();
   }
 
   private onEvent(ev: H3Event): void {
     switch (ev.type) {
       case 'headers':
-        if (!ev.trailers) this.onRequest(ev.streamId, ev.headers);
+        if (!ev.trailers) this.arrived.push({ streamId: ev.streamId, headers: ev.headers });
         return;
       case 'data':
         // No route reads a request body: drain it so flow control never stalls the client.
@@ -201,6 +211,8 @@ class ServedConnection {
     for (const [k, v] of Object.entries(response.headers)) headers.push([k.toLowerCase(), v]);
     headers.push(['content-length', String(response.body.byteLength)]);
     const bodyless = request.method === 'HEAD' || response.body.byteLength === 0;
+    // RFC 9218's defaults (urgency 3) for every response; incremental only when they take turns.
+    this.conn.streamPriority(streamId, RFC9218_DEFAULT_URGENCY, this.scheduling === 'round-robin');
     this.outgoing.set(streamId, { headers, bodyless, body: response.body, offset: 0 });
     this.writeResponses();
   }
@@ -219,15 +231,17 @@ class ServedConnection {
    * Hands responses (HEADERS, then the body) to QUIC. quiche takes stream data only up to the room left in the
    * congestion window (one budget for the whole connection), so the first body it cannot take
    * whole ends the pass: offering the rest would cost native calls per waiting stream on every
-   * turn, for nothing. That body moves to the back, so the bodies take turns (round-robin, as
-   * nghttp2 serves HTTP/2 streams of equal weight) and one held by its own stream window
-   * cannot hold up the others.
+   * turn, for nothing. Round-robin: that body moves to the back, so the bodies take turns (as
+   * nghttp2 serves HTTP/2 streams of equal weight). Sequential: it stays first, and the bodies
+   * are offered in request order. Either way a response whose HEADERS its own stream window
+   * cannot take goes to the back, so one small window cannot hold up the others.
    */
   private writeResponses(): void {
     // With no response under way, the first one starts whatever its stream's room: a stream
     // window smaller than HEADERS_WITH_BODY_BYTES must not keep the connection silent for ever.
     let underWay = false;
     for (const o of this.outgoing.values()) if (!o.headers) underWay = true;
+    let refused = 0;
     for (const [streamId, out] of this.outgoing) {
       let blocked = false;
       try {
@@ -255,9 +269,14 @@ class ServedConnection {
       }
       if (out.bodyless || out.offset >= out.body.byteLength) this.outgoing.delete(streamId);
       if (blocked) {
-        this.outgoing.delete(streamId);
-        this.outgoing.set(streamId, out);
-        break;
+        if (this.scheduling === 'round-robin') {
+          this.outgoing.delete(streamId);
+          this.outgoing.set(streamId, out);
+          break;
+        }
+        // Sequential: it keeps its place. A second body refused in the same pass means the
+        // connection has no room; one alone may be held by its own stream window only.
+        if (++refused === 2) break;
       }
     }
     if (this.outgoing.size === 0 && this.timers.size === 0) this.notifyIdle();

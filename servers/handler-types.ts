@@ -36,6 +36,17 @@ export interface HandlerContext {
   h3Port?: number;
 }
 
+/**
+ * How a server shares one connection among the responses under way: `sequential` sends them one
+ * after the other in request order (RFC 9218's default for a request without a Priority field:
+ * urgency 3, not incremental); `round-robin` lets them take turns (HTTP/2: a DATA frame each, up to
+ * 16 KB; HTTP/3: a packet each). The scheduler decides how many streams one loss holds up
+ * (Marx et al. 2020), so bench's HTTP/2 and HTTP/3 servers are set alike.
+ */
+export type StreamScheduling = 'sequential' | 'round-robin';
+export const STREAM_SCHEDULING: readonly StreamScheduling[] = ['sequential', 'round-robin'];
+export const DEFAULT_STREAM_SCHEDULING: StreamScheduling = 'sequential';
+
 /** The route table (servers/handler.ts). `req.path` is the request target with its query, as in :path. */
 export type RequestHandler = (req: HandlerRequest, ctx?: HandlerContext) => HandlerResponse;
 
@@ -50,6 +61,7 @@ export interface H3ListenerOptions {
   handler: RequestHandler;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
+  scheduling?: StreamScheduling;
 }
 
 export interface H3Listener {

@@ -11,7 +11,7 @@ import { UserError } from '../src/util/errors.ts';
 import { startH1Listener } from './h1.ts';
 import { startH2Listener } from './h2.ts';
 import { createHandler } from './handler.ts';
-import type { H3Listener, H3ListenerOptions, HandlerContext } from './handler-types.ts';
+import type { H3Listener, H3ListenerOptions, HandlerContext, StreamScheduling } from './handler-types.ts';
 import type { ServerCertificate } from './tls-options.ts';
 
 export interface StartServersOptions {
@@ -22,6 +22,7 @@ export interface StartServersOptions {
   cert: ServerCertificate;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
+  scheduling?: StreamScheduling;
   /** Largest /bytes body (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
   /** Delay before every response (ms): the injected regression of `bench run --server-delay`. */
@@ -71,6 +72,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
         handler,
         congestionControl: opts.congestionControl,
         pacing: opts.pacing,
+        scheduling: opts.scheduling,
       });
       closers.push(() => h3.close());
       h3Listener = h3;
@@ -82,7 +84,7 @@ export async function startServers(opts: StartServersOptions): Promise<RunningSe
       ['h2', startH2Listener],
     ] as const) {
       if (!opts.protocols.includes(protocol)) continue;
-      const listener = await start({ host: opts.host, port: opts.ports?.[protocol] ?? 0, cert: opts.cert, handler, context, pacing: opts.pacing });
+      const listener = await start({ host: opts.host, port: opts.ports?.[protocol] ?? 0, cert: opts.cert, handler, context, pacing: opts.pacing, scheduling: opts.scheduling });
       closers.push(() => listener.close());
       ports[protocol] = listener.port;
     }

@@ -2,6 +2,7 @@
 import type { SenderPacing } from '../netem/model.ts';
 import type { Protocol } from '../src/drivers/types.ts';
 import type { QuicSenderStats } from '../src/quic/stats.ts';
+import type { StreamScheduling } from './handler-types.ts';
 import type { CpuTime } from './index.ts';
 
 export interface ServerStartMessage {
@@ -15,6 +16,7 @@ export interface ServerStartMessage {
   keyFile?: string;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
+  scheduling?: StreamScheduling;
   maxBodyBytes?: number;
   /** Delay before every response (ms): `bench run --server-delay`. */
   responseDelayMs?: number;

@@ -30,6 +30,7 @@ async function start(msg: ServerStartMessage): Promise<void> {
       cert,
       congestionControl: msg.congestionControl,
       pacing: msg.pacing,
+      scheduling: msg.scheduling,
       maxBodyBytes: msg.maxBodyBytes,
       responseDelayMs: msg.responseDelayMs,
     });

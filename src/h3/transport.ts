@@ -31,6 +31,13 @@ export interface QuicStreamIO {
   /** 'read': STOP_SENDING; 'write': RESET_STREAM; both with an application error code. Never throws. */
   streamShutdown(streamId: number, direction: 'read' | 'write', code: number): void;
 
+  /**
+   * RFC 9218 priority of a stream we send on (urgency 0 most urgent to 7; incremental: takes turns
+   * with streams of the same urgency instead of going one after the other). Advisory: never
+   * throws; false when the transport does not know the stream yet (no byte of it taken).
+   */
+  streamPriority(streamId: number, urgency: number, incremental: boolean): boolean;
+
   /** Bytes the stream can take now. Throws a StreamIOError when the stream is stopped or gone. */
   streamCapacity(streamId: number): number;
 

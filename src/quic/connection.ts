@@ -467,11 +467,13 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     return this.native.streamFinished(streamId);
   }
 
-  streamPriority(streamId: number, urgency: number, incremental: boolean): void {
+  streamPriority(streamId: number, urgency: number, incremental: boolean): boolean {
     try {
       this.native.streamPriority(streamId, urgency, incremental);
+      return true;
     } catch {
-      // Unknown stream: priority is advisory.
+      // Unknown stream (nothing sent on it yet): priority is advisory.
+      return false;
     }
   }
 

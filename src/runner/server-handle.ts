@@ -4,6 +4,7 @@
  * user's command (./command-server.ts). The runner sees one ServerHandle: where the clients
  * connect, how the result names the server, its CPU time, and how it ends.
  */
+import type { StreamScheduling } from '../../servers/handler-types.ts';
 import type { QuicSenderStats } from '../quic/stats.ts';
 import type { SenderPacing } from '../../netem/model.ts';
 import { readFileSync } from 'node:fs';
@@ -69,6 +70,7 @@ export async function startServerProcess(opts: {
   cert: GeneratedCertificate;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
+  scheduling?: StreamScheduling;
   ports?: Partial<Record<Protocol, number>>;
   responseDelayMs?: number;
   /** Environment of the server process (default: the runner's). */
@@ -84,6 +86,7 @@ export async function startServerProcess(opts: {
     cert: { certPem: opts.cert.certPem, keyPem: opts.cert.keyPem },
     congestionControl: opts.congestionControl,
     pacing: opts.pacing,
+    scheduling: opts.scheduling,
     responseDelayMs: opts.responseDelayMs,
   });
   const reply = await child

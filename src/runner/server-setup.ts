@@ -47,6 +47,7 @@ export async function startServer(setup: ServerSetup): Promise<ServerHandle> {
         cert: setup.cert,
         congestionControl: setup.congestionControl,
         pacing: setup.pacing,
+        scheduling: scenario.scheduling,
         responseDelayMs: setup.responseDelayMs,
         env: setup.env,
       });

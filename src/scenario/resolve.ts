@@ -10,6 +10,7 @@ import { parseRateTrace } from '../../netem/userspace/model/bottleneck.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROTOCOLS, type Protocol } from '../drivers/types.ts';
+import { DEFAULT_STREAM_SCHEDULING } from '../../servers/handler-types.ts';
 import { DEFAULT_TLS_KEY } from '../tls/key-types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Assertion } from '../results/assertions.ts';
@@ -297,6 +298,9 @@ export function resolveScenario(input: ResolveInput): Scenario {
   const workloads = resolveMigrations(doc, networks);
   const servers = resolveServers(doc, protocols, scenarioDir);
   if (input.capture) resolveCapture(doc, networks);
+  if (doc.scheduling && servers.kind !== 'builtin') {
+    throw new ScenarioIssue(['scheduling'], message('`scheduling` sets how bench\'s own servers share a connection', 'no `scheduling` with a server bench does not build (it schedules as it was written to)', 'Remove `scheduling`, or use `servers: builtin`.'));
+  }
   if (doc.tls && servers.kind === 'external') {
     throw new ScenarioIssue(['tls'], message('`tls` sets the certificate of servers bench runs', 'no `tls` with external servers (they present their own certificates)', 'Remove `tls`, or let bench run the server (`servers: builtin` or `{command: ...}`).'));
   }
@@ -311,6 +315,7 @@ export function resolveScenario(input: ResolveInput): Scenario {
     networks,
     ...(sweep && { sweep }),
     servers,
+    ...(servers.kind === 'builtin' && { scheduling: doc.scheduling ?? DEFAULT_STREAM_SCHEDULING }),
     tls: doc.tls ?? { key: DEFAULT_TLS_KEY, intermediates: 0 },
     workloads,
     assertions: resolveAssertions(doc),

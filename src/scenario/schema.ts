@@ -15,6 +15,7 @@ import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
 import { HANDSHAKE_MODES, MIGRATION_MODES, WORKLOAD_TYPES, type ExternalTarget, type HandshakeMode, type ServersSpec } from './types.ts';
 import { parseDuration, parsePercent, parseRate, parseSize, show, tidy, type Parsed } from './units.ts';
 import { DEFAULT_MAX_BODY_BYTES, PAGE_LIMITS } from '../../servers/handler.ts';
+import { STREAM_SCHEDULING, type StreamScheduling } from '../../servers/handler-types.ts';
 import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from '../tls/key-types.ts';
 
 /* ----------------------------------------------------------------------------------------------
@@ -921,6 +922,11 @@ export const scenarioDocumentSchema = mapping(
     network: networkSchema.default('none'),
     sweep: sweepSchema.optional(),
     servers: serversSchema.prefault('builtin'),
+    scheduling: oneOf(
+      STREAM_SCHEDULING as readonly [StreamScheduling, ...StreamScheduling[]],
+      'scheduling',
+      "How bench's own HTTP/2 and HTTP/3 servers share a connection among the responses under way, set alike for both: `sequential` (default: one after the other in request order, RFC 9218's default for requests without a Priority field) or `round-robin` (they take turns: HTTP/2 a DATA frame each, HTTP/3 a packet each). The scheduler decides how many streams one loss holds up.",
+    ).optional(),
     tls: tlsSchema.optional(),
     workloads: list(workloadSchema, 'workload', '[{type: requests}]', 'What to measure: a list of workloads, run in order.'),
     assert: list(assertionSchema, 'assertion', `["${ASSERTION_EXAMPLE}"]`, 'Checks of the results: the CI gate.').optional(),

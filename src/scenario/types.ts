@@ -3,6 +3,7 @@
  * (milliseconds, bytes, bits/s, fractions); profiles expanded; sweeps expanded into networks.
  * Field names match the workload spec types in src/workloads/ (sizes are bytes).
  */
+import type { StreamScheduling } from '../../servers/handler-types.ts';
 import type { NetworkSpec } from '../../netem/model.ts';
 import type { Protocol } from '../drivers/types.ts';
 import type { Assertion } from '../results/assertions.ts';
@@ -100,6 +101,8 @@ export interface Scenario {
   /** Present when the scenario sweeps a link value: which one (the networks carry the values). */
   sweep?: { key: SweepKey; unit: 'ms' | 'fraction' | 'bps' };
   servers: ServersSpec;
+  /** How bench's own HTTP/2 and HTTP/3 servers share a connection among responses; absent for other servers. */
+  scheduling?: StreamScheduling;
   tls: TlsSpec;
   workloads: WorkloadSpec[];
   /** `assert:`: checks of the results, evaluated after the run and by `bench gate` (src/gate/). */

@@ -167,6 +167,15 @@ export class PipeEndpoint implements QuicStreamIO {
     }
   }
 
+  /** Priorities asked for, by stream (the pipe delivers in write order regardless). */
+  readonly priorities = new Map<number, { urgency: number; incremental: boolean }>();
+
+  streamPriority(streamId: number, urgency: number, incremental: boolean): boolean {
+    if (!this.streams.has(streamId)) return false;
+    this.priorities.set(streamId, { urgency, incremental });
+    return true;
+  }
+
   streamCapacity(streamId: number): number {
     const s = this.streams.get(streamId);
     if (!s) throw new StreamIOFailure(streamId, 'other', undefined, 'InvalidStreamState');

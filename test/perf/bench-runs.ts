@@ -26,6 +26,8 @@ export function multiplexScenario(opts: {
   pacing?: string;
   /** A `servers:` block (CADDY_SERVERS); bench's own servers when absent. */
   servers?: string;
+  /** `scheduling:` of bench's own servers; the scenario default when absent. */
+  scheduling?: string;
 }): string {
   return [
     `name: ${opts.name}`,
@@ -39,6 +41,7 @@ export function multiplexScenario(opts: {
     '  link:',
     `    delay: ${opts.oneWayDelayMs}ms`,
     ...(opts.servers ? [opts.servers] : []),
+    ...(opts.scheduling ? [`scheduling: ${opts.scheduling}`] : []),
     'workloads:',
     '  - type: multiplex',
     `    requests: ${opts.requests}`,

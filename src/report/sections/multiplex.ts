@@ -3,6 +3,7 @@
  * event stalled and for how long, each request's latency beyond the same request on the loss-free
  * link, the transports' own statistics, and a waterfall of one typical round per protocol.
  */
+import type { StreamScheduling } from '../../../servers/handler-types.ts';
 import type { Protocol, TransportStats } from '../../drivers/types.ts';
 import { meanCI95 } from '../../metrics/index.ts';
 import { protocolColor } from '../charts.ts';
@@ -121,18 +122,27 @@ function dropLogMissing(scope: WorkloadScope): string | undefined {
 
 /**
  * How the servers shared the connection among responses: the scheduler decides how many streams
- * one loss touches (Marx et al. 2020), so it is said for bench's own servers, set alike.
+ * one loss touches (Marx et al. 2020), so it is said for bench's own servers, set alike by the
+ * scenario's `scheduling`. Results from before the setting: both took turns.
  */
-const BUILTIN_SCHEDULING: Record<Protocol, string> = {
-  h1: 'HTTP/1.1 one response at a time per connection',
-  h2: 'HTTP/2 (node:http2, nghttp2) round-robin among streams of equal weight',
-  h3: "HTTP/3 (quiche) round-robin among streams of equal urgency, incremental (RFC 9218 defaults), one stream's data per packet",
+const BUILTIN_SCHEDULING: Record<StreamScheduling, Record<Protocol, string>> = {
+  sequential: {
+    h1: 'HTTP/1.1 one response at a time per connection',
+    h2: 'HTTP/2 (node:http2, nghttp2) sequential: each stream depends exclusively on the one before',
+    h3: 'HTTP/3 (quiche) sequential: urgency 3, not incremental (RFC 9218 defaults)',
+  },
+  'round-robin': {
+    h1: 'HTTP/1.1 one response at a time per connection',
+    h2: 'HTTP/2 (node:http2, nghttp2) round-robin among streams of equal weight, a DATA frame (up to 16 KB) each',
+    h3: 'HTTP/3 (quiche) round-robin: urgency 3, incremental, a packet each',
+  },
 };
 
 function schedulingNote(ctx: ReportContext, scope: WorkloadScope): string | undefined {
+  const scheduling = (ctx.result.scenario.scheduling as StreamScheduling | undefined) ?? 'round-robin';
   const parts = scope.protocols.map((p) => {
     const server = ctx.result.servers?.[p];
-    if (!server || server.kind === 'builtin') return BUILTIN_SCHEDULING[p];
+    if (!server || server.kind === 'builtin') return BUILTIN_SCHEDULING[scheduling][p];
     return `${PROTOCOL_NAMES[p]} as ${server.name} schedules (not set by bench)`;
   });
   return parts.length ? `Server stream scheduling: ${parts.join('; ')}.` : undefined;
