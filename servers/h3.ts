@@ -246,10 +246,15 @@ class ServedConnection {
       let blocked = false;
       try {
         if (out.headers && !this.startResponse(streamId, out, out.headers, !underWay)) {
-          // Not enough room: to the back, so one stream's small window cannot hold up the others.
-          this.outgoing.delete(streamId);
-          this.outgoing.set(streamId, out);
-          break;
+          // Not enough room. Round-robin: to the back, so one stream's small window cannot hold
+          // up the others. Sequential: it keeps its place (see below).
+          if (this.scheduling === 'round-robin') {
+            this.outgoing.delete(streamId);
+            this.outgoing.set(streamId, out);
+            break;
+          }
+          if (++refused === 2) break;
+          continue;
         }
         underWay = true;
         while (!out.bodyless && out.offset < out.body.byteLength) {
