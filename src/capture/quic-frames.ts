@@ -10,6 +10,8 @@ export interface StreamFrame {
   offset: number;
   length: number;
   fin: boolean;
+  /** The frame's data (a view into the decrypted payload). */
+  data: Buffer;
 }
 export interface CryptoFrame {
   kind: 'crypto';
@@ -99,8 +101,7 @@ export function parseFrames(payload: Buffer): Frame[] {
       const streamId = r.varint();
       const offset = type & 0x04 ? r.varint() : 0;
       const length = type & 0x02 ? r.varint() : payload.length - r.at;
-      r.bytes(length);
-      frames.push({ kind: 'stream', streamId, offset, length, fin: (type & 0x01) !== 0 });
+      frames.push({ kind: 'stream', streamId, offset, length, fin: (type & 0x01) !== 0, data: r.bytes(length) });
     } else if (type === 0x18) {
       r.varint(); // sequence number
       r.varint(); // retire prior to

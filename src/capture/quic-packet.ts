@@ -32,6 +32,7 @@ function varintAt(buf: Buffer, at: number): { value: number; next: number } | un
 /**
  * The packets coalesced in one datagram. A short header packet runs to the datagram's end and its
  * Destination Connection ID has no length field: the receiver knows the length of its own IDs.
+ * Bytes after the last packet that cannot start one (padding) are left out.
  */
 export function splitDatagram(datagram: Buffer, shortDcidLength: number): ProtectedPacket[] {
   const packets: ProtectedPacket[] = [];
@@ -39,6 +40,8 @@ export function splitDatagram(datagram: Buffer, shortDcidLength: number): Protec
   while (at < datagram.length) {
     const first = datagram[at]!;
     if ((first & 0x80) === 0) {
+      // Without the fixed bit it is no packet: zeros a sender padded the datagram with after its last packet.
+      if ((first & 0x40) === 0) break;
       const pnOffset = 1 + shortDcidLength;
       if (datagram.length - at < pnOffset + 1) break;
       packets.push({ type: '1rtt', dcid: datagram.subarray(at + 1, at + pnOffset), bytes: datagram.subarray(at), pnOffset });

@@ -103,9 +103,10 @@ describe('QUIC packets (RFC 9001 A.2, A.3, A.5)', () => {
     expect(opened.payload.toString('hex')).toBe('01');
   });
 
-  it('splits coalesced packets: the server Initial, then a short header packet', () => {
+  it('splits coalesced packets: the server Initial, then a short header packet; padding after the last is no packet', () => {
     const packets = splitDatagram(Buffer.concat([SERVER_INITIAL, CHACHA_PACKET]), 0);
     expect(packets.map((p) => [p.type, p.bytes.length])).toEqual([['initial', SERVER_INITIAL.length], ['1rtt', CHACHA_PACKET.length]]);
+    expect(splitDatagram(Buffer.concat([SERVER_INITIAL, Buffer.alloc(300)]), 0).map((p) => p.type)).toEqual(['initial']);
   });
 
   it('recovers full packet numbers (RFC 9000 A.3)', () => {
@@ -161,7 +162,7 @@ describe('round trips', () => {
       const opened = openPacket(parsed!, phase0, 999, keysFor)!;
       expect(opened.packetNumber).toBe(pn);
       const frames = parseFrames(opened.payload);
-      expect(frames[0]).toEqual({ kind: 'stream', streamId: 4, offset: 70000, length: 1000, fin: true });
+      expect(frames[0]).toEqual({ kind: 'stream', streamId: 4, offset: 70000, length: 1000, fin: true, data: Buffer.alloc(1000, 1) });
       expect(frames[1]).toEqual({ kind: 'ack', ranges: [[48, 50], [44, 45]] });
     }
     // The phase-1 packet does not open with phase-0 keys.
