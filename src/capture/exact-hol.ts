@@ -1,0 +1,207 @@
+/**
+ * Head-of-line blocking, exactly, from what the link delivered: per HTTP/3 request stream (from
+ * the decrypted STREAM frames) or per TCP connection (from sequence numbers: bytes above a hole hold
+ * every HTTP/2 stream), the intervals in which the receiver held bytes above a hole, each traced to
+ * the dropped packet that carried the hole's first byte; then joined with the multiplex workload's
+ * loss events. Pure.
+ */
+import { readVarintAt, varintSizeFromFirstByte } from '../h3/varint.ts';
+import { FRAME_DATA } from '../h3/frames.ts';
+import type { LinkPacket } from './link-packets.ts';
+import type { QuicConnection } from './quic-connections.ts';
+import { blockedIntervals, type BlockedInterval, type Delivery } from './reassembly.ts';
+
+/** A blocked interval of one stream (QUIC) or one connection's byte stream (TCP). */
+export interface Block extends BlockedInterval {
+  /** The connection's client port. */
+  port: number;
+  /** The QUIC stream id; absent for a TCP connection. */
+  stream?: number;
+  /** Capture time of the first drop of a packet that carried the hole's first byte; absent when none did (reordering). */
+  causeUs?: number;
+}
+
+/** A dropped packet of the server's, and the request streams whose bytes it carried (QUIC). */
+export interface LostPacket {
+  timeUs: number;
+  port: number;
+  streams?: number[];
+}
+
+export interface StreamTotal {
+  port: number;
+  stream: number;
+  /** Bytes delivered in order from offset 0 (all of them once the stream is complete). */
+  contiguousBytes: number;
+  /** The stream's final size, when its FIN arrived. */
+  finalSize?: number;
+  /** HTTP/3 DATA frame payload bytes in the reassembled stream: the response body as sent. */
+  bodyBytes?: number;
+}
+
+/** An HTTP/3 request stream: client-initiated and bidirectional (RFC 9000 section 2.1). */
+export const isRequestStream = (id: number) => id % 4 === 0;
+
+/** Body bytes of the HTTP/3 frames in a complete request stream (DATA payloads); undefined if the frames do not add up. */
+export function http3BodyBytes(stream: Buffer): number | undefined {
+  let at = 0;
+  let body = 0;
+  while (at < stream.length) {
+    const typeSize = varintSizeFromFirstByte(stream[at]!);
+    if (at + typeSize >= stream.length) return undefined;
+    const type = readVarintAt(stream, at);
+    const lengthSize = varintSizeFromFirstByte(stream[at + typeSize]!);
+    if (at + typeSize + lengthSize > stream.length) return undefined;
+    const length = readVarintAt(stream, at + typeSize);
+    at += typeSize + lengthSize + length;
+    if (type === FRAME_DATA) body += length;
+  }
+  return at === stream.length ? body : undefined;
+}
+
+/** The first drop of a packet that carried `offset` of the stream, before `beforeUs`. */
+function firstDropCarrying(drops: ReadonlyArray<{ timeUs: number; ranges: ReadonlyArray<{ offset: number; length: number }> }>, offset: number, beforeUs: number): number | undefined {
+  for (const d of drops) {
+    if (d.timeUs > beforeUs) break;
+    if (d.ranges.some((r) => r.offset <= offset && offset < r.offset + r.length)) return d.timeUs;
+  }
+  return undefined;
+}
+
+interface StreamPackets {
+  delivered: Delivery[];
+  dropped: Array<{ timeUs: number; ranges: Array<{ offset: number; length: number }> }>;
+  chunks: Array<{ offset: number; data: Buffer }>;
+  finalSize?: number;
+}
+
+/** Per request stream of a decrypted QUIC connection: its blocked intervals and byte totals. */
+export function quicStreamBlocks(connection: QuicConnection): { blocks: Block[]; totals: StreamTotal[]; lost: LostPacket[] } {
+  const port = connection.client.port;
+  const streams = new Map<number, StreamPackets>();
+  const lost: LostPacket[] = [];
+  const of = (id: number) => {
+    let s = streams.get(id);
+    if (!s) streams.set(id, (s = { delivered: [], dropped: [], chunks: [] }));
+    return s;
+  };
+  for (const p of connection.packets) {
+    if (p.dir !== 'down') continue;
+    const frames = p.streams.filter((f) => isRequestStream(f.streamId));
+    if (p.stage === 'received' && p.drops > 0) lost.push({ timeUs: p.timeUs, port, streams: [...new Set(frames.map((f) => f.streamId))] });
+    const byStream = new Map<number, Array<{ offset: number; length: number }>>();
+    for (const f of frames) {
+      const s = of(f.streamId);
+      if (p.stage === 'received') {
+        if (p.drops > 0) {
+          const last = s.dropped[s.dropped.length - 1];
+          if (last?.timeUs === p.timeUs) last.ranges.push(f);
+          else s.dropped.push({ timeUs: p.timeUs, ranges: [{ offset: f.offset, length: f.length }] });
+        }
+        continue;
+      }
+      byStream.set(f.streamId, [...(byStream.get(f.streamId) ?? []), { offset: f.offset, length: f.length }]);
+      s.chunks.push({ offset: f.offset, data: f.data });
+      if (f.fin) s.finalSize = f.offset + f.length;
+    }
+    for (const [id, ranges] of byStream) of(id).delivered.push({ timeUs: p.timeUs, ranges });
+  }
+  const blocks: Block[] = [];
+  const totals: StreamTotal[] = [];
+  for (const [stream, s] of [...streams].sort((a, b) => a[0] - b[0])) {
+    const { intervals, head } = blockedIntervals(s.delivered);
+    for (const i of intervals) blocks.push({ ...i, port, stream, causeUs: firstDropCarrying(s.dropped, i.holeAt, i.fromUs) });
+    const total: StreamTotal = { port, stream, contiguousBytes: head, ...(s.finalSize !== undefined && { finalSize: s.finalSize }) };
+    if (s.finalSize !== undefined && head === s.finalSize) {
+      const bytes = Buffer.alloc(s.finalSize);
+      for (const c of s.chunks) c.data.copy(bytes, c.offset);
+      const body = http3BodyBytes(bytes);
+      if (body !== undefined) total.bodyBytes = body;
+    }
+    totals.push(total);
+  }
+  return { blocks, totals, lost };
+}
+
+/**
+ * Per TCP connection (its client port), the blocked intervals of the server's byte stream, from
+ * the sequence numbers of the segments the link delivered (relative to the server's SYN).
+ */
+export function tcpConnectionBlocks(packets: readonly LinkPacket[]): { blocks: Block[]; lost: LostPacket[]; connections: number } {
+  const flows = new Map<string, { port: number; isn: number; delivered: Delivery[]; dropped: Array<{ timeUs: number; ranges: Array<{ offset: number; length: number }> }> }>();
+  const key = (p: LinkPacket, toClient: boolean) => (toClient ? `${p.path}|${p.src}:${p.srcPort}|${p.dst}:${p.dstPort}` : `${p.path}|${p.dst}:${p.dstPort}|${p.src}:${p.srcPort}`);
+  const lost: LostPacket[] = [];
+  for (const p of packets) {
+    if (p.proto !== 'tcp' || !p.tcp) continue;
+    const { syn, ack } = p.tcp.flags;
+    // The server's SYN (a SYN-ACK) fixes its initial sequence number: its first data byte is offset 0.
+    if (syn && ack && !flows.has(key(p, true))) flows.set(key(p, true), { port: p.dstPort, isn: p.tcp.seq, delivered: [], dropped: [] });
+    const flow = flows.get(key(p, true));
+    if (!flow || p.payload.length === 0) continue;
+    const range = { offset: (p.tcp.seq - flow.isn - 1) >>> 0, length: p.payload.length };
+    if (p.stage === 'delivered') flow.delivered.push({ timeUs: p.timeUs, ranges: [range] });
+    else if (p.drops > 0) {
+      flow.dropped.push({ timeUs: p.timeUs, ranges: [range] });
+      lost.push({ timeUs: p.timeUs, port: flow.port });
+    }
+  }
+  const blocks: Block[] = [];
+  for (const flow of flows.values()) {
+    for (const i of blockedIntervals(flow.delivered).intervals) blocks.push({ ...i, port: flow.port, causeUs: firstDropCarrying(flow.dropped, i.holeAt, i.fromUs) });
+  }
+  return { blocks, lost, connections: flows.size };
+}
+
+/** One loss event of the workload's (drops on its connection within 1 ms, one direction), as the capture explains it. */
+export interface ExactLossEvent {
+  /** HTTP/3: request streams whose bytes the event's lost packets carried. */
+  hit?: number;
+  /** Streams (HTTP/3) or connections (TCP) that then held bytes above the hole it made. */
+  blocked: number;
+  /** Per blocked stream or connection: how long it held bytes, ms (to the end of the capture if never filled). */
+  blockedMs: number[];
+  /** Per blocked stream or connection: the most bytes it held above the hole. */
+  peakHeldBytes: number[];
+  /** HTTP/3: each blocked stream's request index on its connection (client bidi stream id / 4). */
+  requests?: number[];
+}
+
+/**
+ * The blocks traced to each loss event. `toCaptureUs` maps the workload's clock (monoMs) to the
+ * capture's; an event takes the drops of its direction in [t, t + 1 ms), as the workload merges them.
+ */
+export function exactPerLossEvent(
+  events: ReadonlyArray<{ t: number; dir: 'up' | 'down' }>,
+  found: { blocks: readonly Block[]; lost: readonly LostPacket[] },
+  toCaptureUs: (monoMs: number) => number,
+  captureEndUs: number,
+): ExactLossEvent[] {
+  return events.map((e) => {
+    const from = toCaptureUs(e.t);
+    // The server's packets are lost on the way down; an event up the link (the client's packets) makes no hole in a response.
+    const inEvent = (us: number | undefined) => e.dir === 'down' && us !== undefined && us >= from - 1 && us < from + 1000;
+    const blocks = found.blocks.filter((b) => inEvent(b.causeUs));
+    const lostStreams = found.lost.filter((l) => inEvent(l.timeUs)).flatMap((l) => l.streams ?? []);
+    const quic = found.lost.some((l) => l.streams !== undefined);
+    return {
+      ...(quic && { hit: new Set(lostStreams).size }),
+      blocked: blocks.length,
+      blockedMs: blocks.map((b) => ((b.toUs ?? captureEndUs) - b.fromUs) / 1000),
+      peakHeldBytes: blocks.map((b) => b.peakHeldBytes),
+      ...(quic && { requests: blocks.map((b) => b.stream! / 4) }),
+    };
+  });
+}
+
+/**
+ * The offset from the workload's clock (monoMs) to the capture's (epoch microseconds), from the
+ * drops both recorded: the link marks the i-th dropped copy in the capture as it logs the i-th drop.
+ * undefined when the counts differ (nothing to pair them by).
+ */
+export function captureClockOffsetUs(dropEventTimesMs: readonly number[], capturedDropTimesUs: readonly number[]): number | undefined {
+  if (dropEventTimesMs.length === 0 || dropEventTimesMs.length !== capturedDropTimesUs.length) return undefined;
+  const a = [...dropEventTimesMs].sort((x, y) => x - y);
+  const b = [...capturedDropTimesUs].sort((x, y) => x - y);
+  const offsets = a.map((t, i) => b[i]! - t * 1000).sort((x, y) => x - y);
+  return offsets[offsets.length >> 1];
+}
