@@ -7,8 +7,10 @@
  */
 import { readVarintAt, varintSizeFromFirstByte } from '../h3/varint.ts';
 import { FRAME_DATA } from '../h3/frames.ts';
+import type { ExactHol, ExactHolLossEvent } from '../results/details.ts';
+import type { KeylogSecrets } from '../util/keylog.ts';
 import type { LinkPacket } from './link-packets.ts';
-import type { QuicConnection } from './quic-connections.ts';
+import { decryptQuicConnections, type QuicConnection } from './quic-connections.ts';
 import { blockedIntervals, type BlockedInterval, type Delivery } from './reassembly.ts';
 
 /** A blocked interval of one stream (QUIC) or one connection's byte stream (TCP). */
@@ -152,20 +154,6 @@ export function tcpConnectionBlocks(packets: readonly LinkPacket[]): { blocks: B
   return { blocks, lost, connections: flows.size };
 }
 
-/** One loss event of the workload's (drops on its connection within 1 ms, one direction), as the capture explains it. */
-export interface ExactLossEvent {
-  /** HTTP/3: request streams whose bytes the event's lost packets carried. */
-  hit?: number;
-  /** Streams (HTTP/3) or connections (TCP) that then held bytes above the hole it made. */
-  blocked: number;
-  /** Per blocked stream or connection: how long it held bytes, ms (to the end of the capture if never filled). */
-  blockedMs: number[];
-  /** Per blocked stream or connection: the most bytes it held above the hole. */
-  peakHeldBytes: number[];
-  /** HTTP/3: each blocked stream's request index on its connection (client bidi stream id / 4). */
-  requests?: number[];
-}
-
 /**
  * The blocks traced to each loss event. `toCaptureUs` maps the workload's clock (monoMs) to the
  * capture's; an event takes the drops of its direction in [t, t + 1 ms), as the workload merges them.
@@ -175,7 +163,7 @@ export function exactPerLossEvent(
   found: { blocks: readonly Block[]; lost: readonly LostPacket[] },
   toCaptureUs: (monoMs: number) => number,
   captureEndUs: number,
-): ExactLossEvent[] {
+): ExactHolLossEvent[] {
   return events.map((e) => {
     const from = toCaptureUs(e.t);
     // The server's packets are lost on the way down; an event up the link (the client's packets) makes no hole in a response.
@@ -204,4 +192,52 @@ export function captureClockOffsetUs(dropEventTimesMs: readonly number[], captur
   const b = [...capturedDropTimesUs].sort((x, y) => x - y);
   const offsets = a.map((t, i) => b[i]! - t * 1000).sort((x, y) => x - y);
   return offsets[offsets.length >> 1];
+}
+
+export interface CellCaptureInput {
+  protocol: string;
+  packets: readonly LinkPacket[];
+  /** The run's key log, parsed; undefined when there is none. */
+  keylog?: ReadonlyMap<string, KeylogSecrets>;
+  /** The link's drop log for the cell's capture window (monoMs): pairs the two clocks. */
+  dropTimesMs: readonly number[];
+  lossEventAt: ReadonlyArray<{ t: number; dir: 'up' | 'down' }>;
+}
+
+/** A multiplex cell's exact head-of-line figures from its capture, or why there are none. */
+export function exactHolFromCapture(input: CellCaptureInput): ExactHol | { unavailable: string } {
+  const capturedDrops = input.packets.filter((p) => p.stage === 'received').flatMap((p) => Array<number>(p.drops).fill(p.timeUs));
+  const offsetUs = captureClockOffsetUs(input.dropTimesMs, capturedDrops);
+  if (offsetUs === undefined && input.lossEventAt.length > 0) {
+    return { unavailable: `the capture marks ${capturedDrops.length} drops and the drop log has ${input.dropTimesMs.length}: their times cannot be paired` };
+  }
+  const toCaptureUs = (t: number) => t * 1000 + (offsetUs ?? 0);
+  const endUs = input.packets.reduce((max, p) => Math.max(max, p.timeUs), 0);
+  const summary = (found: { blocks: readonly Block[]; lost: readonly LostPacket[] }) => ({
+    perLoss: exactPerLossEvent(input.lossEventAt, found, toCaptureUs, endUs),
+    blockedIntervals: found.blocks.length,
+    unexplained: found.blocks.filter((b) => b.causeUs === undefined).length,
+  });
+  if (input.protocol === 'h2') {
+    return { source: 'TCP sequence numbers in the capture', scope: 'connection', ...summary(tcpConnectionBlocks(input.packets)) };
+  }
+  if (input.protocol !== 'h3') return { unavailable: 'HTTP/1.1 carries one response per connection at a time: no stream waits behind another\'s hole' };
+  if (!input.keylog) return { unavailable: 'the run has no TLS key log to decrypt its capture with' };
+  const connections = decryptQuicConnections(input.packets, input.keylog);
+  const opened = connections.filter((c) => !c.unavailable);
+  if (opened.length === 0) return { unavailable: connections[0]?.unavailable ? `its QUIC connection could not be decrypted: ${connections[0].unavailable}` : 'the capture holds no QUIC connection' };
+  const perConnection = opened.map((c) => quicStreamBlocks(c));
+  const found = { blocks: perConnection.flatMap((c) => c.blocks), lost: perConnection.flatMap((c) => c.lost) };
+  return {
+    source: 'decrypted capture',
+    scope: 'stream',
+    ...summary(found),
+    check: {
+      connections: connections.length,
+      packetsOpened: connections.reduce((sum, c) => sum + c.packets.length, 0),
+      packetsNotOpened: connections.reduce((sum, c) => sum + c.unopened, 0) + connections.filter((c) => c.unavailable).length,
+      cipherSuites: [...new Set(opened.map((c) => c.cipherSuite!))],
+      streamBodyBytes: perConnection.map((c) => c.totals.filter((t) => isRequestStream(t.stream)).map((t) => t.bodyBytes ?? null)),
+    },
+  };
 }

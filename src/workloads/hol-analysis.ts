@@ -31,6 +31,8 @@ export interface LossEventStall {
   holBlocked?: number;
   /** Of the stalled, how many were stalled with nothing delivered; undefined without a delivery log. */
   congestionStalled?: number;
+  /** The head-of-line blocked ones, by their index in `requests`; undefined without a delivery log. */
+  holRequests?: number[];
 }
 
 export interface HolAnalysisInput {
@@ -87,18 +89,18 @@ export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
     const arrival = drop.t + (drop.dir === 'down' ? input.oneWayDelayMs.down : input.oneWayDelayMs.up);
     const stallMs: number[] = [];
     let inFlight = 0;
-    let holBlocked = 0;
-    for (const r of input.requests) {
-      if (r.error) continue;
+    const holRequests: number[] = [];
+    input.requests.forEach((r, index) => {
+      if (r.error) return;
       const wait = waitAfter(r, arrival);
-      if (wait === undefined) continue;
+      if (wait === undefined) return;
       inFlight++;
-      if (wait <= threshold(r)) continue;
+      if (wait <= threshold(r)) return;
       stallMs.push(wait);
       const port = input.portOf?.(r);
-      if (input.deliveries && port !== undefined && deliveredWithin(input.deliveries[port], arrival, arrival + wait)) holBlocked++;
-    }
-    const split = input.deliveries ? { holBlocked, congestionStalled: stallMs.length - holBlocked } : {};
+      if (input.deliveries && port !== undefined && deliveredWithin(input.deliveries[port], arrival, arrival + wait)) holRequests.push(index);
+    });
+    const split = input.deliveries ? { holBlocked: holRequests.length, congestionStalled: stallMs.length - holRequests.length, holRequests } : {};
     return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs, ...split };
   });
 }
