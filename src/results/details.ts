@@ -293,6 +293,11 @@ export function multiplexDetails(cell: WithDetails): MultiplexDetails | undefine
   return d && Array.isArray(d.stalledPerLoss) ? d : undefined;
 }
 
+/** The exact head-of-line figures of a multiplex cell, or why there are none (results older than them: undefined). */
+export function exactHol(details: MultiplexDetails): ExactHol | { unavailable: string } | { notRecorded: true } {
+  return details.exactHol ?? { notRecorded: true };
+}
+
 export function pageDetails(cell: WithDetails): PageDetails | undefined {
   const d = cell.details?.page;
   return d && Array.isArray(d.handshakesPerLoad) ? d : undefined;
