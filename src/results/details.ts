@@ -69,6 +69,11 @@ export interface MultiplexDetails {
   /** Per loss event: the head-of-line blocked requests by the delivery log, by index in their round (the order they were sent). */
   holRequestsPerLoss?: number[][];
   inFlightPerLoss: number[];
+  /**
+   * Per loss event: the in-flight requests (index in their round) that then got nothing for more
+   * than half a base RTT, stalled or not (a stall also needs 3 times the request's usual gap).
+   */
+  waitedRequestsPerLoss?: number[][];
   /** Per loss event: when the link dropped its first packet (monoMs) and which way (results of older versions lack it). */
   lossEventAt?: Array<{ t: number; dir: 'up' | 'down' }>;
   /**

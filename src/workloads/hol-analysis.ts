@@ -33,6 +33,11 @@ export interface LossEventStall {
   congestionStalled?: number;
   /** The head-of-line blocked ones, by their index in `requests`; undefined without a delivery log. */
   holRequests?: number[];
+  /**
+   * The in-flight requests (by index) that then got nothing for more than half a base RTT, stalled or
+   * not: any stream held behind a hole that long is among them (the exact form's cross-check).
+   */
+  waitedRequests: number[];
 }
 
 export interface HolAnalysisInput {
@@ -90,18 +95,20 @@ export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
     const stallMs: number[] = [];
     let inFlight = 0;
     const holRequests: number[] = [];
+    const waitedRequests: number[] = [];
     input.requests.forEach((r, index) => {
       if (r.error) return;
       const wait = waitAfter(r, arrival);
       if (wait === undefined) return;
       inFlight++;
+      if (wait > 0.5 * input.baseRttMs) waitedRequests.push(index);
       if (wait <= threshold(r)) return;
       stallMs.push(wait);
       const port = input.portOf?.(r);
       if (input.deliveries && port !== undefined && deliveredWithin(input.deliveries[port], arrival, arrival + wait)) holRequests.push(index);
     });
     const split = input.deliveries ? { holBlocked: holRequests.length, congestionStalled: stallMs.length - holRequests.length, holRequests } : {};
-    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs, ...split };
+    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs, waitedRequests, ...split };
   });
 }
 

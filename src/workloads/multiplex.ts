@@ -105,6 +105,7 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
           lossEvents: stalls.length,
           stalledPerLoss: stalls.map((s) => s.stalled),
           lossEventAt: stalls.map((s) => ({ t: s.t, dir: s.dir })),
+          waitedRequestsPerLoss: stalls.map((s) => s.waitedRequests),
           ...(stalls.every((s) => s.holBlocked !== undefined) && {
             holBlockedPerLoss: stalls.map((s) => s.holBlocked!),
             congestionStalledPerLoss: stalls.map((s) => s.congestionStalled!),
