@@ -176,6 +176,7 @@ export function exactPerLossEvent(
       blocked: blocks.length,
       blockedMs: blocks.map((b) => ((b.toUs ?? captureEndUs) - b.fromUs) / 1000),
       peakHeldBytes: blocks.map((b) => b.peakHeldBytes),
+      blockedFromMs: blocks.map((b) => (b.fromUs - from) / 1000),
       ...(quic && { requests: blocks.map((b) => b.stream! / 4) }),
     };
   });

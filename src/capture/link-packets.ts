@@ -8,6 +8,8 @@ import type { PcapngContents } from '../../netem/userspace/pcapng.ts';
 import { parseIpPacket, type TransportPacket } from './ip.ts';
 
 export interface LinkPacket extends TransportPacket {
+  /** Its place in the capture, from 1 (as Wireshark numbers frames). */
+  frame: number;
   /** Microseconds since the Unix epoch (the capture's clock). */
   timeUs: number;
   path: string;
@@ -22,12 +24,12 @@ export function linkPackets(capture: PcapngContents): LinkPacket[] {
     return m ? { path: m[1]!, stage: m[2] as LinkPacket['stage'] } : undefined;
   });
   const out: LinkPacket[] = [];
-  for (const p of capture.packets) {
+  capture.packets.forEach((p, i) => {
     const where = interfaces[p.interfaceId];
     const packet = where && parseIpPacket(p.data);
-    if (!where || !packet) continue;
+    if (!where || !packet) return;
     const drops = (p.comments ?? []).filter((c) => c.startsWith(DROP_COMMENT)).length;
-    out.push({ ...packet, timeUs: p.timestampUs, path: where.path, stage: where.stage, drops });
-  }
+    out.push({ ...packet, frame: i + 1, timeUs: p.timestampUs, path: where.path, stage: where.stage, drops });
+  });
   return out;
 }

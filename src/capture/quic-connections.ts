@@ -16,6 +16,8 @@ export type Direction = 'up' | 'down';
 
 /** A 1-RTT packet as the link saw it, opened. */
 export interface QuicPacketRecord {
+  /** The capture frame it came in (several packets can share one datagram). */
+  frame: number;
   timeUs: number;
   stage: LinkPacket['stage'];
   drops: number;
@@ -163,6 +165,7 @@ function decryptFlow(flow: Flow, keylog: ReadonlyMap<string, KeylogSecrets>): Qu
         continue;
       }
       connection.packets.push({
+        frame: p.frame,
         timeUs: p.timeUs,
         stage: p.stage,
         drops: p.drops,

@@ -70,8 +70,9 @@ export interface MultiplexDetails {
   holRequestsPerLoss?: number[][];
   inFlightPerLoss: number[];
   /**
-   * Per loss event: the in-flight requests (index in their round) that then got nothing for more
-   * than half a base RTT, stalled or not (a stall also needs 3 times the request's usual gap).
+   * Per loss event: the in-flight requests (index in their round) that got nothing for more than
+   * half a base RTT in a silence ending after the loss and beginning within 2 RTT of it, stalled or
+   * not (a stall also needs 3 times the request's usual gap, counted from the loss).
    */
   waitedRequestsPerLoss?: number[][];
   /** Per loss event: when the link dropped its first packet (monoMs) and which way (results of older versions lack it). */
@@ -102,6 +103,8 @@ export interface ExactHolLossEvent {
   blockedMs: number[];
   /** Per blocked stream or connection: the most bytes it held above the hole. */
   peakHeldBytes: number[];
+  /** Per blocked stream or connection: when it began to hold bytes, ms after the event's first drop. */
+  blockedFromMs: number[];
   /** HTTP/3: the blocked streams' request index in their round (client bidirectional stream id / 4). */
   requests?: number[];
 }

@@ -34,8 +34,9 @@ export interface LossEventStall {
   /** The head-of-line blocked ones, by their index in `requests`; undefined without a delivery log. */
   holRequests?: number[];
   /**
-   * The in-flight requests (by index) that then got nothing for more than half a base RTT, stalled or
-   * not: any stream held behind a hole that long is among them (the exact form's cross-check).
+   * The in-flight requests (by index) that got nothing for more than half a base RTT in a silence
+   * ending after the lost packet would have arrived and beginning within 2 RTT of it, stalled or
+   * not: a stream held behind a hole that long, from then, is among them (the exact form's cross-check).
    */
   waitedRequests: number[];
 }
@@ -79,6 +80,20 @@ function waitAfter(record: RequestRecord, t: number): number | undefined {
   return next - t;
 }
 
+/**
+ * The longest time the request received nothing (between its send, its chunks and its end) among
+ * the silences that end after `t` and begin before `t + windowMs`. Measured from its chunks, not
+ * from `t`: bytes that left just before the lost packet can reach the application just after `t`.
+ */
+function longestSilenceAround(record: RequestRecord, t: number, windowMs: number): number {
+  const times = [record.sent ?? record.queued, ...(record.progress ?? []).map(([at]) => at), record.done];
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) {
+    if (times[i]! > t && times[i - 1]! < t + windowMs) longest = Math.max(longest, times[i]! - times[i - 1]!);
+  }
+  return longest;
+}
+
 export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
   const threshold = (r: RequestRecord) =>
     Math.max(0.5 * input.baseRttMs, 3 * typicalGap(r.progress ?? []), 1);
@@ -101,7 +116,7 @@ export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
       const wait = waitAfter(r, arrival);
       if (wait === undefined) return;
       inFlight++;
-      if (wait > 0.5 * input.baseRttMs) waitedRequests.push(index);
+      if (longestSilenceAround(r, arrival, 2 * input.baseRttMs) > 0.5 * input.baseRttMs) waitedRequests.push(index);
       if (wait <= threshold(r)) return;
       stallMs.push(wait);
       const port = input.portOf?.(r);

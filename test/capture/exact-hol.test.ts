@@ -46,7 +46,7 @@ function quicConnection(): QuicConnection {
     kind: 'stream' as const, streamId, offset, length, fin: offset + length === data.length, data: data.subarray(offset, offset + length),
   });
   const packet = (timeUs: number, stage: 'received' | 'delivered', streams: ReturnType<typeof frame>[], drops = 0): QuicPacketRecord => ({
-    timeUs, stage, drops, dir: 'down', packetNumber: timeUs, streams, acks: [],
+    frame: 0, timeUs, stage, drops, dir: 'down', packetNumber: timeUs, streams, acks: [],
   });
   const parts = [
     [1, frame(0, s0, 0, 1000)],
@@ -71,15 +71,15 @@ describe('QUIC streams', () => {
     const found = quicStreamBlocks(quicConnection());
     const events = exactPerLossEvent([{ t: 0.005, dir: 'down' }, { t: 0.008, dir: 'up' }], found, (t) => t * 1000, 100);
     expect(events).toEqual([
-      { hit: 1, blocked: 1, blockedMs: [0.01], peakHeldBytes: [1000], requests: [0] },
-      { hit: 0, blocked: 0, blockedMs: [], peakHeldBytes: [], requests: [] },
+      { hit: 1, blocked: 1, blockedMs: [0.01], peakHeldBytes: [1000], blockedFromMs: [0.055], requests: [0] },
+      { hit: 0, blocked: 0, blockedMs: [], peakHeldBytes: [], blockedFromMs: [], requests: [] },
     ]);
   });
 });
 
 describe('TCP connections', () => {
   const tcp = (timeUs: number, stage: LinkPacket['stage'], seq: number, length: number, opts: { drops?: number; syn?: boolean } = {}): LinkPacket => ({
-    proto: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', srcPort: 443, dstPort: 6000, payload: Buffer.alloc(length), path: 'primary', timeUs, stage, drops: opts.drops ?? 0,
+    proto: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', srcPort: 443, dstPort: 6000, payload: Buffer.alloc(length), frame: 0, path: 'primary', timeUs, stage, drops: opts.drops ?? 0,
     tcp: { seq: seq >>> 0, flags: { syn: !!opts.syn, ack: true, fin: false, rst: false } },
   });
 
