@@ -184,15 +184,25 @@ export function exactPerLossEvent(
 
 /**
  * The offset from the workload's clock (monoMs) to the capture's (epoch microseconds), from the
- * drops both recorded: the link marks the i-th dropped copy in the capture as it logs the i-th drop.
- * undefined when the counts differ (nothing to pair them by).
+ * drops both recorded: the link marks a dropped packet in the capture at the instant it logs the
+ * drop, so every pair differs by the same offset (to the microsecond the capture rounds to). Pairs
+ * near each other in order vote; undefined when no offset explains nearly all of the drops.
  */
 export function captureClockOffsetUs(dropEventTimesMs: readonly number[], capturedDropTimesUs: readonly number[]): number | undefined {
-  if (dropEventTimesMs.length === 0 || dropEventTimesMs.length !== capturedDropTimesUs.length) return undefined;
-  const a = [...dropEventTimesMs].sort((x, y) => x - y);
-  const b = [...capturedDropTimesUs].sort((x, y) => x - y);
-  const offsets = a.map((t, i) => b[i]! - t * 1000).sort((x, y) => x - y);
-  return offsets[offsets.length >> 1];
+  if (dropEventTimesMs.length === 0 || capturedDropTimesUs.length === 0) return undefined;
+  const events = [...dropEventTimesMs].sort((x, y) => x - y);
+  const captured = [...capturedDropTimesUs].sort((x, y) => x - y);
+  const votes = new Map<number, number>();
+  captured.forEach((c, i) => {
+    for (let j = Math.max(0, i - 2); j <= Math.min(events.length - 1, i + 2); j++) {
+      const offset = Math.round(c - events[j]! * 1000);
+      votes.set(offset, (votes.get(offset) ?? 0) + 1);
+    }
+  });
+  const [offset] = [...votes].sort((a, b) => b[1] - a[1])[0]!;
+  // Matches within 2 us (rounding on both sides) of that offset: nearly every drop of the smaller list.
+  const matched = captured.filter((c) => events.some((t) => Math.abs(c - t * 1000 - offset) <= 2)).length;
+  return matched >= 0.9 * Math.min(events.length, captured.length) ? offset : undefined;
 }
 
 export interface CellCaptureInput {
@@ -210,7 +220,7 @@ export function exactHolFromCapture(input: CellCaptureInput): ExactHol | { unava
   const capturedDrops = input.packets.filter((p) => p.stage === 'received').flatMap((p) => Array<number>(p.drops).fill(p.timeUs));
   const offsetUs = captureClockOffsetUs(input.dropTimesMs, capturedDrops);
   if (offsetUs === undefined && input.lossEventAt.length > 0) {
-    return { unavailable: `the capture marks ${capturedDrops.length} drops and the drop log has ${input.dropTimesMs.length}: their times cannot be paired` };
+    return { unavailable: `the capture's ${capturedDrops.length} marked drops and the drop log's ${input.dropTimesMs.length} cannot be paired in time` };
   }
   const toCaptureUs = (t: number) => t * 1000 + (offsetUs ?? 0);
   const endUs = input.packets.reduce((max, p) => Math.max(max, p.timeUs), 0);

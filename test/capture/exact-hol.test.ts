@@ -103,12 +103,15 @@ describe('TCP connections', () => {
 describe('the two clocks', () => {
   it('pairs the drop log with the capture\'s marks, or says it cannot', () => {
     expect(captureClockOffsetUs([10, 20, 30.5], [1_000_010_000, 1_000_020_000, 1_000_030_500])).toBe(1_000_000_000);
-    expect(captureClockOffsetUs([10], [1, 2])).toBeUndefined();
+    // One drop more on one side (at the edge of the capture window) does not shift the pairing.
+    expect(captureClockOffsetUs([5, 10, 20, 30.5], [1_000_010_000, 1_000_020_001, 1_000_030_500])).toBe(1_000_000_000);
+    expect(captureClockOffsetUs([10, 20, 30], [1, 2, 3_000])).toBeUndefined();
+    expect(captureClockOffsetUs([], [1])).toBeUndefined();
   });
 
   it('a cell whose drops do not pair is unavailable, with the counts', () => {
     const result = exactHolFromCapture({ protocol: 'h3', packets: [], dropTimesMs: [1], lossEventAt: [{ t: 1, dir: 'down' }] });
-    expect(result).toEqual({ unavailable: 'the capture marks 0 drops and the drop log has 1: their times cannot be paired' });
+    expect(result).toEqual({ unavailable: "the capture's 0 marked drops and the drop log's 1 cannot be paired in time" });
     expect(exactHolFromCapture({ protocol: 'h3', packets: [], dropTimesMs: [], lossEventAt: [] })).toEqual({ unavailable: 'the run has no TLS key log to decrypt its capture with' });
   });
 });
