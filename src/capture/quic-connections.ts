@@ -42,8 +42,8 @@ export interface QuicConnection {
   unavailable?: string;
 }
 
-/** One 1-RTT sender's keys, generation by generation (key updates), and the largest packet number seen per stage. */
-class OneRttReader {
+/** One 1-RTT sender's keys, generation by generation (key updates), and the largest packet number seen per stage (a capture holds each packet as received and as delivered). */
+export class OneRttReader {
   private readonly generations: PacketKeys[];
   private generation = 0;
   private readonly largest = { received: -1, delivered: -1 };

@@ -3,6 +3,7 @@ import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { contiguousCrypto, parseFrames, type CryptoFrame } from '../../src/capture/quic-frames.ts';
 import { CIPHER_SUITES, hkdfExpandLabel, initialKeys, nextKeyPhase, packetKeys, headerProtectionMask, AEAD_TAG_BYTES, type PacketKeys } from '../../src/capture/quic-keys.ts';
+import { OneRttReader } from '../../src/capture/quic-connections.ts';
 import { decodePacketNumber, openPacket, splitDatagram } from '../../src/capture/quic-packet.ts';
 import { clientHelloRandom, serverHelloCipherSuite } from '../../src/capture/tls-hello.ts';
 import { writeVarint } from '../../src/h3/varint.ts';
@@ -167,5 +168,26 @@ describe('round trips', () => {
     }
     // The phase-1 packet does not open with phase-0 keys.
     expect(openPacket(splitDatagram(p1, dcid.length)[0]!, phase0, 999)).toBeUndefined();
+  });
+});
+
+describe('OneRttReader', () => {
+  it('follows key updates, opens a late packet of the previous phase, and decodes each stage on its own', () => {
+    const suite = CIPHER_SUITES[0x1301];
+    const phase0 = packetKeys(suite, Buffer.alloc(32, 3));
+    const phase1 = nextKeyPhase(phase0);
+    const phase2 = nextKeyPhase(phase1);
+    const dcid = hex('aabbccdd');
+    const ping = hex('01');
+    const reader = new OneRttReader(phase0);
+    const read = (keys: PacketKeys, pn: number, phase: 0 | 1, stage: 'received' | 'delivered' = 'received') =>
+      reader.open(splitDatagram(seal(keys, dcid, pn, 2, phase, Buffer.concat([ping, Buffer.alloc(20)])), dcid.length)[0]!, stage)?.packetNumber;
+    expect(read(phase0, 1, 0)).toBe(1);
+    expect(read(phase1, 2, 1)).toBe(2); // the key update
+    expect(read(phase0, 1, 0, 'delivered')).toBe(1); // the earlier phase, delivered late
+    expect(read(phase1, 300, 1)).toBe(300);
+    expect(read(phase2, 301, 0)).toBe(301); // the next update: the bit flips back
+    expect(read(phase1, 299, 1)).toBe(299); // a late packet of the phase before
+    expect(read(phase0, 302, 0)).toBeUndefined(); // not a key this sender can use any more
   });
 });
