@@ -11,7 +11,9 @@
  * head-of-line blocked when the link kept delivering data packets of the stream's connection to
  * the client while the stream got no bytes (its data waits behind a hole); congestion-stalled
  * when the link delivered nothing of that connection (the sender was held by its window or a
- * retransmission timeout).
+ * retransmission timeout). For QUIC the head-of-line count is an upper bound (a stream the sender
+ * did not schedule also gets nothing); the exact form, bytes held above a hole, comes from the
+ * cell's capture (src/capture/exact-hol.ts), joined by the loss events' times recorded here.
  */
 import type { ConnectionRecord, RequestRecord } from '../drivers/types.ts';
 import type { DropEvent } from '../../netem/types.ts';
