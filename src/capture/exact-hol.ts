@@ -224,11 +224,12 @@ export function exactHolFromCapture(input: CellCaptureInput): ExactHol | { unava
   }
   const toCaptureUs = (t: number) => t * 1000 + (offsetUs ?? 0);
   const endUs = input.packets.reduce((max, p) => Math.max(max, p.timeUs), 0);
-  const summary = (found: { blocks: readonly Block[]; lost: readonly LostPacket[] }) => ({
-    perLoss: exactPerLossEvent(input.lossEventAt, found, toCaptureUs, endUs),
-    blockedIntervals: found.blocks.length,
-    unexplained: found.blocks.filter((b) => b.causeUs === undefined).length,
-  });
+  const summary = (found: { blocks: readonly Block[]; lost: readonly LostPacket[] }) => {
+    const perLoss = exactPerLossEvent(input.lossEventAt, found, toCaptureUs, endUs);
+    const unexplained = found.blocks.filter((b) => b.causeUs === undefined).length;
+    const inEvents = perLoss.reduce((sum, e) => sum + e.blocked, 0);
+    return { perLoss, blockedIntervals: found.blocks.length, unexplained, outsideLossEvents: found.blocks.length - unexplained - inEvents };
+  };
   if (input.protocol === 'h2') {
     return { source: 'TCP sequence numbers in the capture', scope: 'connection', ...summary(tcpConnectionBlocks(input.packets)) };
   }

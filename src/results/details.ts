@@ -119,9 +119,15 @@ export interface ExactHol {
   scope: 'stream' | 'connection';
   /** Aligned with the workload's loss events (lossEventAt). */
   perLoss: ExactHolLossEvent[];
-  /** Blocked intervals in the cell: all, and those whose hole no dropped packet explains (reordering). */
+  /**
+   * Blocked intervals in the cell: all; those whose hole no dropped packet explains (reordering);
+   * those traced to a drop outside the workload's loss events (it counts a round's drops from its
+   * start to its last response: not those as its connection closes). Each of the rest is in
+   * exactly one loss event's `blocked`.
+   */
   blockedIntervals: number;
   unexplained: number;
+  outsideLossEvents?: number;
   /** What supports the decryption (HTTP/3). */
   check?: {
     connections: number;

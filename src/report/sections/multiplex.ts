@@ -301,6 +301,7 @@ function renderExactHolTable(ctx: ReportContext, scope: WorkloadScope): string {
     const held = perLoss.flatMap((e) => e.peakHeldBytes);
     const hol = exact.flatMap((f) => f.details.holBlockedPerLoss ?? []);
     const unexplained = exact.reduce((sum, f) => sum + f.exact.unexplained, 0);
+    const outside = exact.reduce((sum, f) => sum + (f.exact.outsideLossEvents ?? 0), 0);
     const intervals = exact.reduce((sum, f) => sum + f.exact.blockedIntervals, 0);
     const first = exact[0]!.exact;
     const unit = first.scope === 'stream' ? 'streams' : 'connections';
@@ -314,7 +315,8 @@ function renderExactHolTable(ctx: ReportContext, scope: WorkloadScope): string {
         `<td class="num" data-metric="exactBlockedPerLoss" title="${escapeHtml(`${unit} that held bytes above a hole, per loss event`)}">${perLoss.length ? formatNumber(mean(perLoss.map((e) => e.blocked))) : '\u2014'} <span class="muted">${unit}</span></td>` +
         `<td class="num">${blockedMs.length ? `${formatNumber(median(blockedMs))} / ${formatNumber(Math.max(...blockedMs))}` : '\u2014'}</td>` +
         `<td class="num">${held.length ? `${formatBytes(median(held))} / ${formatBytes(Math.max(...held))}` : '\u2014'}` +
-        `${unexplained ? ` <span class="muted">(${unexplained} of ${intervals} intervals not traced to a drop)</span>` : ''}</td></tr>`,
+        `${unexplained ? ` <span class="muted">(${unexplained} of ${intervals} intervals not traced to a drop)</span>` : ''}` +
+        `${outside ? ` <span class="muted">(${outside} of ${intervals} intervals from drops outside the loss events, after a round's last response)</span>` : ''}</td></tr>`,
     );
     const eventRows = exact.flatMap((f) => {
       const d = f.details;
