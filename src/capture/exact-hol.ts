@@ -61,8 +61,11 @@ export function http3BodyBytes(stream: Buffer): number | undefined {
   return at === stream.length ? body : undefined;
 }
 
+/** A dropped packet's ranges of one stream (QUIC) or of the connection's bytes (TCP). */
+type DroppedRanges = Delivery;
+
 /** The first drop of a packet that carried `offset` of the stream, before `beforeUs`. */
-function firstDropCarrying(drops: ReadonlyArray<{ timeUs: number; ranges: ReadonlyArray<{ offset: number; length: number }> }>, offset: number, beforeUs: number): number | undefined {
+function firstDropCarrying(drops: readonly DroppedRanges[], offset: number, beforeUs: number): number | undefined {
   for (const d of drops) {
     if (d.timeUs > beforeUs) break;
     if (d.ranges.some((r) => r.offset <= offset && offset < r.offset + r.length)) return d.timeUs;
@@ -97,7 +100,7 @@ export function quicStreamBlocks(connection: QuicConnection): { blocks: Block[];
       if (p.stage === 'received') {
         if (p.drops > 0) {
           const last = s.dropped[s.dropped.length - 1];
-          if (last?.timeUs === p.timeUs) last.ranges.push(f);
+          if (last?.timeUs === p.timeUs) last.ranges.push({ offset: f.offset, length: f.length });
           else s.dropped.push({ timeUs: p.timeUs, ranges: [{ offset: f.offset, length: f.length }] });
         }
         continue;
@@ -130,15 +133,16 @@ export function quicStreamBlocks(connection: QuicConnection): { blocks: Block[];
  * the sequence numbers of the segments the link delivered (relative to the server's SYN).
  */
 export function tcpConnectionBlocks(packets: readonly LinkPacket[]): { blocks: Block[]; lost: LostPacket[]; connections: number } {
-  const flows = new Map<string, { port: number; isn: number; delivered: Delivery[]; dropped: Array<{ timeUs: number; ranges: Array<{ offset: number; length: number }> }> }>();
-  const key = (p: LinkPacket, toClient: boolean) => (toClient ? `${p.path}|${p.src}:${p.srcPort}|${p.dst}:${p.dstPort}` : `${p.path}|${p.dst}:${p.dstPort}|${p.src}:${p.srcPort}`);
+  const flows = new Map<string, { port: number; isn: number; delivered: Delivery[]; dropped: DroppedRanges[] }>();
+  // Only the server's direction is followed: a flow is keyed by its sender and receiver.
+  const key = (p: LinkPacket) => `${p.path}|${p.src}:${p.srcPort}|${p.dst}:${p.dstPort}`;
   const lost: LostPacket[] = [];
   for (const p of packets) {
     if (p.proto !== 'tcp' || !p.tcp) continue;
     const { syn, ack } = p.tcp.flags;
     // The server's SYN (a SYN-ACK) fixes its initial sequence number: its first data byte is offset 0.
-    if (syn && ack && !flows.has(key(p, true))) flows.set(key(p, true), { port: p.dstPort, isn: p.tcp.seq, delivered: [], dropped: [] });
-    const flow = flows.get(key(p, true));
+    if (syn && ack && !flows.has(key(p))) flows.set(key(p), { port: p.dstPort, isn: p.tcp.seq, delivered: [], dropped: [] });
+    const flow = flows.get(key(p));
     if (!flow || p.payload.length === 0) continue;
     const range = { offset: (p.tcp.seq - flow.isn - 1) >>> 0, length: p.payload.length };
     if (p.stage === 'delivered') flow.delivered.push({ timeUs: p.timeUs, ranges: [range] });
