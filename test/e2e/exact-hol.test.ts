@@ -26,6 +26,8 @@ const REQUESTS = 30;
 const SIZE = 20_000;
 const ROUNDS = 2;
 const RTT_MS = 100;
+/** How late the client may read bytes the link delivered (a loaded machine), for the checks against its chunk times. */
+const SLACK_MS = 20;
 
 describe.skipIf(skip)('exact head-of-line blocking from a capture', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-exact-hol-e2e-'));
@@ -91,9 +93,9 @@ describe.skipIf(skip)('exact head-of-line blocking from a capture', () => {
       expect(e.blocked).toBeLessThanOrEqual(e.hit!);
       if (m.lossEventAt![i]!.dir === 'up') expect(e.blocked).toBe(0);
       e.requests!.forEach((request, k) => {
-        // Held behind a hole for over half an RTT, from within 2 RTT of the loss (a few ms for the
-        // client reading the bytes below the hole late): the client's chunks show it got nothing that long.
-        if (e.blockedMs[k]! > RTT_MS / 2 + 5 && e.blockedFromMs[k]! < 2 * RTT_MS) expect(m.waitedRequestsPerLoss![i], `loss event ${i}, request ${request}`).toContain(request);
+        // Held behind a hole for over half an RTT, from within 2 RTT of the loss (20 ms more for the
+        // client reading the bytes below the hole late on a busy machine): its chunks show it got nothing that long.
+        if (e.blockedMs[k]! > RTT_MS / 2 + SLACK_MS && e.blockedFromMs[k]! < 2 * RTT_MS) expect(m.waitedRequestsPerLoss![i], `loss event ${i}, request ${request}`).toContain(request);
       });
     });
   });
@@ -102,7 +104,7 @@ describe.skipIf(skip)('exact head-of-line blocking from a capture', () => {
     const m = multiplex('h2');
     exact('h2').perLoss.forEach((e, i) => {
       expect(e.blocked).toBeLessThanOrEqual(1);
-      if (e.blocked && e.blockedMs[0]! > RTT_MS / 2 + 5 && e.blockedFromMs[0]! < 2 * RTT_MS) expect(m.waitedRequestsPerLoss![i]!.length, `loss event ${i}`).toBeGreaterThan(0);
+      if (e.blocked && e.blockedMs[0]! > RTT_MS / 2 + SLACK_MS && e.blockedFromMs[0]! < 2 * RTT_MS) expect(m.waitedRequestsPerLoss![i]!.length, `loss event ${i}`).toBeGreaterThan(0);
     });
   });
 
