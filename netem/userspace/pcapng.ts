@@ -155,3 +155,56 @@ export function packetBlocks(records: readonly PacketRecord[]): Buffer {
   for (const r of records) at = finishPacketBlock(buf, at, beginPacketBlock(buf, at, r.interfaceId, r.timestampUs, r.data), r);
   return buf.subarray(0, at);
 }
+
+/** What readPcapng finds: the interfaces (by id) and every packet. */
+export interface PcapngContents {
+  interfaces: InterfaceOptions[];
+  packets: PacketRecord[];
+}
+
+/** Options of a block: code and value, up to opt_endofopt. */
+function readOptions(buf: Buffer, at: number, end: number): Array<{ code: number; value: Buffer }> {
+  const options: Array<{ code: number; value: Buffer }> = [];
+  while (at + 4 <= end) {
+    const code = buf.readUInt16LE(at);
+    const length = buf.readUInt16LE(at + 2);
+    if (code === OPT_END) break;
+    options.push({ code, value: buf.subarray(at + 4, at + 4 + length) });
+    at += 4 + pad4(length);
+  }
+  return options;
+}
+
+/**
+ * Reads a little-endian pcapng (as this module writes it): interfaces and Enhanced Packet Blocks
+ * with their comments and direction; other blocks are skipped. Pure; the packets are views into `buf`.
+ */
+export function readPcapng(buf: Buffer): PcapngContents {
+  const contents: PcapngContents = { interfaces: [], packets: [] };
+  let at = 0;
+  while (at + 12 <= buf.length) {
+    const type = buf.readUInt32LE(at);
+    const total = buf.readUInt32LE(at + 4);
+    if (total < 12 || at + total > buf.length) break; // a block cut short: the file is still being written
+    if (type === SHB_TYPE && buf.readUInt32LE(at + 8) !== BYTE_ORDER_MAGIC) throw new Error('pcapng: only little-endian sections are read');
+    if (type === IDB_TYPE) {
+      const options = readOptions(buf, at + 16, at + total - 4);
+      const textOf = (code: number) => options.find((o) => o.code === code)?.value.toString('utf8');
+      contents.interfaces.push({ name: textOf(IF_NAME) ?? '', description: textOf(IF_DESCRIPTION), linkType: buf.readUInt16LE(at + 8) });
+    } else if (type === EPB_TYPE) {
+      const captured = buf.readUInt32LE(at + 20);
+      const options = readOptions(buf, at + 28 + pad4(captured), at + total - 4);
+      const flags = options.find((o) => o.code === EPB_FLAGS);
+      const comments = options.filter((o) => o.code === OPT_COMMENT).map((o) => o.value.toString('utf8'));
+      contents.packets.push({
+        interfaceId: buf.readUInt32LE(at + 8),
+        timestampUs: buf.readUInt32LE(at + 12) * 2 ** 32 + buf.readUInt32LE(at + 16),
+        data: buf.subarray(at + 28, at + 28 + captured),
+        ...(flags && { direction: flags.value.readUInt32LE(0) & 3 }),
+        ...(comments.length > 0 && { comments }),
+      });
+    }
+    at += total;
+  }
+  return contents;
+}

@@ -66,7 +66,22 @@ export interface MultiplexDetails {
    */
   holBlockedPerLoss?: number[];
   congestionStalledPerLoss?: number[];
+  /** Per loss event: the head-of-line blocked requests by the delivery log, by index in their round (the order they were sent). */
+  holRequestsPerLoss?: number[][];
   inFlightPerLoss: number[];
+  /**
+   * Per loss event: the in-flight requests (index in their round) that got nothing for more than
+   * half a base RTT in a silence ending after the loss and beginning within 2 RTT of it, stalled or
+   * not (a stall also needs 3 times the request's usual gap, counted from the loss).
+   */
+  waitedRequestsPerLoss?: number[][];
+  /** Per loss event: when the link dropped its first packet (monoMs) and which way (results of older versions lack it). */
+  lossEventAt?: Array<{ t: number; dir: 'up' | 'down' }>;
+  /**
+   * Head-of-line blocking exactly, from the cell's capture (bench run --capture), per loss event
+   * like the figures above; or why it is unavailable. Absent in results written before it existed.
+   */
+  exactHol?: ExactHol | { unavailable: string };
   transportPerConnection: Array<TransportStats & { localPort?: number }>;
   /** Per request index: median latency on the loss-free reference link. */
   referenceMedianMs?: number[];
@@ -76,6 +91,52 @@ export interface MultiplexDetails {
    * Absent without a delivery log.
    */
   packetsPerRoundTrip?: number[][];
+}
+
+/** One loss event as the capture explains it (src/capture/exact-hol.ts). */
+export interface ExactHolLossEvent {
+  /** HTTP/3: request streams whose bytes the event's lost packets carried. */
+  hit?: number;
+  /** Streams (HTTP/3) or connections (HTTP/2, whose bytes above a hole hold every stream) that then held bytes above the hole it made. */
+  blocked: number;
+  /** Per blocked stream or connection: how long it held bytes above the hole, ms. */
+  blockedMs: number[];
+  /** Per blocked stream or connection: the most bytes it held above the hole. */
+  peakHeldBytes: number[];
+  /** Per blocked stream or connection: when it began to hold bytes, ms after the event's first drop. */
+  blockedFromMs: number[];
+  /** HTTP/3: the blocked streams' request index in their round (client bidirectional stream id / 4). */
+  requests?: number[];
+}
+
+/**
+ * Head-of-line blocking, exactly: the receiver's reassembly rebuilt from the packets the link
+ * delivered. HTTP/3: per request stream, from the STREAM frames of the capture decrypted with the
+ * client's key log; HTTP/2: per TCP connection, from sequence numbers.
+ */
+export interface ExactHol {
+  source: 'decrypted capture' | 'TCP sequence numbers in the capture';
+  scope: 'stream' | 'connection';
+  /** Aligned with the workload's loss events (lossEventAt). */
+  perLoss: ExactHolLossEvent[];
+  /**
+   * Blocked intervals in the cell: all; those whose hole no dropped packet explains (reordering);
+   * those traced to a drop outside the workload's loss events (it counts a round's drops from its
+   * start to its last response: not those as its connection closes). Each of the rest is in
+   * exactly one loss event's `blocked`.
+   */
+  blockedIntervals: number;
+  unexplained: number;
+  outsideLossEvents?: number;
+  /** What supports the decryption (HTTP/3). */
+  check?: {
+    connections: number;
+    packetsOpened: number;
+    packetsNotOpened: number;
+    cipherSuites: string[];
+    /** Per connection in capture order, per request stream: body bytes of its HTTP/3 DATA frames (null: incomplete). */
+    streamBodyBytes: Array<Array<number | null>>;
+  };
 }
 
 export interface PageDetails {
@@ -244,6 +305,11 @@ export function handshakeDetails(cell: WithDetails): HandshakeDetails | undefine
 export function multiplexDetails(cell: WithDetails): MultiplexDetails | undefined {
   const d = cell.details?.multiplex;
   return d && Array.isArray(d.stalledPerLoss) ? d : undefined;
+}
+
+/** The exact head-of-line figures of a multiplex cell, or why there are none (results older than them: undefined). */
+export function exactHol(details: MultiplexDetails): ExactHol | { unavailable: string } | { notRecorded: true } {
+  return details.exactHol ?? { notRecorded: true };
 }
 
 export function pageDetails(cell: WithDetails): PageDetails | undefined {

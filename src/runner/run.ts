@@ -12,6 +12,7 @@ import type { Topology } from '../../netem/types.ts';
 import { createTopology } from '../../netem/index.ts';
 import type { Cell, CertificateChainInfo, RunResult } from '../results/model.ts';
 import { SCHEMA_VERSION } from '../results/model.ts';
+import { exactHolFromFiles } from '../capture/read-capture.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { generateCertificate, type GeneratedCertificate } from '../tls/cert.ts';
 import { monoMs } from '../util/clock.ts';
@@ -458,9 +459,8 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     // The link's drop log goes next to the requests, so analyses and waterfalls can join them; with
     // a capture, exactly the drops it marked.
     const inCell = (t: number) => (captured ? t >= captured.startedAt && t <= captured.stoppedAt : t >= started);
-    for (const drop of await topology.drops().catch(() => [])) {
-      if (inCell(drop.t)) raw.append({ type: 'drop', ...drop, ...key });
-    }
+    const cellDrops = (await topology.drops().catch(() => [])).filter((drop) => inCell(drop.t));
+    for (const drop of cellDrops) raw.append({ type: 'drop', ...drop, ...key });
     raw.append({ type: 'cell-end', t: monoMs(), ...key, error: done.type === 'cell-error' ? done.error : undefined });
     const cell = cellFromResult({
       planned,
@@ -475,6 +475,15 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       wallMs: monoMs() - started,
     });
     if (captured) cell.capture = { file: captureFile!, received: captured.received, delivered: captured.delivered, dropped: captured.dropped };
+    const multiplex = cell.details?.multiplex;
+    if (multiplex) {
+      multiplex.exactHol = captured
+        ? await exactHolFromFiles(
+            { capture: path.join(ctx.dir, captureFile!), keylog: path.join(ctx.dir, KEYLOG_FILE) },
+            { protocol: planned.protocol, dropTimesMs: cellDrops.map((d) => d.t), lossEventAt: multiplex.lossEventAt ?? [] },
+          )
+        : { unavailable: EXACT_HOL_NEEDS_CAPTURE };
+    }
     return cell;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -496,6 +505,9 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     }
   }
 }
+
+/** Why a multiplex cell has no exact head-of-line figures without a capture; the cost that keeps it opt-in is in docs/ARCHITECTURE.md. */
+export const EXACT_HOL_NEEDS_CAPTURE = 'the run had no capture to rebuild the receiver\'s reassembly from (bench run --capture)';
 
 /** Where a cell's capture goes, relative to the run directory: captures/<network>-<protocol>-<workload>-rep<N>.pcapng. */
 function cellCaptureFile(key: CellKey): string {

@@ -29,3 +29,19 @@ export function appendKeylog(file: string, lines: string | Uint8Array): void {
 export async function keylogWritesDone(): Promise<void> {
   while (pending.size > 0) await Promise.allSettled([...pending]);
 }
+
+/** The secrets of one TLS connection in a key log, by label (CLIENT_TRAFFIC_SECRET_0, ...). */
+export type KeylogSecrets = ReadonlyMap<string, Buffer>;
+
+/** Reads an NSS key log: `<label> <client random hex> <secret hex>` per line; other lines are skipped. */
+export function parseKeylog(text: string): Map<string, Map<string, Buffer>> {
+  const byRandom = new Map<string, Map<string, Buffer>>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_0-9]+) ([0-9a-fA-F]{64}) ([0-9a-fA-F]+)\s*$/.exec(line);
+    if (!m) continue;
+    const random = m[2]!.toLowerCase();
+    if (!byRandom.has(random)) byRandom.set(random, new Map());
+    byRandom.get(random)!.set(m[1]!, Buffer.from(m[3]!, 'hex'));
+  }
+  return byRandom;
+}

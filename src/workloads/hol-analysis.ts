@@ -11,7 +11,9 @@
  * head-of-line blocked when the link kept delivering data packets of the stream's connection to
  * the client while the stream got no bytes (its data waits behind a hole); congestion-stalled
  * when the link delivered nothing of that connection (the sender was held by its window or a
- * retransmission timeout).
+ * retransmission timeout). For QUIC the head-of-line count is an upper bound (a stream the sender
+ * did not schedule also gets nothing); the exact form, bytes held above a hole, comes from the
+ * cell's capture (src/capture/exact-hol.ts), joined by the loss events' times recorded here.
  */
 import type { ConnectionRecord, RequestRecord } from '../drivers/types.ts';
 import type { DropEvent } from '../../netem/types.ts';
@@ -31,6 +33,14 @@ export interface LossEventStall {
   holBlocked?: number;
   /** Of the stalled, how many were stalled with nothing delivered; undefined without a delivery log. */
   congestionStalled?: number;
+  /** The head-of-line blocked ones, by their index in `requests`; undefined without a delivery log. */
+  holRequests?: number[];
+  /**
+   * The in-flight requests (by index) that got nothing for more than half a base RTT in a silence
+   * ending after the lost packet would have arrived and beginning within 2 RTT of it, stalled or
+   * not: a stream held behind a hole that long, from then, is among them (the exact form's cross-check).
+   */
+  waitedRequests: number[];
 }
 
 export interface HolAnalysisInput {
@@ -72,6 +82,20 @@ function waitAfter(record: RequestRecord, t: number): number | undefined {
   return next - t;
 }
 
+/**
+ * The longest time the request received nothing (between its send, its chunks and its end) among
+ * the silences that end after `t` and begin before `t + windowMs`. Measured from its chunks, not
+ * from `t`: bytes that left just before the lost packet can reach the application just after `t`.
+ */
+function longestSilenceAround(record: RequestRecord, t: number, windowMs: number): number {
+  const times = [record.sent ?? record.queued, ...(record.progress ?? []).map(([at]) => at), record.done];
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) {
+    if (times[i]! > t && times[i - 1]! < t + windowMs) longest = Math.max(longest, times[i]! - times[i - 1]!);
+  }
+  return longest;
+}
+
 export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
   const threshold = (r: RequestRecord) =>
     Math.max(0.5 * input.baseRttMs, 3 * typicalGap(r.progress ?? []), 1);
@@ -87,19 +111,21 @@ export function analyseHeadOfLine(input: HolAnalysisInput): LossEventStall[] {
     const arrival = drop.t + (drop.dir === 'down' ? input.oneWayDelayMs.down : input.oneWayDelayMs.up);
     const stallMs: number[] = [];
     let inFlight = 0;
-    let holBlocked = 0;
-    for (const r of input.requests) {
-      if (r.error) continue;
+    const holRequests: number[] = [];
+    const waitedRequests: number[] = [];
+    input.requests.forEach((r, index) => {
+      if (r.error) return;
       const wait = waitAfter(r, arrival);
-      if (wait === undefined) continue;
+      if (wait === undefined) return;
       inFlight++;
-      if (wait <= threshold(r)) continue;
+      if (longestSilenceAround(r, arrival, 2 * input.baseRttMs) > 0.5 * input.baseRttMs) waitedRequests.push(index);
+      if (wait <= threshold(r)) return;
       stallMs.push(wait);
       const port = input.portOf?.(r);
-      if (input.deliveries && port !== undefined && deliveredWithin(input.deliveries[port], arrival, arrival + wait)) holBlocked++;
-    }
-    const split = input.deliveries ? { holBlocked, congestionStalled: stallMs.length - holBlocked } : {};
-    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs, ...split };
+      if (input.deliveries && port !== undefined && deliveredWithin(input.deliveries[port], arrival, arrival + wait)) holRequests.push(index);
+    });
+    const split = input.deliveries ? { holBlocked: holRequests.length, congestionStalled: stallMs.length - holRequests.length, holRequests } : {};
+    return { t: drop.t, dir: drop.dir, inFlight, stalled: stallMs.length, stallMs, waitedRequests, ...split };
   });
 }
 

@@ -104,9 +104,12 @@ export const multiplexWorkload: Workload<MultiplexSpec> = {
         multiplex: {
           lossEvents: stalls.length,
           stalledPerLoss: stalls.map((s) => s.stalled),
+          lossEventAt: stalls.map((s) => ({ t: s.t, dir: s.dir })),
+          waitedRequestsPerLoss: stalls.map((s) => s.waitedRequests),
           ...(stalls.every((s) => s.holBlocked !== undefined) && {
             holBlockedPerLoss: stalls.map((s) => s.holBlocked!),
             congestionStalledPerLoss: stalls.map((s) => s.congestionStalled!),
+            holRequestsPerLoss: stalls.map((s) => s.holRequests!),
           }),
           inFlightPerLoss: stalls.map((s) => s.inFlight),
           transportPerConnection: transport,

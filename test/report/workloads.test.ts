@@ -298,6 +298,35 @@ describe('multiplex (head-of-line) section', () => {
     }
   });
 
+  it('shows the exact head-of-line figures beside the delivery log, or why there are none, never zeros', () => {
+    // The fixture's cells have no capture (the runner adds exactHol from one): HTTP/3 gets figures
+    // made here, HTTP/2 says why it has none, as a run without --capture would.
+    const withExact: RunResult = structuredClone(result);
+    for (const c of withExact.cells.filter((x) => x.workloadType === 'multiplex' && x.network === 'loss=2%')) {
+      const m = c.details!.multiplex!;
+      m.exactHol =
+        c.protocol === 'h3'
+          ? {
+              source: 'decrypted capture',
+              scope: 'stream',
+              perLoss: m.stalledPerLoss.map((_, i) => ({ hit: 1, blocked: i % 2, blockedMs: i % 2 ? [100] : [], peakHeldBytes: i % 2 ? [2600] : [], blockedFromMs: i % 2 ? [60] : [], requests: i % 2 ? [3] : [] })),
+              blockedIntervals: Math.floor(m.stalledPerLoss.length / 2),
+              unexplained: 0,
+            }
+          : { unavailable: 'the run had no capture to rebuild the receiver\'s reassembly from (bench run --capture)' };
+    }
+    const block = networkBlock(renderReport(withExact), 'loss=2%');
+    const table = /<table class="compact exact-hol">([\s\S]*?)<\/table>/.exec(block)![1]!;
+    const h3 = /<tr data-protocol="h3" data-exact-hol="stream">([\s\S]*?)<\/tr>/.exec(table)![1]!;
+    expect(h3).toContain('decrypted capture');
+    const perLoss = cellsOf('loss=2%', 'h3').flatMap((c) => c.details!.multiplex!.stalledPerLoss.map((_, i) => i % 2));
+    expect(h3).toContain(`>${formatMean(perLoss)} <span class="muted">streams</span>`);
+    expect(table).toMatch(/<tr data-protocol="h2"><th[^>]*>.*HTTP\/2<\/th><td colspan="7" class="missing">exact form unavailable: the run had no capture/);
+    expect(block).toContain('HTTP/3: each loss event');
+    // Results from before the exact form: not recorded, said so.
+    expect(networkBlock(html, 'loss=2%')).toContain('exact form unavailable: the bench that wrote these results did not rebuild the reassembly from a capture');
+  });
+
   it('says the waterfall needs raw.jsonl when rendered from result.json alone', () => {
     const page = renderReport(result);
     expect(page).toContain('The waterfall needs raw.jsonl');

@@ -56,7 +56,15 @@ describe('analyseHeadOfLine', () => {
       deliveries,
       portOf: (r) => ports.get(r.connectionId!),
     });
-    expect(event).toMatchObject({ inFlight: 4, stalled: 4, holBlocked: 2, congestionStalled: 2 });
+    expect(event).toMatchObject({ inFlight: 4, stalled: 4, holBlocked: 2, congestionStalled: 2, holRequests: [0, 1], waitedRequests: [0, 1, 2, 3] });
+  });
+
+  it('names the requests that waited over half an RTT though their usual gap kept them from counting as stalled', () => {
+    // A stream served every 100 ms (one chunk per round trip, as when many share the window) that then
+    // waits 210 ms (from the loss at 290 to its chunk at 500): over half an RTT, not over 3 usual gaps.
+    const requests = [stream('sparse', 0, 1000, 100, [280, 440]), stream('busy', 0, 1000, 5)];
+    const [event] = analyseHeadOfLine({ requests, drops: [drop(240)], oneWayDelayMs: { up: 50, down: 50 }, baseRttMs: 100 });
+    expect(event).toMatchObject({ inFlight: 2, stalled: 0, waitedRequests: [0] });
   });
 
   it('leaves the split unknown without a delivery log (never "no head-of-line blocking")', () => {

@@ -13,7 +13,7 @@ import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
 import { formatBytes, formatEstimate, formatNumber } from '../format.ts';
 import type { Cell } from '../../results/model.ts';
-import { multiplexDetails, type MultiplexDetails } from '../../results/details.ts';
+import { exactHol, multiplexDetails, type ExactHol, type MultiplexDetails } from '../../results/details.ts';
 import { medianPerRoundTrip } from '../../workloads/flights.ts';
 import { serverText, SERVERS_NOT_RECORDED } from '../servers.ts';
 import { buildWaterfall, type Waterfall } from './waterfall.ts';
@@ -98,6 +98,7 @@ export function renderMultiplexSection(ctx: ReportContext, scope: WorkloadScope)
         : '') +
     (charts.length ? `<div class="chart-grid three">${charts.join('')}</div>` : '') +
     renderFiguresTable(ctx, scope) +
+    renderExactHolTable(ctx, scope) +
     renderTransportTable(ctx, scope) +
     renderRoundTripTable(ctx, scope) +
     renderQuicSenderTable(ctx, scope) +
@@ -275,6 +276,89 @@ function renderFiguresTable(ctx: ReportContext, scope: WorkloadScope): string {
     `A stalled stream is head-of-line blocked when the link kept delivering data of its connection while it got nothing (its data waited behind a hole), congestion-stalled when the link delivered nothing of its connection (the sender was held). ${escapeHtml(ctx.provenance(scope))}</caption>` +
     `<thead><tr><th>Protocol</th>${columns.map((c) => `<th class="num">${c.header}</th>`).join('')}<th class="num">Loss events</th><th class="num">Stalled per loss (mean)</th><th class="num">of which head-of-line blocked</th><th class="num">congestion-stalled</th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+/** Results written before the exact form existed carry neither figures nor a reason. */
+const EXACT_HOL_NOT_RECORDED = 'the bench that wrote these results did not rebuild the reassembly from a capture';
+
+/** At most this many loss events per protocol in the per-event listing. */
+const MAX_EVENT_ROWS = 200;
+
+/**
+ * Head-of-line blocking exactly (details.multiplex.exactHol): per protocol, per loss event, the
+ * streams (HTTP/3) or connections (HTTP/2) that held bytes above the hole it made, beside the
+ * delivery log's split; where a protocol has no such figures, why.
+ */
+function renderExactHolTable(ctx: ReportContext, scope: WorkloadScope): string {
+  const rows: string[] = [];
+  const listings: string[] = [];
+  for (const protocol of scope.protocols) {
+    const cells = cellsFor(scope, protocol).filter((c) => multiplexDetails(c));
+    if (cells.length === 0 || protocol === 'h1') continue;
+    const name = `<th scope="row"><span class="swatch swatch-${protocol}"></span>${PROTOCOL_NAMES[protocol]}</th>`;
+    const found = cells.map((c) => ({ cell: c, details: multiplexDetails(c)!, exact: exactHol(multiplexDetails(c)!) }));
+    const missing = found.find((f) => !('perLoss' in f.exact));
+    if (missing) {
+      const why = 'unavailable' in missing.exact ? missing.exact.unavailable : EXACT_HOL_NOT_RECORDED;
+      rows.push(`<tr data-protocol="${protocol}">${name}<td colspan="7" class="missing">exact form unavailable: ${escapeHtml(why)}</td></tr>`);
+      continue;
+    }
+    const exact = found.map((f) => ({ ...f, exact: f.exact as ExactHol }));
+    const perLoss = exact.flatMap((f) => f.exact.perLoss);
+    const down = exact.flatMap((f) => f.exact.perLoss.filter((_, i) => f.details.lossEventAt?.[i]?.dir === 'down'));
+    const blockedMs = perLoss.flatMap((e) => e.blockedMs);
+    const held = perLoss.flatMap((e) => e.peakHeldBytes);
+    const hol = exact.flatMap((f) => f.details.holBlockedPerLoss ?? []);
+    const unexplained = exact.reduce((sum, f) => sum + f.exact.unexplained, 0);
+    const outside = exact.reduce((sum, f) => sum + (f.exact.outsideLossEvents ?? 0), 0);
+    const intervals = exact.reduce((sum, f) => sum + f.exact.blockedIntervals, 0);
+    const first = exact[0]!.exact;
+    const unit = first.scope === 'stream' ? 'streams' : 'connections';
+    const hit = perLoss.some((e) => e.hit !== undefined) ? formatNumber(mean(perLoss.map((e) => e.hit ?? 0))) : '\u2014';
+    rows.push(
+      `<tr data-protocol="${protocol}" data-exact-hol="${first.scope}">${name}` +
+        `<td>${escapeHtml(first.source)} <span class="muted">(per ${first.scope})</span></td>` +
+        `<td class="num">${perLoss.length} <span class="muted">(${down.length} down)</span></td>` +
+        `<td class="num" title="streams whose bytes the event's lost packets carried">${hit}</td>` +
+        `<td class="num" title="delivery log: stalled while the link delivered other data of the connection">${hol.length ? formatNumber(mean(hol)) : '\u2014'}</td>` +
+        `<td class="num" data-metric="exactBlockedPerLoss" title="${escapeHtml(`${unit} that held bytes above a hole, per loss event`)}">${perLoss.length ? formatNumber(mean(perLoss.map((e) => e.blocked))) : '\u2014'} <span class="muted">${unit}</span></td>` +
+        `<td class="num">${blockedMs.length ? `${formatNumber(median(blockedMs))} / ${formatNumber(Math.max(...blockedMs))}` : '\u2014'}</td>` +
+        `<td class="num">${held.length ? `${formatBytes(median(held))} / ${formatBytes(Math.max(...held))}` : '\u2014'}` +
+        `${unexplained ? ` <span class="muted">(${unexplained} of ${intervals} intervals not traced to a drop)</span>` : ''}` +
+        `${outside ? ` <span class="muted">(${outside} of ${intervals} intervals from drops outside the loss events, after a round's last response)</span>` : ''}</td></tr>`,
+    );
+    const eventRows = exact.flatMap((f) => {
+      const d = f.details;
+      const t0 = d.lossEventAt?.[0]?.t ?? 0;
+      return f.exact.perLoss.map((e, i) => {
+        const at = d.lossEventAt?.[i];
+        return (
+          `<tr><td class="num">${f.cell.repetition + 1}</td><td class="num">${at ? formatNumber(at.t - t0, 0) : '\u2014'}</td><td>${at?.dir ?? ''}</td>` +
+          `<td class="num">${d.inFlightPerLoss[i] ?? ''}</td><td class="num">${d.stalledPerLoss[i] ?? ''}</td><td class="num">${d.holBlockedPerLoss?.[i] ?? '\u2014'}</td>` +
+          `<td class="num">${e.hit ?? '\u2014'}</td><td class="num">${e.blocked}</td>` +
+          `<td class="num">${e.blockedMs.map((v) => formatNumber(v, 0)).join(', ')}</td><td class="num">${e.peakHeldBytes.map((v) => formatBytes(v)).join(', ')}</td></tr>`
+        );
+      });
+    });
+    if (eventRows.length) {
+      listings.push(
+        `<details class="exact-hol-events" data-protocol="${protocol}"><summary>${PROTOCOL_NAMES[protocol]}: each loss event${eventRows.length > MAX_EVENT_ROWS ? ` (first ${MAX_EVENT_ROWS} of ${eventRows.length})` : ''}</summary>` +
+          `<div class="table-wrap"><table class="compact"><thead><tr><th class="num">Rep</th><th class="num">At (ms)</th><th>Dir</th><th class="num">In flight</th><th class="num">Stalled</th><th class="num">HOL (delivery log)</th><th class="num">Hit</th><th class="num">Blocked (exact)</th><th class="num">Blocked ms</th><th class="num">Bytes held</th></tr></thead>` +
+          `<tbody>${eventRows.slice(0, MAX_EVENT_ROWS).join('')}</tbody></table></div></details>`,
+      );
+    }
+  }
+  if (rows.length === 0) return '';
+  return (
+    `<div class="table-wrap"><table class="compact exact-hol"><caption>Head-of-line blocking, exactly: the receiver's reassembly rebuilt from the packets the link delivered, in its capture. ` +
+    `HTTP/3: per request stream, from the STREAM frames of the capture decrypted with the client's TLS key log; a stream is blocked while it holds bytes above a hole that waits for a retransmission. ` +
+    `HTTP/2: per TCP connection, from sequence numbers: bytes held above a hole block every stream of the connection. ` +
+    `Each blocked interval is traced to the dropped packet that carried the hole's first byte, and so to a loss event (loss events up the link make no hole in a response). ` +
+    `The delivery log's head-of-line count is an upper bound for HTTP/3 (a stream the server did not schedule also gets nothing). ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th><th>Source</th><th class="num">Loss events</th><th class="num">Streams hit per loss (mean)</th><th class="num">HOL per loss, delivery log (mean)</th><th class="num">Blocked per loss, exact (mean)</th><th class="num">Blocked ms, median / max</th><th class="num">Bytes held above the hole, median / max</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div>` +
+    listings.join('')
   );
 }
 

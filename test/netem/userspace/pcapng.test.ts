@@ -4,13 +4,33 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DIRECTION_INBOUND, interfaceDescription, packetBlocks, sectionHeader } from '../../../netem/userspace/pcapng.ts';
+import { DIRECTION_INBOUND, DIRECTION_OUTBOUND, interfaceDescription, packetBlocks, readPcapng, sectionHeader } from '../../../netem/userspace/pcapng.ts';
 import { peerMissing, which } from '../../support/peers.ts';
 
 /** A UDP/IPv4 packet 10.0.0.1:1000 -> 10.0.0.2:2000 with a 3-byte payload (checksums 0). */
 const UDP = Buffer.from('4500001f00000000401100000a0000010a000002' + '03e807d0000b0000' + '616263', 'hex');
 
 describe('pcapng blocks', () => {
+  it('reads back what it writes: interfaces, times above 2^32 us, data, comments, direction', () => {
+    const file = Buffer.concat([
+      sectionHeader({ comment: 's' }),
+      interfaceDescription({ name: 'a received', description: 'd' }),
+      interfaceDescription({ name: 'a delivered' }),
+      packetBlocks([
+        { interfaceId: 0, timestampUs: 2 ** 32 + 5, data: UDP, direction: DIRECTION_INBOUND, comments: ['dropped by the link: loss', 'dropped by the link: loss'] },
+        { interfaceId: 1, timestampUs: 1_700_000_000_123_456, data: UDP.subarray(0, 21), direction: DIRECTION_OUTBOUND },
+      ]),
+    ]);
+    const read = readPcapng(file);
+    expect(read.interfaces.map((i) => [i.name, i.linkType])).toEqual([['a received', 101], ['a delivered', 101]]);
+    expect(read.packets.map((p) => [p.interfaceId, p.timestampUs, Buffer.from(p.data).toString('hex'), p.direction, p.comments])).toEqual([
+      [0, 2 ** 32 + 5, UDP.toString('hex'), DIRECTION_INBOUND, ['dropped by the link: loss', 'dropped by the link: loss']],
+      [1, 1_700_000_000_123_456, UDP.subarray(0, 21).toString('hex'), DIRECTION_OUTBOUND, undefined],
+    ]);
+    // A block cut short (a file still being written) ends the reading.
+    expect(readPcapng(file.subarray(0, file.length - 3)).packets).toHaveLength(1);
+  });
+
   it('frames every block with its length at both ends, padded to 32 bits', () => {
     for (const b of [sectionHeader({ comment: 'x' }), interfaceDescription({ name: 'abc' }), packetBlocks([{ interfaceId: 0, timestampUs: 1, data: UDP }])]) {
       expect(b.length % 4).toBe(0);
