@@ -109,6 +109,18 @@ describe('H3Connection over the in-memory pipe', () => {
     expect(pair.pipe.server.closed).toBeUndefined();
   });
 
+  it('asks the transport to send its control and QPACK streams before any request stream (urgency 0)', () => {
+    const pair = new H3Pair();
+    pair.run();
+    // RFC 9000 stream ids: client uni 2, 6, 10; server uni 3, 7, 11 (control, QPACK encoder, decoder).
+    for (const [side, ids] of [
+      [pair.pipe.client, [2, 6, 10]],
+      [pair.pipe.server, [3, 7, 11]],
+    ] as const) {
+      for (const id of ids) expect(side.priorities.get(id), `stream ${id}`).toEqual({ urgency: 0, incremental: false });
+    }
+  });
+
   it('without grease sends no reserved setting and no fourth stream', () => {
     const pair = new H3Pair({ client: { grease: false } });
     pair.run();
