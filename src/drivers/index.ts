@@ -37,6 +37,14 @@ export function getDriver(protocol: Protocol): Promise<Driver> {
   return driver;
 }
 
+/**
+ * The load workload's lean client for a protocol (src/drivers/h2-lean.ts for h2), or undefined where
+ * there is none (h1 and h3 use their driver whatever the workload's `client`).
+ */
+export async function getLeanDriver(protocol: Protocol): Promise<Driver | undefined> {
+  return protocol === 'h2' ? (await import('./h2-lean.ts')).leanH2Driver : undefined;
+}
+
 function isH3Driver(value: unknown): boolean {
   const v = value as Partial<Driver> | undefined;
   return v?.protocol === 'h3' && typeof v.connect === 'function';

@@ -15,6 +15,7 @@ import { PLACEHOLDER_NAMES, unknownPlaceholder } from './placeholders.ts';
 import { HANDSHAKE_MODES, MIGRATION_MODES, WORKLOAD_TYPES, type ExternalTarget, type HandshakeMode, type ServersSpec } from './types.ts';
 import { parseDuration, parsePercent, parseRate, parseSize, show, tidy, type Parsed } from './units.ts';
 import { DEFAULT_MAX_BODY_BYTES, PAGE_LIMITS } from '../../servers/handler.ts';
+import { LOAD_CLIENTS, type LoadClient } from '../results/details.ts';
 import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from '../tls/key-types.ts';
 
 /* ----------------------------------------------------------------------------------------------
@@ -688,6 +689,11 @@ const loadWorkloadSchema = mapping(
     h1PoolSize,
     size: responseSize('Response size.').prefault('1KB'),
     clientWorkers: clientWorkersSchema.default(1),
+    client: oneOf(
+      LOAD_CLIENTS as [LoadClient, ...LoadClient[]],
+      'load client',
+      "Which HTTP client sends the requests: `lean`, bench's own HTTP/2 client written for load (one frame parser per socket read, one header block per path; h1 keeps undici, h3 its one client), or `library`, the drivers every other workload uses (undici, node:http2). Recorded per cell.",
+    ).default('lean'),
   },
   'a load workload',
 )
@@ -774,6 +780,7 @@ const loadWorkloadSchema = mapping(
       h1PoolSize: w.h1PoolSize,
       size: w.size,
       clientWorkers: w.clientWorkers,
+      client: w.client,
     };
     if (w.rate !== undefined || w.rates !== undefined) {
       return { ...common, loop: 'open' as const, levels: w.rates ?? [w.rate!], maxInFlight: w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT };
