@@ -236,21 +236,26 @@ class LeanH2Session implements ClientSession {
     else this.retire(connection);
   }
 
-  /** GOAWAY (graceful or not) or a failure: new streams go elsewhere; a failed connection breaks the session. */
+  /**
+   * GOAWAY (graceful or not) or a failure: new streams go elsewhere. The current connection failing
+   * breaks the session (the lean client does not reconnect); one already left by GOAWAY failing
+   * (the server closing it) only ends its own streams.
+   */
   connectionClosing(connection: LeanConnection, error: Error | undefined): void {
-    if (connection === this.current) {
-      this.current = undefined;
-      this.draining.add(connection);
-    }
+    const wasCurrent = connection === this.current;
+    if (wasCurrent) this.current = undefined;
     if (connection.h2.failed) {
-      // Not a graceful GOAWAY: the lean client does not reconnect, so what waits fails too.
-      this.broken ??= error ?? connection.h2.failed;
-      this.queue.failAll(this.broken);
       connection.tls.socket.destroy();
       this.draining.delete(connection);
-      return;
+      if (wasCurrent && !connection.h2.goingAway) {
+        this.broken ??= error ?? connection.h2.failed;
+        this.queue.failAll(this.broken);
+        return;
+      }
+    } else {
+      if (wasCurrent) this.draining.add(connection);
+      this.retire(connection);
     }
-    this.retire(connection);
     if (this.queue.waitingCount > 0) this.openNext();
   }
 
