@@ -38,11 +38,13 @@ export function getDriver(protocol: Protocol): Promise<Driver> {
 }
 
 /**
- * The load workload's lean client for a protocol (src/drivers/h2-lean.ts for h2), or undefined where
- * there is none (h1 and h3 use their driver whatever the workload's `client`).
+ * The load workload's lean client for a protocol (h1-lean.ts, h2-lean.ts), or undefined where there
+ * is none (h3 uses its one driver whatever the workload's `client`).
  */
 export async function getLeanDriver(protocol: Protocol): Promise<Driver | undefined> {
-  return protocol === 'h2' ? (await import('./h2-lean.ts')).leanH2Driver : undefined;
+  if (protocol === 'h1') return (await import('./h1-lean.ts')).leanH1Driver;
+  if (protocol === 'h2') return (await import('./h2-lean.ts')).leanH2Driver;
+  return undefined;
 }
 
 function isH3Driver(value: unknown): boolean {

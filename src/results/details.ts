@@ -207,9 +207,9 @@ export interface LoadStepDetails {
 }
 
 /**
- * Which HTTP client sent a load cell's requests: `lean`, bench's own (HTTP/2 by hand, src/h2/ and
- * src/drivers/h2-lean.ts); `library`, the protocol's driver as every other workload uses it (h1:
- * undici, h2: node:http2).
+ * Which HTTP client sent a load cell's requests: `lean`, bench's own written for load (h1:
+ * src/drivers/h1-lean.ts with src/h1/; h2: src/drivers/h2-lean.ts with src/h2/); `library`, the
+ * protocol's driver as every other workload uses it (h1: undici, h2: node:http2).
  */
 export type LoadClient = 'lean' | 'library';
 export const LOAD_CLIENTS: readonly LoadClient[] = ['lean', 'library'];

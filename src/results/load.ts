@@ -105,7 +105,7 @@ export interface LoadCurve {
 
 /** What a load cell's client was, in words: `lean (HTTP/2 by hand)`, `library (node:http2)`, `library (undici)`. */
 export function loadClientText(protocol: string, client: LoadDetails['client']): string | undefined {
-  if (client === 'lean') return "lean (bench's HTTP/2 client written for load)";
+  if (client === 'lean') return `lean (bench's HTTP/${protocol === 'h1' ? '1.1' : '2'} client written for load)`;
   if (client === 'library') return protocol === 'h1' ? 'library (undici)' : 'library (node:http2)';
   return undefined;
 }

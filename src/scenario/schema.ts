@@ -692,7 +692,7 @@ const loadWorkloadSchema = mapping(
     client: oneOf(
       LOAD_CLIENTS as [LoadClient, ...LoadClient[]],
       'load client',
-      "Which HTTP client sends the requests: `lean`, bench's own HTTP/2 client written for load (one frame parser per socket read, one header block per path; h1 keeps undici, h3 its one client), or `library`, the drivers every other workload uses (undici, node:http2). Recorded per cell.",
+      "Which HTTP client sends the h1 and h2 requests: `lean`, bench's own clients written for load (HTTP/2: one frame parser per socket read, one header block per path; HTTP/1.1: one request head per path, a small response parser), or `library`, the drivers every other workload uses (undici, node:http2). h3 has its one client. Recorded per cell.",
     ).default('lean'),
   },
   'a load workload',

@@ -87,12 +87,11 @@ class StepTally {
 }
 
 /**
- * The client a load cell uses over a protocol: `lean` where bench has one (h2), else the protocol's
- * driver (`library`); h3 has one client (undefined).
+ * The client a load cell uses over a protocol: h1 and h2 as the workload says (`lean`: bench's own,
+ * `library`: the protocol's driver); h3 has one client (undefined).
  */
 export function loadClientFor(protocol: Protocol, client: LoadClient): LoadClient | undefined {
-  if (protocol === 'h3') return undefined;
-  return client === 'lean' && protocol === 'h2' ? 'lean' : 'library';
+  return protocol === 'h3' ? undefined : client;
 }
 
 /** The driver for a load share: the lean client when the cell uses it, else the cell's own driver. */

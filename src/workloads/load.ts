@@ -30,7 +30,7 @@ interface LoadCommon {
    */
   clientWorkers: number | 'auto';
   /**
-   * `lean`: bench's own HTTP client where there is one (h2: src/drivers/h2-lean.ts; h1 keeps undici);
+   * `lean`: bench's own HTTP clients written for load (src/drivers/h1-lean.ts, h2-lean.ts);
    * `library`: the protocol's driver (undici, node:http2). h3 has one client either way.
    */
   client: LoadClient;

@@ -1,9 +1,11 @@
 /**
- * The lean HTTP/2 client (src/drivers/h2-lean.ts, src/h2/) against three servers on loopback:
- * bench's own (node:http2), nginx (nghttp2's HPACK and flow control in C, and a GOAWAY after
- * `keepalive_requests`) and Caddy (Go's x/net/http2). Bodies are checked byte for byte, windows must
- * be reopened for a download larger than them, and a GOAWAY moves the requests to a new connection.
- * nginx and caddy are Debian packages: under CI=true a missing one fails, elsewhere it is skipped.
+ * The load workload's lean clients (src/drivers/h2-lean.ts with src/h2/, src/drivers/h1-lean.ts
+ * with src/h1/) against three servers on loopback: bench's own (node:http2, node:https), nginx
+ * (its own HTTP/1.1 and HPACK and flow control in C; after `keepalive_requests` a GOAWAY or a
+ * Connection: close) and Caddy (Go's net/http and x/net/http2). Bodies are checked byte for byte,
+ * HTTP/2 windows must be reopened for a download larger than them, and a server ending a connection
+ * moves the requests to a new one. nginx and caddy are Debian packages: under CI=true a missing one
+ * fails, elsewhere it is skipped.
  */
 import { execa, type ResultPromise } from 'execa';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServers, type RunningServers } from '../../servers/index.ts';
 import { patternByte } from '../../servers/handler.ts';
+import { leanH1Driver } from '../../src/drivers/h1-lean.ts';
 import { leanH2Driver, leanWindows } from '../../src/drivers/h2-lean.ts';
 import type { ClientSession, RequestRecord, Target } from '../../src/drivers/types.ts';
 import { freeTcpUdpPort } from '../../src/runner/command-server.ts';
@@ -103,9 +106,63 @@ describe("lean h2 client against bench's own server", () => {
   });
 });
 
+describe("lean h1 client against bench's own server", () => {
+  let servers: RunningServers;
+  let target: Target;
+  beforeAll(async () => {
+    servers = await startServers({ host: '127.0.0.1', protocols: ['h1'], cert });
+    target = { host: '127.0.0.1', port: servers.ports.h1!, servername: 'localhost', ca: cert.caPem };
+  });
+  afterAll(async () => {
+    await servers?.close();
+  });
+
+  it('fetches bodies intact, small and large, over a keep-alive connection', async () => {
+    const s = await leanH1Driver.connect(target, { maxConnections: 1 });
+    const small = await s.request({ path: '/bytes/1024', keepBody: true });
+    expect(small).toMatchObject({ status: 200, bytes: 1024 });
+    expect(small.error).toBeUndefined();
+    expect(Buffer.from(small.body!).equals(pattern(1024))).toBe(true);
+    const big = await s.request({ path: `/bytes/${BIG}`, keepBody: true });
+    expect(big.error).toBeUndefined();
+    expect(Buffer.from(big.body!).equals(pattern(BIG))).toBe(true);
+    expect(s.connections).toHaveLength(1);
+    expect(small.headers).toBeGreaterThanOrEqual(small.sent!);
+    expect(small.done).toBeGreaterThanOrEqual(small.firstByte!);
+    await s.close();
+  });
+
+  it('carries 2000 requests 100 at a time over a pool of 10 connections; a 404 is a status', async () => {
+    const s = await leanH1Driver.connect(target, { maxConnections: 10 });
+    const records = await concurrently(s, 2000, 100, '/bytes/1024');
+    expect(records.filter((r) => r.error !== undefined || r.status !== 200 || r.bytes !== 1024).map((r) => r.error ?? r.status)).toEqual([]);
+    expect(s.connections).toHaveLength(10);
+    expect((await s.request({ path: '/no-such-route' })).status).toBe(404);
+    await s.close();
+  });
+
+  it('a request timeout closes its connection; the pool dials another', async () => {
+    const s = await leanH1Driver.connect(target, { maxConnections: 1, requestTimeoutMs: 200 });
+    const slow = await s.request({ path: '/delay/2000' });
+    expect(slow.timedOut).toBe(true);
+    const after = await s.request({ path: '/bytes/100' });
+    expect(after).toMatchObject({ status: 200, bytes: 100 });
+    expect(after.error).toBeUndefined();
+    expect(s.connections).toHaveLength(2);
+    await s.close();
+  });
+
+  it('refuses what it does not do: request bodies, reconnecting', async () => {
+    const s = await leanH1Driver.connect(target);
+    expect((await s.request({ path: '/echo', method: 'POST', body: new Uint8Array(1) })).error).toMatch(/GET requests without a body only/);
+    await s.close();
+    await expect(leanH1Driver.connect(target, { reconnect: true })).rejects.toThrow(/client: library/);
+  });
+});
+
 const noNginx = peerMissing(!!which('nginx'), 'nginx (apt-get install nginx-light)');
 
-describe.skipIf(noNginx)('lean h2 client against nginx', () => {
+describe.skipIf(noNginx)('lean clients against nginx', () => {
   let dir: string;
   let proc: ResultPromise;
   let target: Target;
@@ -158,7 +215,7 @@ describe.skipIf(noNginx)('lean h2 client against nginx', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fetches bodies intact through its windows', async () => {
+  it('h2: fetches bodies intact through its windows', async () => {
     const s = await leanH2Driver.connect(target);
     const small = await s.request({ path: '/bytes/1024', keepBody: true });
     expect(small).toMatchObject({ status: 200, bytes: 1024 });
@@ -171,7 +228,23 @@ describe.skipIf(noNginx)('lean h2 client against nginx', () => {
     await s.close();
   });
 
-  it(`after ${KEEPALIVE_REQUESTS} requests nginx sends GOAWAY: the requests go on over new connections, none lost`, async () => {
+  it('h1: fetches bodies intact', async () => {
+    const s = await leanH1Driver.connect(target);
+    const big = await s.request({ path: `/bytes/${BIG}`, keepBody: true });
+    expect(big).toMatchObject({ status: 200, bytes: BIG });
+    expect(Buffer.from(big.body!).equals(pattern(BIG))).toBe(true);
+    await s.close();
+  });
+
+  it(`h1: after ${KEEPALIVE_REQUESTS} requests nginx closes a connection (Connection: close): the pool dials anew, none lost`, async () => {
+    const s = await leanH1Driver.connect(target, { maxConnections: 6 });
+    const records = await concurrently(s, 500, 20, '/bytes/1024');
+    expect(records.filter((r) => r.error !== undefined || r.status !== 200 || r.bytes !== 1024).map((r) => r.error ?? r.status)).toEqual([]);
+    expect(s.connections.length).toBeGreaterThanOrEqual(500 / KEEPALIVE_REQUESTS);
+    await s.close();
+  });
+
+  it(`h2: after ${KEEPALIVE_REQUESTS} requests nginx sends GOAWAY: the requests go on over new connections, none lost`, async () => {
     const s = await leanH2Driver.connect(target);
     const records = await concurrently(s, 500, 40, '/bytes/1024');
     expect(records).toHaveLength(500);
@@ -183,7 +256,7 @@ describe.skipIf(noNginx)('lean h2 client against nginx', () => {
 
 const noCaddy = peerMissing(!!which('caddy'), 'caddy (apt-get install caddy)');
 
-describe.skipIf(noCaddy)('lean h2 client against Caddy', () => {
+describe.skipIf(noCaddy)('lean clients against Caddy', () => {
   let caddy: RunningCaddy;
   let target: Target;
   beforeAll(async () => {
@@ -194,7 +267,7 @@ describe.skipIf(noCaddy)('lean h2 client against Caddy', () => {
     await caddy?.stop();
   });
 
-  it('fetches bodies intact and carries 1000 requests 100 at a time on one connection', async () => {
+  it('h2: fetches bodies intact and carries 1000 requests 100 at a time on one connection', async () => {
     const s = await leanH2Driver.connect(target);
     const big = await s.request({ path: `/bytes/${BIG}`, keepBody: true });
     expect(big).toMatchObject({ status: 200, bytes: BIG });
@@ -204,6 +277,17 @@ describe.skipIf(noCaddy)('lean h2 client against Caddy', () => {
     expect(records.filter((r) => r.error !== undefined || r.status !== 200 || r.bytes !== 1024).map((r) => r.error ?? r.status)).toEqual([]);
     expect(s.connections).toHaveLength(1);
     expect(leanWindows(s)!.send.streamBytes).toBeGreaterThan(0);
+    await s.close();
+  });
+
+  it('h1: fetches bodies intact and carries 1000 requests 100 at a time over 10 connections', async () => {
+    const s = await leanH1Driver.connect(target, { maxConnections: 10 });
+    const big = await s.request({ path: `/bytes/${BIG}`, keepBody: true });
+    expect(big).toMatchObject({ status: 200, bytes: BIG });
+    expect(Buffer.from(big.body!).equals(pattern(BIG))).toBe(true);
+    const records = await concurrently(s, 1000, 100, '/bytes/1024');
+    expect(records.filter((r) => r.error !== undefined || r.status !== 200 || r.bytes !== 1024).map((r) => r.error ?? r.status)).toEqual([]);
+    expect(s.connections).toHaveLength(10);
     await s.close();
   });
 });
