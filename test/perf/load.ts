@@ -14,7 +14,7 @@
  *
  *   h1VsH2load, h2VsH2load, h1VsAutocannon   our requests/s (one worker, the default client) / theirs in the same round, median over rounds
  *   h1LibraryVsH2load, h2LibraryVsH2load, h1LibraryVsAutocannon, h1VsLibrary, h2VsLibrary   the same for `client: library`
- *     (undici, node:http2), and the default client / library; bench-* is the default (`lean`: HTTP/2 by hand)
+ *     (undici, node:http2), and the default client / library; bench-* is the default (`lean`: HTTP/1.1 and HTTP/2 by hand)
  *   h1WorkersVsH2load, h2WorkersVsH2load, h1WorkersVsAutocannon   the same with `workers` client workers
  *   h1WorkersVsOne, h2WorkersVsOne           several workers / one, same round
  *
@@ -469,7 +469,7 @@ async function main(): Promise<void> {
     measurements: `h2load: ${requests} requests; ours: a ${durationS} s load step (closed loop, ${IN_FLIGHT} requesters); autocannon: at least ${AUTOCANNON_MIN_SECONDS} s`,
     rounds,
     clientWorkers: `bench-*: 1 (the default); workers-*: ${workers} worker processes (clientWorkers: ${workers}); this machine has ${availableParallelism()} cores`,
-    client: "bench-*, workers-*: the load workload's default client (`client: lean`: HTTP/2 by hand; h1 keeps undici); library-*: `client: library` (undici, node:http2), one worker",
+    client: "bench-*, workers-*: the load workload's default client (`client: lean`: HTTP/1.1 and HTTP/2 by hand); library-*: `client: library` (undici, node:http2), one worker",
     ...(baseline && { baseline: `our client from ${baseline} (baseline-h1, baseline-h2), in the same rotation` }),
     h1: `${IN_FLIGHT} connections x 1 request (ours: ${H1_POOLS} pools of ${IN_FLIGHT / H1_POOLS}; h2load --h1 -c ${IN_FLIGHT} -m 1; autocannon -c ${IN_FLIGHT} -p 1)`,
     h2: `${H2_CONNECTIONS} connections x ${H2_STREAMS} streams (h2load -c ${H2_CONNECTIONS} -m ${H2_STREAMS})`,
