@@ -59,7 +59,7 @@ type ServerName = 'bench' | 'caddy';
 type ClientName =
   | 'bench-h1' | 'bench-h2' | 'library-h1' | 'library-h2' | 'workers-h1' | 'workers-h2' | 'baseline-h1' | 'baseline-h2' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
 /**
- * Our client as measured: the default client (`lean` where bench has one: h2) on one worker, the
+ * Our client as measured: the default client (`lean`: HTTP/1.1 and HTTP/2 by hand) on one worker, the
  * `library` client (undici, node:http2) on one worker, the default on several, or a baseline
  * checkout's (one worker, its default).
  */
