@@ -12,7 +12,7 @@
  * server did not process (above its last stream id, or REFUSED_STREAM) are sent again there.
  */
 import { encodeRequestBlock } from '../h2/hpack.ts';
-import { H2ClientConnection, type H2ClientEvents, type H2Windows } from '../h2/connection.ts';
+import { H2ClientConnection, type H2ClientEvents, type H2ClientOptions, type H2Windows } from '../h2/connection.ts';
 import { BenchError, UserError } from '../util/errors.ts';
 import { authorityOf, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue, type AttemptHandle } from './request-queue.ts';
@@ -50,7 +50,7 @@ class LeanConnection implements H2ClientEvents<LeanAttempt> {
   constructor(
     readonly session: LeanH2Session,
     readonly tls: TlsConnection,
-    opts: { streamWindow: number; connectionWindow: number; keepHeaders: boolean },
+    opts: H2ClientOptions,
   ) {
     this.h2 = new H2ClientConnection(opts, this);
   }
