@@ -37,6 +37,16 @@ export function getDriver(protocol: Protocol): Promise<Driver> {
   return driver;
 }
 
+/**
+ * The load workload's lean client for a protocol (h1-lean.ts, h2-lean.ts), or undefined where there
+ * is none (h3 uses its one driver whatever the workload's `client`).
+ */
+export async function getLeanDriver(protocol: Protocol): Promise<Driver | undefined> {
+  if (protocol === 'h1') return (await import('./h1-lean.ts')).leanH1Driver;
+  if (protocol === 'h2') return (await import('./h2-lean.ts')).leanH2Driver;
+  return undefined;
+}
+
 function isH3Driver(value: unknown): boolean {
   const v = value as Partial<Driver> | undefined;
   return v?.protocol === 'h3' && typeof v.connect === 'function';

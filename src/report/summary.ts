@@ -67,6 +67,8 @@ export interface SummaryRow {
   steps?: LoadStepJson[];
   /** Load workloads: the client worker processes that sent the requests. */
   clientWorkers?: number;
+  /** Load workloads over h1/h2: the client that sent the requests (`lean` or `library`). */
+  client?: 'lean' | 'library';
 }
 
 export interface SummaryJson {
@@ -109,6 +111,7 @@ export function summaryJson(result: RunResult): SummaryJson {
         if (curve) {
           row.steps = loadStepsJson(curve);
           row.clientWorkers = curve.clientWorkers;
+          if (curve.client) row.client = curve.client;
         }
         rows.push(row);
       }

@@ -267,8 +267,30 @@ export interface LoadStepDetails {
   machineBound: LoadProcess[];
 }
 
+/**
+ * Which HTTP client sent a load cell's requests: `lean`, bench's own written for load (h1:
+ * src/drivers/h1-lean.ts with src/h1/; h2: src/drivers/h2-lean.ts with src/h2/); `library`, the
+ * protocol's driver as every other workload uses it (h1: undici, h2: node:http2).
+ */
+export type LoadClient = 'lean' | 'library';
+export const LOAD_CLIENTS: readonly LoadClient[] = ['lean', 'library'];
+
+/** HTTP/2 flow control of a load cell (its first connection, at the end of the cell). */
+export interface LoadFlowControl {
+  /** What the client advertised: per stream (SETTINGS_INITIAL_WINDOW_SIZE) and for the connection (WINDOW_UPDATE). */
+  receive: { streamBytes: number; connectionBytes: number };
+  /** Lean client only: the server's initial stream window and the connection's send window at the end. */
+  send?: { streamBytes: number; connectionBytes: number };
+  /** Lean client only: WINDOW_UPDATE frames sent to keep the windows open. */
+  windowUpdates?: { connection: number; stream: number };
+}
+
 export interface LoadDetails {
   loop: 'open' | 'closed';
+  /** h1 and h2: the client that sent the requests (absent for h3, which has one client, and in results from before the choice). */
+  client?: LoadClient;
+  /** h2: the flow-control windows. */
+  flowControl?: LoadFlowControl;
   /**
    * Worker processes of the client that sent the requests (the scenario's `clientWorkers`, `auto`
    * resolved); their histograms added and counters summed, CPU of all of them. Absent in results

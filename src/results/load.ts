@@ -89,6 +89,10 @@ export interface LoadCurve {
   loop: LoadDetails['loop'];
   /** Client workers of the first repetition (every repetition runs the same scenario on the same machine). */
   clientWorkers: number;
+  /** h1/h2: the client that sent the requests (the first repetition's; absent for h3 and older results). */
+  client?: LoadDetails['client'];
+  /** h2: the flow-control windows of the first repetition. */
+  flowControl?: LoadDetails['flowControl'];
   lateAfterMs?: number;
   maxInFlight?: number;
   /** In the order the steps ran. */
@@ -97,6 +101,13 @@ export interface LoadCurve {
   knee?: number;
   /** Whether a step past the knee broke (false: the knee is just the last step, the sweep did not reach the break). */
   broke: boolean;
+}
+
+/** What a load cell's client was, in words: `lean (HTTP/2 by hand)`, `library (node:http2)`, `library (undici)`. */
+export function loadClientText(protocol: string, client: LoadDetails['client']): string | undefined {
+  if (client === 'lean') return `lean (bench's HTTP/${protocol === 'h1' ? '1.1' : '2'} client written for load)`;
+  if (client === 'library') return protocol === 'h1' ? 'library (undici)' : 'library (node:http2)';
+  return undefined;
 }
 
 /** The curve of one protocol's cells (successful repetitions of one load workload), or undefined without load details. */
@@ -138,7 +149,7 @@ export function loadCurve(cells: readonly Cell[]): LoadCurve | undefined {
     };
   });
   const { knee, broke } = findKnee(first.loop, points);
-  return { loop: first.loop, clientWorkers: first.clientWorkers ?? 1, lateAfterMs: first.lateAfterMs, maxInFlight: first.maxInFlight, points, knee, broke };
+  return { loop: first.loop, clientWorkers: first.clientWorkers ?? 1, client: first.client, flowControl: first.flowControl, lateAfterMs: first.lateAfterMs, maxInFlight: first.maxInFlight, points, knee, broke };
 }
 
 /** The knee of a sweep (steps in the order they ran, lowest level first as the scenario lists them). */

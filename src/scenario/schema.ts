@@ -16,6 +16,7 @@ import { HANDSHAKE_MODES, MIGRATION_MODES, WORKLOAD_TYPES, type ExternalTarget, 
 import { parseDuration, parsePercent, parseRate, parseSize, show, tidy, type Parsed } from './units.ts';
 import { DEFAULT_MAX_BODY_BYTES, PAGE_LIMITS } from '../../servers/handler.ts';
 import { STREAM_SCHEDULING, type StreamScheduling } from '../../servers/handler-types.ts';
+import { LOAD_CLIENTS, type LoadClient } from '../results/details.ts';
 import { DEFAULT_TLS_KEY, MAX_INTERMEDIATES, TLS_KEY_TYPES } from '../tls/key-types.ts';
 
 /* ----------------------------------------------------------------------------------------------
@@ -689,6 +690,11 @@ const loadWorkloadSchema = mapping(
     h1PoolSize,
     size: responseSize('Response size.').prefault('1KB'),
     clientWorkers: clientWorkersSchema.default(1),
+    client: oneOf(
+      LOAD_CLIENTS as [LoadClient, ...LoadClient[]],
+      'load client',
+      "Which HTTP client sends the h1 and h2 requests: `lean`, bench's own clients written for load (HTTP/2: one frame parser per socket read, one header block per path; HTTP/1.1: one request head per path, a small response parser), or `library`, the drivers every other workload uses (undici, node:http2). h3 has its one client. Recorded per cell.",
+    ).default('lean'),
   },
   'a load workload',
 )
@@ -775,6 +781,7 @@ const loadWorkloadSchema = mapping(
       h1PoolSize: w.h1PoolSize,
       size: w.size,
       clientWorkers: w.clientWorkers,
+      client: w.client,
     };
     if (w.rate !== undefined || w.rates !== undefined) {
       return { ...common, loop: 'open' as const, levels: w.rates ?? [w.rate!], maxInFlight: w.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT };

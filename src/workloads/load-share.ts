@@ -4,7 +4,10 @@
  * itself or in a worker process of it (load-worker-process.ts), and reports tallies and histograms that
  * load-split.ts merges.
  */
-import type { ClientSession, RequestRecord } from '../drivers/types.ts';
+import { getLeanDriver } from '../drivers/index.ts';
+import { leanWindows } from '../drivers/h2-lean.ts';
+import { DEFAULT_RECEIVE_WINDOWS, type ClientSession, type Driver, type Protocol, type RequestRecord } from '../drivers/types.ts';
+import type { LoadClient, LoadFlowControl } from '../results/details.ts';
 import { monoMs } from '../util/clock.ts';
 import type { ShareResult, ShareSpec, ShareStep, StepOrder } from './load-split.ts';
 import { runClosedLoop, runClosedLoopUntil, runOpenLoop } from './pool.ts';
@@ -83,6 +86,28 @@ class StepTally {
   }
 }
 
+/**
+ * The client a load cell uses over a protocol: h1 and h2 as the workload says (`lean`: bench's own,
+ * `library`: the protocol's driver); h3 has one client (undefined).
+ */
+export function loadClientFor(protocol: Protocol, client: LoadClient): LoadClient | undefined {
+  return protocol === 'h3' ? undefined : client;
+}
+
+/** The driver for a load share: the lean client when the cell uses it, else the cell's own driver. */
+async function loadDriver(driver: Driver, client: LoadClient): Promise<Driver> {
+  if (loadClientFor(driver.protocol, client) !== 'lean') return driver;
+  return (await getLeanDriver(driver.protocol)) ?? driver;
+}
+
+/** HTTP/2's windows: the lean client knows both directions; node:http2 advertises DEFAULT_RECEIVE_WINDOWS. */
+function flowControlOf(protocol: Protocol, session: ClientSession): LoadFlowControl | undefined {
+  if (protocol !== 'h2') return undefined;
+  const lean = leanWindows(session);
+  if (lean) return { receive: lean.receive, send: lean.send, windowUpdates: lean.windowUpdates };
+  return { receive: { ...DEFAULT_RECEIVE_WINDOWS } };
+}
+
 export class LoadShare implements ShareHandle {
   private readonly recorder: CellRecorder;
   /** One request spec for all: drivers only read it. */
@@ -100,7 +125,8 @@ export class LoadShare implements ShareHandle {
   }
 
   static async open(ctx: ShareContext, share: ShareSpec): Promise<LoadShare> {
-    return new LoadShare(ctx, share, await openSessions(ctx, share.connections, share.spec.h1PoolSize));
+    const driver = await loadDriver(ctx.driver, share.spec.client);
+    return new LoadShare(ctx, share, await openSessions({ ...ctx, driver }, share.connections, share.spec.h1PoolSize));
   }
 
   private async send(opts: SendOptions, tally?: StepTally): Promise<void> {
@@ -151,9 +177,10 @@ export class LoadShare implements ShareHandle {
   async finish(): Promise<ShareResult> {
     for (const s of this.sessions) this.recorder.sessionConnections(s);
     const transport = this.share.index === 0 ? await this.sessions[0]?.stats?.() : undefined;
+    const flowControl = this.sessions[0] && flowControlOf(this.ctx.driver.protocol, this.sessions[0]);
     const { requests, connections, metrics } = this.recorder.result();
     await this.close();
-    return { requests: { ...requests, failedBy: requests.failedBy ?? {} }, connections, metrics, ...(transport && { transport }) };
+    return { requests: { ...requests, failedBy: requests.failedBy ?? {} }, connections, metrics, ...(transport && { transport }), ...(flowControl && { flowControl }) };
   }
 
   /** Nothing to tell: a share in the client process runs under the cell's signal. */

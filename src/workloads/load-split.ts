@@ -6,6 +6,7 @@
  * are summed. Pure: no processes, sockets or clocks.
  */
 import type { TransportStats } from '../drivers/types.ts';
+import type { LoadFlowControl } from '../results/details.ts';
 import { mergeHistograms, type MetricHistogram } from '../metrics/histogram.ts';
 import { sumArrivals } from '../results/load.ts';
 import type { RequestCounts, RequestFailureKind } from '../results/model.ts';
@@ -55,6 +56,8 @@ export interface ShareResult {
   connections: WorkloadResult['connections'];
   metrics: Record<string, MetricHistogram>;
   transport?: TransportStats;
+  /** h2: the flow-control windows of the share's first connection. */
+  flowControl?: LoadFlowControl;
   /** CPU of the worker process over its whole life (start-up included); absent for a share in the client process. */
   cpuMs?: number;
 }
@@ -133,6 +136,7 @@ export function mergeShareResults(parts: readonly ShareResult[]): ShareResult {
   }
   const metrics = Object.fromEntries([...histograms].map(([name, hs]) => [name, mergeHistograms(...hs)]));
   const transport = parts[0]?.transport;
+  const flowControl = parts[0]?.flowControl;
   const cpuMs = sumOf(parts.map((p) => p.cpuMs));
-  return { requests, connections, metrics, ...(transport && { transport }), ...(cpuMs !== undefined && { cpuMs }) };
+  return { requests, connections, metrics, ...(transport && { transport }), ...(flowControl && { flowControl }), ...(cpuMs !== undefined && { cpuMs }) };
 }

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import type { LoadStepDetails } from '../results/details.ts';
+import type { LoadClient, LoadStepDetails } from '../results/details.ts';
 import { boundProcesses } from '../results/load.ts';
 import { monoMs } from '../util/clock.ts';
 import type { LinkCounters } from '../../netem/types.ts';
-import { LATE_AFTER_MS, LoadShare, stepPrefix, type ShareHandle } from './load-share.ts';
+import { LATE_AFTER_MS, loadClientFor, LoadShare, stepPrefix, type ShareHandle } from './load-share.ts';
 import { mergeShareResults, mergeSteps, splitLoad, stepOrders, type ShareStep } from './load-split.ts';
 import { startShareWorkers } from './load-workers.ts';
 import { registerWorkload } from './registry.ts';
@@ -29,6 +29,11 @@ interface LoadCommon {
    * clientWorkersFor() on the machine that runs it.
    */
   clientWorkers: number | 'auto';
+  /**
+   * `lean`: bench's own HTTP clients written for load (src/drivers/h1-lean.ts, h2-lean.ts);
+   * `library`: the protocol's driver (undici, node:http2). h3 has one client either way.
+   */
+  client: LoadClient;
 }
 
 /** open: arrivals at a constant rate, each at its intended time; closed: requesters that each send when their last answer came. */
@@ -84,7 +89,8 @@ export const loadWorkload: Workload<LoadSpec> = {
         if (ctx.signal.aborted) break;
         steps.push(await runStep(ctx, level, shares, workers));
       }
-      const { requests, connections, metrics, transport, cpuMs } = mergeShareResults(await Promise.all(shares.map((s) => s.finish())));
+      const { requests, connections, metrics, transport, cpuMs, flowControl } = mergeShareResults(await Promise.all(shares.map((s) => s.finish())));
+      const client = loadClientFor(ctx.driver.protocol, spec.client);
       return {
         ...(cpuMs !== undefined && { workersCpuMs: cpuMs }),
         // The measured windows: not the connection set-up and warm-up before them.
@@ -97,6 +103,8 @@ export const loadWorkload: Workload<LoadSpec> = {
           load: {
             loop: spec.loop,
             clientWorkers: workers,
+            ...(client && { client }),
+            ...(flowControl && { flowControl }),
             steps,
             ...(spec.loop === 'open' && { lateAfterMs: LATE_AFTER_MS, maxInFlight: spec.maxInFlight }),
           },

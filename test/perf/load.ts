@@ -4,7 +4,7 @@
  * workload's closed loop at concurrency 100 for `--duration`: the whole product path, IPC to the
  * runner and raw.jsonl included) next to h2load (C, one thread) with the same connections and
  * streams, and next to autocannon for H1 (pipelining 1), against the same server: bench's own
- * (servers/process.ts) and Debian's Caddy. Our client runs twice: on one client worker (the
+ * (servers/process.ts) and Debian's Caddy. Our client runs three times: with its default client and with `client: library`, on one client worker (the
  * default, `clientWorkers: 1`) and spread over several (`clientWorkers: N`, worker processes).
  * Every client runs in turn against servers started once; the order rotates per round, so drift
  * falls on all alike.
@@ -12,7 +12,9 @@
  *   h1: 100 connections x 1 request (10 pools of 10)  h2load --h1 -c 100 -m 1 / autocannon -c 100 -p 1
  *   h2: 10 connections x 10 streams                   h2load -c 10 -m 10
  *
- *   h1VsH2load, h2VsH2load, h1VsAutocannon   our requests/s (one worker) / theirs in the same round, median over rounds
+ *   h1VsH2load, h2VsH2load, h1VsAutocannon   our requests/s (one worker, the default client) / theirs in the same round, median over rounds
+ *   h1LibraryVsH2load, h2LibraryVsH2load, h1LibraryVsAutocannon, h1VsLibrary, h2VsLibrary   the same for `client: library`
+ *     (undici, node:http2), and the default client / library; bench-* is the default (`lean`: HTTP/1.1 and HTTP/2 by hand)
  *   h1WorkersVsH2load, h2WorkersVsH2load, h1WorkersVsAutocannon   the same with `workers` client workers
  *   h1WorkersVsOne, h2WorkersVsOne           several workers / one, same round
  *
@@ -54,9 +56,14 @@ const H2_CONNECTIONS = 10;
 const H2_STREAMS = IN_FLIGHT / H2_CONNECTIONS;
 
 type ServerName = 'bench' | 'caddy';
-type ClientName = 'bench-h1' | 'bench-h2' | 'workers-h1' | 'workers-h2' | 'baseline-h1' | 'baseline-h2' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
-/** Our client as measured: one worker, several, or a baseline checkout's (one worker). */
-type Ours = 'bench' | 'workers' | 'baseline';
+type ClientName =
+  | 'bench-h1' | 'bench-h2' | 'library-h1' | 'library-h2' | 'workers-h1' | 'workers-h2' | 'baseline-h1' | 'baseline-h2' | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
+/**
+ * Our client as measured: the default client (`lean`: HTTP/1.1 and HTTP/2 by hand) on one worker, the
+ * `library` client (undici, node:http2) on one worker, the default on several, or a baseline
+ * checkout's (one worker, its default).
+ */
+type Ours = 'bench' | 'library' | 'workers' | 'baseline';
 /** One slot of the rotation: each of ours measures h1 and h2 in one `bench run`. */
 type Slot = Ours | 'h2load-h1' | 'h2load-h2' | 'autocannon-h1';
 
@@ -223,8 +230,8 @@ async function autocannon(script: string, target: Target, requests: number, caFi
 /** The load workload's one step: closed loop, IN_FLIGHT requesters. */
 const STEP = `concurrency${IN_FLIGHT}`;
 
-/** `clientWorkers` undefined: the key is left out, so a baseline checkout from before client workers reads the scenario. */
-function scenario(name: string, target: Target, protocols: Protocol[], durationS: number, clientWorkers?: number): string {
+/** `clientWorkers`, `client` undefined: the key is left out, so a baseline checkout from before them reads the scenario. */
+function scenario(name: string, target: Target, protocols: Protocol[], durationS: number, clientWorkers?: number, client?: 'library'): string {
   return [
     `name: ${name}`,
     `description: ${IN_FLIGHT} x ${SIZE} B in flight on loopback (npm run perf -- load)`,
@@ -245,6 +252,7 @@ function scenario(name: string, target: Target, protocols: Protocol[], durationS
     `    h1PoolSize: ${IN_FLIGHT / H1_POOLS}`,
     `    size: ${SIZE}`,
     ...(clientWorkers !== undefined ? [`    clientWorkers: ${clientWorkers}`] : []),
+    ...(client !== undefined ? [`    client: ${client}`] : []),
     'timeouts:',
     '  request: 30s',
     '  cell: 5m',
@@ -267,7 +275,7 @@ async function benchRun(
 ): Promise<Array<Omit<Measurement, 'round'>>> {
   const file = path.join(dir, `${name}.yaml`);
   const outDir = path.join(dir, name);
-  writeFileSync(file, scenario(name, target, protocols, durationS, clientWorkers));
+  writeFileSync(file, scenario(name, target, protocols, durationS, clientWorkers, client === 'library' ? 'library' : undefined));
   const env = cpuProfDir ? { BENCH_CPU_PROFILE_DIR: cpuProfDir } : undefined;
   const r = await runTool(process.execPath, [path.join(root, 'src/bin.mjs'), 'run', file, '--out', outDir, '--quiet'], env);
   if (r.code !== 0) throw new Error(`bench run ${name} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
@@ -357,7 +365,7 @@ async function main(): Promise<void> {
       const port = caddy.port;
       targets.push({ name: 'caddy', pid: caddy.pid, url: () => `https://127.0.0.1:${port}/` });
     }
-    const slots: Slot[] = ['bench', 'workers', ...(baseline ? (['baseline'] as const) : []), 'h2load-h1', 'h2load-h2', ...(acScript ? (['autocannon-h1'] as const) : [])];
+    const slots: Slot[] = ['bench', 'library', 'workers', ...(baseline ? (['baseline'] as const) : []), 'h2load-h1', 'h2load-h2', ...(acScript ? (['autocannon-h1'] as const) : [])];
     const rotate = <T>(xs: T[], n: number) => xs.map((_, i) => xs[(i + n) % xs.length]!);
     for (let round = 0; round < rounds; round++) {
       for (const target of rotate(targets, round)) {
@@ -368,7 +376,7 @@ async function main(): Promise<void> {
           const run = (root: string, slotWorkers?: number) =>
             benchRun(root, slot as Ours, dir, `load-${slot}-${target.name}-${round}`, target, order, durationS, slotWorkers, sampler, cpuProf);
           const got =
-            slot === 'bench' || slot === 'workers' || slot === 'baseline'
+            slot === 'bench' || slot === 'library' || slot === 'workers' || slot === 'baseline'
               ? await run(slot === 'baseline' ? baseline! : ROOT, slot === 'workers' ? workers : undefined)
               : slot === 'autocannon-h1'
                 ? [await autocannon(acScript!, target, requests, caFile, sampler)]
@@ -409,6 +417,11 @@ async function main(): Promise<void> {
     h1VsH2load: ratio(server, 'bench-h1', 'h2load-h1'),
     h2VsH2load: ratio(server, 'bench-h2', 'h2load-h2'),
     h1VsAutocannon: ratio(server, 'bench-h1', 'autocannon-h1'),
+    h1LibraryVsH2load: ratio(server, 'library-h1', 'h2load-h1'),
+    h2LibraryVsH2load: ratio(server, 'library-h2', 'h2load-h2'),
+    h1LibraryVsAutocannon: ratio(server, 'library-h1', 'autocannon-h1'),
+    h1VsLibrary: ratio(server, 'bench-h1', 'library-h1'),
+    h2VsLibrary: ratio(server, 'bench-h2', 'library-h2'),
     h1WorkersVsH2load: ratio(server, 'workers-h1', 'h2load-h1'),
     h2WorkersVsH2load: ratio(server, 'workers-h2', 'h2load-h2'),
     h1WorkersVsAutocannon: ratio(server, 'workers-h1', 'autocannon-h1'),
@@ -421,6 +434,9 @@ async function main(): Promise<void> {
     h1CpuVsH2load: ratio(server, 'bench-h1', 'h2load-h1', cpu),
     h2CpuVsH2load: ratio(server, 'bench-h2', 'h2load-h2', cpu),
     h1CpuVsAutocannon: ratio(server, 'bench-h1', 'autocannon-h1', cpu),
+    h1LibraryCpuVsH2load: ratio(server, 'library-h1', 'h2load-h1', cpu),
+    h2LibraryCpuVsH2load: ratio(server, 'library-h2', 'h2load-h2', cpu),
+    h2CpuVsLibrary: ratio(server, 'bench-h2', 'library-h2', cpu),
     h1WorkersCpuVsH2load: ratio(server, 'workers-h1', 'h2load-h1', cpu),
     h2WorkersCpuVsH2load: ratio(server, 'workers-h2', 'h2load-h2', cpu),
     h1WorkersCpuVsOne: ratio(server, 'workers-h1', 'bench-h1', cpu),
@@ -429,7 +445,7 @@ async function main(): Promise<void> {
   });
   const servers: ServerName[] = caddy ? ['bench', 'caddy'] : ['bench'];
   const figures = servers.flatMap((server) =>
-    (['bench-h1', 'workers-h1', 'baseline-h1', 'h2load-h1', 'autocannon-h1', 'bench-h2', 'workers-h2', 'baseline-h2', 'h2load-h2'] as ClientName[]).flatMap((client) => {
+    (['bench-h1', 'library-h1', 'workers-h1', 'baseline-h1', 'h2load-h1', 'autocannon-h1', 'bench-h2', 'library-h2', 'workers-h2', 'baseline-h2', 'h2load-h2'] as ClientName[]).flatMap((client) => {
       const ms = measurements.filter((m) => m.server === server && m.client === client);
       if (!ms.length) return [];
       return [
@@ -453,6 +469,7 @@ async function main(): Promise<void> {
     measurements: `h2load: ${requests} requests; ours: a ${durationS} s load step (closed loop, ${IN_FLIGHT} requesters); autocannon: at least ${AUTOCANNON_MIN_SECONDS} s`,
     rounds,
     clientWorkers: `bench-*: 1 (the default); workers-*: ${workers} worker processes (clientWorkers: ${workers}); this machine has ${availableParallelism()} cores`,
+    client: "bench-*, workers-*: the load workload's default client (`client: lean`: HTTP/1.1 and HTTP/2 by hand); library-*: `client: library` (undici, node:http2), one worker",
     ...(baseline && { baseline: `our client from ${baseline} (baseline-h1, baseline-h2), in the same rotation` }),
     h1: `${IN_FLIGHT} connections x 1 request (ours: ${H1_POOLS} pools of ${IN_FLIGHT / H1_POOLS}; h2load --h1 -c ${IN_FLIGHT} -m 1; autocannon -c ${IN_FLIGHT} -p 1)`,
     h2: `${H2_CONNECTIONS} connections x ${H2_STREAMS} streams (h2load -c ${H2_CONNECTIONS} -m ${H2_STREAMS})`,
@@ -484,7 +501,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(out, null, 2));
     return;
   }
-  console.log(`\n${setup.h1}\n${setup.h2}\n${SIZE} B responses; ${setup.measurements}; ${rounds} rounds; ${setup.clientWorkers}; ${loadBefore} -> ${loadAfter}`);
+  console.log(`\n${setup.h1}\n${setup.h2}\n${SIZE} B responses; ${setup.measurements}; ${rounds} rounds; ${setup.clientWorkers}; ${setup.client}; ${loadBefore} -> ${loadAfter}`);
   console.log('server client          req/s median (min-max)    client CPU  server CPU  client µs/req  server µs/req  errors');
   for (const f of figures) {
     const r = f.requestsPerSec;
@@ -500,6 +517,10 @@ async function main(): Promise<void> {
       const spreadText = `${server.padEnd(6)} ${name.padEnd(21)} ${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
       if (name.endsWith('Baseline')) {
         console.log(`${spreadText}  requests/s, ours / the baseline checkout's`);
+        continue;
+      }
+      if (name.endsWith('VsLibrary')) {
+        console.log(`${spreadText}  requests/s, the default client / client: library`);
         continue;
       }
       if (name.endsWith('VsOne')) {

@@ -67,7 +67,19 @@ function cell(protocol: Protocol, repetition: number, order: number): Cell {
     goodputBps: total,
     connections: { opened: 1, resumed: 0, earlyData: 0 },
     metrics,
-    details: { load: { loop: 'open', lateAfterMs: 2, maxInFlight: 1000, steps } },
+    details: {
+      load: {
+        loop: 'open',
+        lateAfterMs: 2,
+        maxInFlight: 1000,
+        steps,
+        // h1 and h2 name their client; h2 its windows; h3 (one client) neither.
+        ...(protocol !== 'h3' && { client: protocol === 'h2' ? ('lean' as const) : ('library' as const) }),
+        ...(protocol === 'h2' && {
+          flowControl: { receive: { streamBytes: 6 * 2 ** 20, connectionBytes: 15 * 2 ** 20 }, send: { streamBytes: 65_535, connectionBytes: 65_535 }, windowUpdates: { connection: 3, stream: 0 } },
+        }),
+      },
+    },
   };
 }
 
@@ -127,6 +139,16 @@ describe('load results', () => {
     expect(headline('h1', 'knee.requestsPerSec')).toBe(200);
     expect(headline('h2', 'knee.requestsPerSec')).toBe(400);
     expect(headline('h3', 'knee.requestsPerSec')).toBe(800);
+  });
+
+  it('names the client of each h1/h2 cell in the --json rows and the tables, with HTTP/2 flow control', () => {
+    expect(Object.fromEntries(rows.map((r) => [r.protocol, r.client]))).toEqual({ h1: 'library', h2: 'lean', h3: undefined });
+    const tables = renderReport(result).split('<table class="compact load"').slice(1);
+    const caption = (p: Protocol) => tables.find((t) => t.startsWith(` data-protocol="${p}"`))!.split('</caption>')[0]!;
+    expect(caption('h1')).toContain('Client: library (undici).');
+    expect(caption('h2')).toContain('Client: lean (bench&#39;s HTTP/2 client written for load).');
+    expect(caption('h2')).toMatch(/advertised 6\.00 MiB per stream and 15\.0 MiB per connection; the server 64.0 KiB per stream \(3 connection and 0 stream WINDOW_UPDATEs/);
+    expect(caption('h3')).not.toContain('Client:');
   });
 
   it('warns of the machine-bound step, naming the process and its share of a core', () => {

@@ -84,6 +84,18 @@ workloads:
     expect(s.workloads.map((w) => (w.type === 'load' ? w.clientWorkers : undefined))).toEqual([1, 4, 'auto']);
   });
 
+  it('load: the client defaults to lean, takes library, and rejects anything else at its line and column', () => {
+    const s = parse(`
+workloads:
+  - {type: load, name: default, concurrency: 8}
+  - {type: load, name: library, concurrency: 8, client: library}
+`);
+    expect(s.workloads.map((w) => (w.type === 'load' ? w.client : undefined))).toEqual(['lean', 'library']);
+    const message = errorOf(() => parse('workloads:\n  - {type: load, concurrency: 8, client: libary}')).message;
+    expect(message).toMatch(/:2:42: workloads\[0\]\.client: unknown load client/);
+    expect(message).toMatch(/Did you mean `library`\?/);
+  });
+
   it('applies a profile, then link, then up/down overrides', () => {
     const s = parse(`
 network:

@@ -14,8 +14,8 @@ import { clientWorkersFor, type LoadSpec } from '../../src/workloads/load.ts';
 import { mergeShareResults, mergeSteps, splitEvenly, splitLoad, stepOrders, type ShareResult } from '../../src/workloads/load-split.ts';
 import { runOpenLoop } from '../../src/workloads/pool.ts';
 
-const closed: LoadSpec = { type: 'load', name: 'l', loop: 'closed', levels: [6, 24], stepDurationMs: 1000, connections: 5, h1PoolSize: 2, size: 100, clientWorkers: 3 };
-const open: LoadSpec = { type: 'load', name: 'l', loop: 'open', levels: [100], stepDurationMs: 1000, connections: 4, h1PoolSize: 1, size: 100, clientWorkers: 3, maxInFlight: 10 };
+const closed: LoadSpec = { type: 'load', name: 'l', loop: 'closed', levels: [6, 24], stepDurationMs: 1000, connections: 5, h1PoolSize: 2, size: 100, clientWorkers: 3, client: 'lean' };
+const open: LoadSpec = { type: 'load', name: 'l', loop: 'open', levels: [100], stepDurationMs: 1000, connections: 4, h1PoolSize: 1, size: 100, clientWorkers: 3, client: 'lean', maxInFlight: 10 };
 
 /** mulberry32: the same samples on every run. */
 function random(seed: number): () => number {

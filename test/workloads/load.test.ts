@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServers, type RunningServers } from '../../servers/index.ts';
 import { getDriver } from '../../src/drivers/index.ts';
-import type { Driver, Protocol, RequestSpec } from '../../src/drivers/types.ts';
+import { DEFAULT_RECEIVE_WINDOWS, type Driver, type Protocol, type RequestSpec } from '../../src/drivers/types.ts';
 import type { WorkloadEvent } from '../../src/results/events.ts';
 import type { MetricHistogram } from '../../src/metrics/histogram.ts';
 import type { Cell } from '../../src/results/model.ts';
@@ -96,7 +96,7 @@ function context(protocol: Protocol, driver: Driver, spec: LoadSpec, emit: Workl
 }
 
 async function runLoad(settings: LoadSettings): Promise<WorkloadResult> {
-  const common = { type: 'load' as const, name: 'load', stepDurationMs: settings.stepDurationMs ?? 3000, connections: 1, h1PoolSize: 1, size: 100, levels: settings.levels, clientWorkers: 1 };
+  const common = { type: 'load' as const, name: 'load', stepDurationMs: settings.stepDurationMs ?? 3000, connections: 1, h1PoolSize: 1, size: 100, levels: settings.levels, clientWorkers: 1, client: 'library' as const };
   const full: LoadSpec = settings.loop === 'open' ? { ...common, loop: 'open', maxInFlight: settings.maxInFlight ?? 1000 } : { ...common, loop: 'closed' };
   const { driver, stepStarted } = await stallingDriver();
   return loadWorkload.run(context('h1', driver, full, undefined, stepStarted));
@@ -187,10 +187,16 @@ describe('load workload: client workers', () => {
   }
 
   it.each(['h1', 'h2', 'h3'] as const)('%s closed loop on 2 workers: requesters and connections split, every request counted once, histograms merged', async (protocol) => {
-    const spec: LoadSpec = { type: 'load', name: 'load', loop: 'closed', levels: [2, 6], stepDurationMs: 500, connections: 3, h1PoolSize: 2, size: 100, clientWorkers: 2 };
+    const spec: LoadSpec = { type: 'load', name: 'load', loop: 'closed', levels: [2, 6], stepDurationMs: 500, connections: 3, h1PoolSize: 2, size: 100, clientWorkers: 2, client: 'lean' };
     const { result, events } = await runWorkers(protocol, spec);
     const d = details(result);
     expect(d.clientWorkers).toBe(2);
+    // h1 and h2 run the lean clients in the workers; h3 has one client.
+    expect(d.client).toBe(protocol === 'h3' ? undefined : 'lean');
+    if (protocol === 'h2') {
+      expect(d.flowControl?.receive).toEqual(DEFAULT_RECEIVE_WINDOWS);
+      expect(d.flowControl?.send?.streamBytes).toBeGreaterThan(0);
+    } else expect(d.flowControl).toBeUndefined();
     const requests = events.filter((e) => e.type === 'request');
     const connections = events.filter((e) => e.type === 'connection');
     // Warm-up: at least one request per HTTP/1.1 pool connection of each worker (3 pools of 2), unmeasured.
@@ -215,7 +221,7 @@ describe('load workload: client workers', () => {
 
   it('open loop on 3 workers: one schedule from one start, every arrival sent once, intended times i/rate apart', async () => {
     const rate = 300;
-    const spec: LoadSpec = { type: 'load', name: 'load', loop: 'open', levels: [rate], stepDurationMs: 1000, connections: 3, h1PoolSize: 1, size: 100, clientWorkers: 3, maxInFlight: 30 };
+    const spec: LoadSpec = { type: 'load', name: 'load', loop: 'open', levels: [rate], stepDurationMs: 1000, connections: 3, h1PoolSize: 1, size: 100, clientWorkers: 3, client: 'lean', maxInFlight: 30 };
     const { result, events } = await runWorkers('h1', spec);
     const step = details(result).steps[0]!;
     expect(step.arrivals).toMatchObject({ scheduled: rate, dropped: 0 });

@@ -42,7 +42,7 @@ import {
   STREAM_CANCELLATION_PREFIX,
   VALUE_STRING_PREFIX,
 } from './instructions.ts';
-import { writeInteger } from './integer.ts';
+import { writeInteger } from '../../fields/integer.ts';
 import { Incomplete, Reader } from './reader.ts';
 import { STATIC_TABLE } from './static-table.ts';
 import { bytesToString, readStringLiteral } from './string-literal.ts';

@@ -27,7 +27,7 @@ import {
   STREAM_CANCELLATION_PREFIX,
   VALUE_STRING_PREFIX,
 } from './instructions.ts';
-import { writeInteger } from './integer.ts';
+import { writeInteger } from '../../fields/integer.ts';
 import { Incomplete, Reader } from './reader.ts';
 import { staticExactIndex, staticNameIndex } from './static-table.ts';
 import { stringToBytes, writeStringLiteral, type HuffmanPolicy } from './string-literal.ts';

@@ -1,6 +1,6 @@
 import { QpackError, QPACK_DECOMPRESSION_FAILED } from './errors.ts';
 import { DELTA_BASE_PREFIX, DELTA_BASE_SIGN, REQUIRED_INSERT_COUNT_PREFIX } from './instructions.ts';
-import { writeInteger } from './integer.ts';
+import { writeInteger } from '../../fields/integer.ts';
 import type { Reader } from './reader.ts';
 import { ENTRY_OVERHEAD } from './dynamic-table.ts';
 

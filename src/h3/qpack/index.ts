@@ -9,7 +9,7 @@ export {
 export { QpackDecoder, type QpackDecoderOptions, type DecodeResult, type HeaderList } from './decoder.ts';
 export { STATIC_TABLE, staticExactIndex, staticNameIndex } from './static-table.ts';
 export { huffmanDecode, huffmanEncode, huffmanEncodedLength, HUFFMAN_CODES, HUFFMAN_CODE_LENGTHS, HUFFMAN_EOS } from './huffman.ts';
-export { writeInteger } from './integer.ts';
+export { writeInteger } from '../../fields/integer.ts';
 export { Reader, Incomplete, MAX_PREFIXED_INTEGER } from './reader.ts';
 export { readStringLiteral, writeStringLiteral, bytesToString, stringToBytes, type HuffmanPolicy } from './string-literal.ts';
 export { DynamicTable, ENTRY_OVERHEAD, entrySize, type TableEntry } from './dynamic-table.ts';

@@ -1,4 +1,7 @@
+import { INTEGER_INCOMPLETE, MAX_PREFIXED_INTEGER, readInteger } from '../../fields/integer.ts';
 import { QpackError, type QpackErrorCode } from './errors.ts';
+
+export { MAX_PREFIXED_INTEGER };
 
 /**
  * Thrown by a Reader when the input ends inside an instruction. Stream parsers catch it and wait
@@ -7,9 +10,6 @@ import { QpackError, type QpackErrorCode } from './errors.ts';
 export class Incomplete {
   static readonly instance = new Incomplete();
 }
-
-/** Largest integer a prefixed integer may carry: beyond this JS numbers lose precision. */
-export const MAX_PREFIXED_INTEGER = Number.MAX_SAFE_INTEGER;
 
 /** A cursor over bytes that reports malformed input as QpackError with one fixed code. */
 export class Reader {
@@ -41,22 +41,12 @@ export class Reader {
    * the low `prefixBits` bits of the current byte; the bits above it belong to the caller.
    */
   integer(prefixBits: number, max = MAX_PREFIXED_INTEGER): number {
-    const prefixMax = (1 << prefixBits) - 1;
-    let value = this.peek() & prefixMax;
-    this.pos++;
-    if (value < prefixMax) return value;
-    let scale = 1;
-    for (;;) {
-      if (this.pos >= this.end) throw Incomplete.instance;
-      const byte = this.bytes[this.pos++]!;
-      value += (byte & 0x7f) * scale;
-      if (value > max) this.fail(`integer exceeds ${max}`);
-      if ((byte & 0x80) === 0) return value;
-      scale *= 128;
-      // Zero continuation bytes could otherwise pad an integer forever.
-      if (scale > 2 ** 56) this.fail('integer encoding too long');
-    }
+    const value = readInteger(this, prefixBits, this.failBound, max);
+    if (value === INTEGER_INCOMPLETE) throw Incomplete.instance;
+    return value;
   }
+
+  private readonly failBound = (message: string): never => this.fail(message);
 
   /** `length` bytes as a view (no copy). */
   take(length: number): Uint8Array {

@@ -1,5 +1,5 @@
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from './huffman.ts';
-import { writeInteger } from './integer.ts';
+import { writeInteger } from '../../fields/integer.ts';
 import type { Reader } from './reader.ts';
 
 /*

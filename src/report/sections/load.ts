@@ -6,7 +6,7 @@
  */
 import type { Protocol } from '../../drivers/types.ts';
 import { LOAD_METRICS } from '../../results/catalogue.ts';
-import { CPU_BOUND_SHARE, KNEE_ACHIEVED_SHARE, KNEE_P99_FACTOR, loadCurve, type LoadCurve, type LoadCurvePoint } from '../../results/load.ts';
+import { CPU_BOUND_SHARE, KNEE_ACHIEVED_SHARE, KNEE_P99_FACTOR, loadClientText, loadCurve, type LoadCurve, type LoadCurvePoint } from '../../results/load.ts';
 import { protocolColor } from '../charts.ts';
 import type { ReportContext, VegaLiteSpec, WorkloadScope } from '../context.ts';
 import { PROTOCOL_NAMES } from '../context.ts';
@@ -166,9 +166,20 @@ function stepTable(ctx: ReportContext, scope: WorkloadScope, protocol: Protocol,
   const reps = Math.max(...curve.points.map((p) => p.repetitions));
   return (
     `<div class="table-wrap"><table class="compact load" data-protocol="${protocol}"><caption>${escapeHtml(
-      `${PROTOCOL_NAMES[protocol]}, per step over ${reps} repetition${reps === 1 ? '' : 's'}: achieved throughput the median, percentiles from the added histograms${open ? ' (latency from the intended send time, service from the actual send)' : ''}, CPU per successful request (total CPU over total answers${curve.clientWorkers > 1 ? `; the client's with its ${curve.clientWorkers} worker processes, whose histograms were added` : ''}), bytes on the wire per request both directions as the link received them. ${ctx.provenance(scope)}`,
+      `${PROTOCOL_NAMES[protocol]}, per step over ${reps} repetition${reps === 1 ? '' : 's'}: achieved throughput the median, percentiles from the added histograms${open ? ' (latency from the intended send time, service from the actual send)' : ''}, CPU per successful request (total CPU over total answers${curve.clientWorkers > 1 ? `; the client's with its ${curve.clientWorkers} worker processes, whose histograms were added` : ''}), bytes on the wire per request both directions as the link received them.${clientSentence(protocol, curve)} ${ctx.provenance(scope)}`,
     )}</caption><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`
   );
+}
+
+/** The client that sent the requests and HTTP/2's windows, for the table's caption. */
+function clientSentence(protocol: Protocol, curve: LoadCurve): string {
+  const client = loadClientText(protocol, curve.client);
+  const w = curve.flowControl;
+  const mib = (n: number) => formatBytes(n);
+  const windows = w
+    ? ` Flow control: the client advertised ${mib(w.receive.streamBytes)} per stream and ${mib(w.receive.connectionBytes)} per connection${w.send ? `; the server ${mib(w.send.streamBytes)} per stream` : ''}${w.windowUpdates ? ` (${w.windowUpdates.connection} connection and ${w.windowUpdates.stream} stream WINDOW_UPDATEs sent on the first connection)` : ''}.`
+    : '';
+  return `${client ? ` Client: ${client}.` : ''}${windows}`;
 }
 
 function bytesUnavailable(scope: WorkloadScope): string {
