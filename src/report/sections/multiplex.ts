@@ -146,7 +146,13 @@ function schedulingNote(ctx: ReportContext, scope: WorkloadScope): string | unde
     if (!server || server.kind === 'builtin') return BUILTIN_SCHEDULING[scheduling][p];
     return `${PROTOCOL_NAMES[p]} as ${server.name} schedules (not set by bench)`;
   });
-  return parts.length ? `Server stream scheduling: ${parts.join('; ')}.` : undefined;
+  if (parts.length === 0) return undefined;
+  const tcpBuiltin = scope.protocols.some((p) => p !== 'h3' && (ctx.result.servers?.[p]?.kind ?? 'builtin') === 'builtin');
+  // See ARCHITECTURE.md (Servers): node's 16 KB TLS records, which a 10-segment initial window cannot hold.
+  const records = tcpBuiltin
+    ? " bench's HTTP/1.1 and HTTP/2 servers write 16 KB TLS records (node's default, as nginx's): a new connection's first record is longer than TCP's initial window, so its first response needs a second round trip, which QUIC's per-packet protection does not."
+    : '';
+  return `Server stream scheduling: ${parts.join('; ')}.${records}`;
 }
 
 function stalledSentence(scope: WorkloadScope): string | undefined {
