@@ -47,7 +47,8 @@ export interface FidelityMeasurement extends FidelityReport {
     upDelayMeanMs: number;
     downDelayMeanMs: number;
     samples: number;
-    lossUp: { sent: number; lost: number };
+    /** Lost on the link; `socketDrops`: delivered, then dropped by the reflector's full socket (not counted as lost). */
+    lossUp: { sent: number; lost: number; socketDrops?: number };
     lossDown: { sent: number; lost: number };
     /** Lateness leg, end to end: one-way delay minus the model's, p50/p99/max. */
     endToEndLatenessMs: { p50: number; p99: number; max: number };
@@ -133,6 +134,8 @@ interface EchoLeg {
   down: number[];
   sent: number;
   reflectorReceived: number;
+  /** Delivered by the link but dropped at the reflector's socket (see AgentResult.socketDrops). */
+  reflectorSocketDrops: number;
   reflectorSent: number;
   echoes: number;
 }
@@ -156,6 +159,7 @@ async function echoLeg(topo: ShapedTopology, pps: number, durationMs: number): P
       down: arrivals.map((a) => a.arrivedAt - a.echoedAt!),
       sent: s.sent,
       reflectorReceived: r.received,
+      reflectorSocketDrops: r.socketDrops ?? 0,
       reflectorSent: r.sent,
       echoes: s.received,
     };
@@ -181,7 +185,8 @@ export async function measureFidelity(backendFactory: () => LinkBackend, opts: F
 
     log(`delay leg: UDP echo at ${pps} packets/s for ${opts.delayLegMs ?? 3000} ms`);
     const d = await echoLeg(topo, pps, opts.delayLegMs ?? 3000);
-    const upLost = d.sent - d.reflectorReceived;
+    // What the reflector's socket dropped the link had delivered: not the link's loss.
+    const upLost = d.sent - d.reflectorReceived - d.reflectorSocketDrops;
     const downLost = d.reflectorSent - d.echoes;
     const lost = upLost + downLost;
     const trials = d.sent + d.reflectorSent;
@@ -241,7 +246,7 @@ export async function measureFidelity(backendFactory: () => LinkBackend, opts: F
         upDelayMeanMs: meanOf(d.up),
         downDelayMeanMs: meanOf(d.down),
         samples: delays.length,
-        lossUp: { sent: d.sent, lost: upLost },
+        lossUp: { sent: d.sent, lost: upLost, socketDrops: d.reflectorSocketDrops },
         lossDown: { sent: d.reflectorSent, lost: downLost },
         endToEndLatenessMs: { p50: quantile(excess, 0.5), p99: quantile(excess, 0.99), max: excess[excess.length - 1] ?? NaN },
         linkScheduler,

@@ -29,7 +29,7 @@ describe.skipIf(skip)('bench doctor --measure --backend kernel', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { doctor: DoctorReport; fidelity: FidelityMeasurement; fidelities: FidelityMeasurement[] };
     const f = out.fidelity;
-    console.log(`${formatFidelity(f)}\n  probes: ${f.details.samples} one-way delays, up ${f.details.lossUp.lost}/${f.details.lossUp.sent} and down ${f.details.lossDown.lost}/${f.details.lossDown.sent} lost, ${f.details.rateSamples} packets in the rate leg`);
+    console.log(`${formatFidelity(f)}\n  probes: ${f.details.samples} one-way delays, up ${f.details.lossUp.lost}/${f.details.lossUp.sent} (and ${f.details.lossUp.socketDrops ?? 0} dropped at the reflector's socket) and down ${f.details.lossDown.lost}/${f.details.lossDown.sent} lost, ${f.details.rateSamples} packets in the rate leg`);
     console.log(`doctor: backend auto -> ${out.doctor.autoBackend}: ${out.doctor.autoReason}`);
     exportArtifact(path.join(process.env.BENCH_STATE_DIR ?? '', 'fidelity-kernel.json'), 'fidelity-kernel.json');
 

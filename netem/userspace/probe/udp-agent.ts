@@ -9,6 +9,7 @@
  */
 import { setPriority } from 'node:os';
 import { monoMs } from '../../../src/util/clock.ts';
+import { udpSocketDrops } from './proc-net-udp.ts';
 import { closeFd, Poller, setRealtimeFifo, setTimerSlackNs, udpConnect, udpRecv, udpSend, udpSendTo, udpSocket } from '../libc.ts';
 
 export interface ReflectArgs {
@@ -56,6 +57,12 @@ export interface AgentResult {
   /** Sends refused by a full socket buffer (they were retried). */
   sendStalls: number;
   received: number;
+  /**
+   * Reflector: datagrams the kernel dropped at its socket (receive buffer full: the agent read too
+   * late), from the namespace's /proc/net/udp; packets the link delivered that a probe must not
+   * count as the link's loss. Undefined when unreadable.
+   */
+  socketDrops?: number;
   startedAt: number;
   endedAt: number;
   arrivals?: Arrival[];
@@ -99,9 +106,11 @@ function reflect(args: ReflectArgs): AgentResult {
       }
     }
   }
+  const socketDrops = udpSocketDrops(args.port);
   closeFd(fd);
-  return { sent, sendStalls: 0, received, startedAt, endedAt: monoMs(), arrivals: args.record ? arrivals : undefined };
+  return { sent, sendStalls: 0, received, socketDrops, startedAt, endedAt: monoMs(), arrivals: args.record ? arrivals : undefined };
 }
+
 
 function send(args: SendArgs): AgentResult {
   const fd = udpSocket(args.bind, 0);
