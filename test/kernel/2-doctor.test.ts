@@ -5,6 +5,7 @@
  * expected to hold; this test asserts what netem and tbf decide, with bounds any machine meets.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DoctorReport } from '../../netem/doctor.ts';
@@ -20,6 +21,7 @@ const skip = await kernelSuiteMissing();
 
 describe.skipIf(skip)('bench doctor --measure --backend kernel', () => {
   it('measures the kernel link: the delay applied, loss within its binomial interval, the rate not exceeded; cached; auto follows the verdict', () => {
+    const backlogDropsBefore = backlogDrops();
     const r = spawnSync(process.execPath, [BIN, 'doctor', '--measure', '--backend', 'kernel', '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
@@ -27,9 +29,13 @@ describe.skipIf(skip)('bench doctor --measure --backend kernel', () => {
       env: { ...process.env, FORCE_COLOR: '0' },
     });
     expect(r.status, r.stderr).toBe(0);
+    // Packets netem passed that the machine then lost: its per-CPU input backlog overflows when
+    // softirq work waits behind the real-time probe agents (seen on a slow emulated machine). The
+    // VM runs nothing else, so the delta is the probes'.
+    const machineDrops = backlogDrops() - backlogDropsBefore;
     const out = JSON.parse(r.stdout) as { doctor: DoctorReport; fidelity: FidelityMeasurement; fidelities: FidelityMeasurement[] };
     const f = out.fidelity;
-    console.log(`${formatFidelity(f)}\n  probes: ${f.details.samples} one-way delays, up ${f.details.lossUp.lost}/${f.details.lossUp.sent} (and ${f.details.lossUp.socketDrops ?? 0} dropped at the reflector's socket) and down ${f.details.lossDown.lost}/${f.details.lossDown.sent} lost, ${f.details.rateSamples} packets in the rate leg`);
+    console.log(`${formatFidelity(f)}\n  probes: ${f.details.samples} one-way delays, up ${f.details.lossUp.lost}/${f.details.lossUp.sent} (and ${f.details.lossUp.socketDrops ?? 0} dropped at the reflector's socket) and down ${f.details.lossDown.lost}/${f.details.lossDown.sent} lost, ${f.details.rateSamples} packets in the rate leg; ${machineDrops} dropped by the input backlog (/proc/net/softnet_stat)`);
     console.log(`doctor: backend auto -> ${out.doctor.autoBackend}: ${out.doctor.autoReason}`);
     exportArtifact(path.join(process.env.BENCH_STATE_DIR ?? '', 'fidelity-kernel.json'), 'fidelity-kernel.json');
 
@@ -44,7 +50,8 @@ describe.skipIf(skip)('bench doctor --measure --backend kernel', () => {
     // interval of what was counted. On the way back the sender, busy sending 5,000 packets/s,
     // may miss echoes on a slow machine: there the probes lose at least netem's share.
     const [upLo, upHi] = wilson(f.details.lossUp.lost, f.details.lossUp.sent, 3.29);
-    expect(upLo).toBeLessThanOrEqual(f.target.loss);
+    const [upLoNetem] = wilson(Math.max(0, f.details.lossUp.lost - machineDrops), f.details.lossUp.sent, 3.29);
+    expect(upLoNetem).toBeLessThanOrEqual(f.target.loss);
     expect(upHi).toBeGreaterThanOrEqual(f.target.loss);
     const [, downHi] = wilson(f.details.lossDown.lost, f.details.lossDown.sent, 3.29);
     expect(downHi).toBeGreaterThanOrEqual(f.target.loss);
@@ -83,3 +90,11 @@ describe.skipIf(skip)('bench doctor --measure --backend kernel', () => {
     }
   });
 });
+
+/** Packets dropped so far because a CPU's input backlog was full (second column of softnet_stat, hex). */
+function backlogDrops(): number {
+  return readFileSync('/proc/net/softnet_stat', 'utf8')
+    .trim()
+    .split('\n')
+    .reduce((sum, line) => sum + parseInt(line.trim().split(/\s+/)[1] ?? '0', 16), 0);
+}
