@@ -146,9 +146,14 @@ describe.skipIf(skip)('kernel link: what netem and tbf decide, and the drop log'
     expect(lo).toBeLessThanOrEqual(UP_LOSS);
     expect(hi).toBeGreaterThanOrEqual(UP_LOSS);
 
-    // netem's own count of what it dropped.
+    // netem's own count of what it dropped: the probes, and now and then a packet of the machine's
+    // own on the same device (neighbour resolution), which netem's 1% takes like any other (seen: 86
+    // counted for 85 probes lost). Those are in the drop log as other traffic, or at most a couple.
     const qdiscs = JSON.parse(sh(['tc', '-n', topo.namespaces.client, '-s', '-j', 'qdisc', 'show', 'dev', topo.addressing[0]!.clientDevice])) as Array<{ kind: string; drops: number }>;
-    expect(qdiscs.find((q) => q.kind === 'netem')?.drops).toBe(missing.length);
+    const netemDrops = qdiscs.find((q) => q.kind === 'netem')?.drops ?? NaN;
+    const otherUp = (await topo.drops()).filter((d: DropEvent) => d.dir === 'up' && !(d.proto === 'udp' && d.srcPort === PORT)).length;
+    expect(netemDrops).toBeGreaterThanOrEqual(missing.length);
+    expect(netemDrops - missing.length, `netem counted ${netemDrops}, probes lost ${missing.length}, other packets dropped up ${otherUp}`).toBeLessThanOrEqual(Math.max(otherUp, 2));
 
     // The drop log: one event per lost datagram, at the moment it was sent.
     const drops = (await topo.drops()).filter((d: DropEvent) => d.t >= legStart && d.proto === 'udp' && d.srcPort === PORT && d.dir === 'up');
