@@ -269,8 +269,7 @@ class LeanH1Session implements ClientSession {
     this.closed = true;
     const closedError = new Error('HTTP/1.1 pool is closed');
     this.queue.failWaiting(closedError);
-    const deadline = Date.now() + 1000;
-    while (this.queue.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await this.queue.settled(1000);
     this.queue.failAll(closedError);
     for (const c of this.all) {
       c.dead = true;

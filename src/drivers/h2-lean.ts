@@ -300,8 +300,7 @@ class LeanH2Session implements ClientSession {
     const closedError = new Error('HTTP/2 connection is closed');
     this.queue.failWaiting(closedError);
     // Requests in flight may finish (for up to a second).
-    const deadline = Date.now() + 1000;
-    while (this.queue.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await this.queue.settled(1000);
     this.queue.failAll(closedError);
     for (const connection of [this.current, ...this.draining]) {
       if (!connection) continue;

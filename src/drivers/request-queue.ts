@@ -79,6 +79,12 @@ export class RequestQueue<R extends QueuedRequest> {
     return this.waiting.length;
   }
 
+  /** Resolves once no request is in flight, or after `ms` (a closing driver lets them finish). */
+  async settled(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.flying.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** A new request: in line behind the others, its timeout armed, started when the connection can take it. */
   add(request: R): void {
     if (this.requestTimeoutMs !== undefined) {

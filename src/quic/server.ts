@@ -21,7 +21,7 @@ import {
 } from './binding.ts';
 import { buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
 import { QuicConnection, type DatagramWriter } from './connection.ts';
-import { literalAddressLookup, udpSink, type DatagramSink } from './udp-batch.ts';
+import { udpSink, type DatagramSink } from './udp-batch.ts';
 import { cidKey, newCid, newResetToken } from './cid.ts';
 import { applyKeylog } from './keylog.ts';
 import { RetryTokens } from './retry.ts';
@@ -78,7 +78,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
   constructor(private readonly opts: QuicServerOptions) {
     super();
     this.config = buildNativeConfig(opts, 'server');
-    this.socket = dgram.createSocket({ type: isIPv6(opts.host) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20, lookup: literalAddressLookup });
+    this.socket = dgram.createSocket({ type: isIPv6(opts.host) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     this.socket.on('message', this.onMessage);
     // Send errors (e.g. an unreachable client port) must not take the server down.
     this.socket.on('error', () => {});

@@ -8,8 +8,6 @@
  * or flush(), which the connection calls whenever its send loop stops.
  */
 import type dgram from 'node:dgram';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
-import { isIP } from 'node:net';
 import { setUdpSegmentSize } from '../../netem/userspace/libc.ts';
 import type { HostPort } from './binding.ts';
 
@@ -32,22 +30,6 @@ export interface UdpSendCounters {
 }
 
 export const udpSendCounters: UdpSendCounters = { sends: 0, datagrams: 0 };
-
-/**
- * dgram's address lookup for an unconnected socket's sends. Node's default sends every datagram
- * through dns.lookup, which answers an address literal on the next tick: a deferred call and a
- * closure per send. Our peers are always literals, so they are answered at once; names still
- * resolve.
- */
-export function literalAddressLookup(
-  address: string,
-  options: LookupOneOptions,
-  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  const literal = isIP(address);
-  if (literal !== 0) callback(null, address, literal);
-  else dnsLookup(address, options, callback);
-}
 
 /** Turns GSO on for a bound socket; returns the sink that uses it, or one datagram per send. */
 export function udpSink(socket: dgram.Socket, segmentSize: number, connected: boolean): DatagramSink {
