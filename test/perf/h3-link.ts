@@ -2,8 +2,9 @@
  * Is an HTTP/3 verdict the protocol's or our stack's? Behind the same shaped link (100 ms RTT,
  * no loss, no rate limit: nothing on the path queues), the multiplex workload (100 concurrent
  * 10 KB requests on one connection, several rounds) runs with bench's own HTTP/2 and HTTP/3
- * servers in one run, then against Caddy's HTTP/3 (quic-go) in the next; the pair repeats
- * `--pairs` times, alternating, so machine drift falls on both. Printed as ratios:
+ * servers in one run, then Caddy's HTTP/2 and HTTP/3 (Go, quic-go) in the next, then our HTTP/3
+ * with `scheduling: round-robin` in a third; this repeats `--pairs` times, alternating, so machine
+ * drift falls on all. Printed as ratios:
  *
  *   h3VsH2          our HTTP/3 p50 / our HTTP/2 p50 (same run)           aim <= 1.10
  *   h3VsCaddyH3     our HTTP/3 p50 / Caddy's HTTP/3 p50 (adjacent runs)  aim <= 1.10
