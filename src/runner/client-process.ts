@@ -12,6 +12,7 @@ import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './i
 import { checkServer } from './server-check.ts';
 import type { WorkloadEvent } from '../results/events.ts';
 import { Batcher } from '../util/batch.ts';
+import { cellKeyJson, RawLog } from './raw-log.ts';
 
 if (!process.send) {
   console.error('client-process must be started by the runner with an IPC channel');
@@ -23,9 +24,10 @@ const aborts = new Map<number, AbortController>();
 let nextRequestId = 1;
 
 /**
- * A cell's events go to the runner in batches (src/util/batch.ts: one IPC message per 20 ms or 500
- * events), not one per request. Every batch is out before anything else the client sends, so the
- * runner sees the cell's events in order and in full.
+ * A measured cell's events go to raw.jsonl in batches (src/util/batch.ts: one write per 20 ms or
+ * 500 events), written by this process (raw-log.ts says why). Every batch is on disk before
+ * anything else the client sends, so what the runner appends in answer (a phase, the cell's end)
+ * follows the events that came before it.
  */
 const batches = new Set<Batcher<WorkloadEvent>>();
 const send = (message: ClientToRunner) => {
@@ -60,7 +62,10 @@ async function runCell(msg: RunCellMessage): Promise<void> {
   const abort = new AbortController();
   aborts.set(msg.cellId, abort);
   const cpuStart = process.cpuUsage();
-  const events = new Batcher<WorkloadEvent>((list) => process.send!({ type: 'events', cellId: msg.cellId, events: list } satisfies ClientToRunner));
+  // Unmeasured cells (warm-ups) keep no events.
+  const rawLog = msg.rawLog ? new RawLog(msg.rawLog.path) : undefined;
+  const key = msg.rawLog ? cellKeyJson(msg.rawLog.key) : undefined;
+  const events = new Batcher<WorkloadEvent>((list) => rawLog?.appendCellEvents(list, key!));
   batches.add(events);
   try {
     const workload = getWorkload(msg.workloadType);
@@ -89,6 +94,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
     send({ type: 'cell-error', cellId: msg.cellId, error: text, cpuMs: cpuMs(cpuStart) });
   } finally {
     events.flush();
+    rawLog?.close();
     batches.delete(events);
     aborts.delete(msg.cellId);
   }

@@ -2,7 +2,7 @@
 import type { SenderPacing } from '../../netem/model.ts';
 import type { Protocol, Target } from '../drivers/types.ts';
 import type { PathDelay, WorkloadResult } from '../workloads/types.ts';
-import type { WorkloadEvent } from '../results/events.ts';
+import type { CellKey } from '../results/events.ts';
 import type { ServerCheckOutcome, ServerCheckRequest } from './server-check.ts';
 
 export interface RunCellMessage {
@@ -19,6 +19,8 @@ export interface RunCellMessage {
   requestTimeoutMs: number;
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
+  /** A measured cell: where the client appends the cell's events itself (raw.jsonl), with this key. */
+  rawLog?: { path: string; key: CellKey };
 }
 
 export type LinkOp = 'applyPhase' | 'routeVia' | 'restore' | 'drops' | 'deliveries' | 'counters' | 'usage';
@@ -34,8 +36,6 @@ export type RunnerToClient =
 
 export type ClientToRunner =
   | { type: 'ready'; pid: number }
-  /** A cell's events in the order they happened, batched (see client-process.ts). */
-  | { type: 'events'; cellId: number; events: WorkloadEvent[] }
   | { type: 'cell-result'; cellId: number; result: WorkloadResult; cpuMs: number }
   | { type: 'cell-error'; cellId: number; error: string; cpuMs: number }
   | { type: 'link-request'; requestId: number; op: LinkOp; arg?: unknown }

@@ -329,7 +329,7 @@ export const CLIENT_ANSWER_GRACE_MS = 3000;
  */
 async function dispatchCell(
   ctx: Omit<CellContext, 'planned'>,
-  cell: Pick<RunCellMessage, 'cellId' | 'protocol' | 'workloadType' | 'spec' | 'repetition' | 'baseRttMs'>,
+  cell: Pick<RunCellMessage, 'cellId' | 'protocol' | 'workloadType' | 'spec' | 'repetition' | 'baseRttMs' | 'rawLog'>,
   what: string,
 ): Promise<CellOutcome> {
   const { client, scenario, opts } = ctx;
@@ -436,9 +436,6 @@ async function runCell(ctx: CellContext): Promise<Cell> {
   const phaseTimers = schedulePhases(variant.spec, topology, raw, key);
   const linkChanges = noLinkChanges();
   const linkCleanup = serveLinkRequests(client, cellId, { topology, server, spec: variant.spec, cellStart: started, changes: linkChanges, raw, key });
-  const stopEvents = client.onMessage((msg: ClientToRunner) => {
-    if (msg.type === 'events' && msg.cellId === cellId) raw.appendAll(msg.events.map((event) => ({ ...event, ...key }) as never));
-  });
   const abortCell = () => client.alive && client.send({ type: 'abort-cell', cellId });
   try {
     const done = await dispatchCell(ctx, {
@@ -448,6 +445,7 @@ async function runCell(ctx: CellContext): Promise<Cell> {
       spec: workload,
       repetition: planned.repetition,
       baseRttMs: variant.spec.kind === 'shaped' ? baseRttMs(variant.spec.paths[0]!) : 0,
+      rawLog: { path: raw.path, key },
     }, `result for ${planned.protocol} ${planned.workload} within the cell timeout`);
     const serverCpuAfter = await server.cpuMs();
     const serverQuic = planned.protocol === 'h3' ? await server.quicSenderStats?.() : undefined;
@@ -496,7 +494,6 @@ async function runCell(ctx: CellContext): Promise<Cell> {
     return cellFromResult({ planned, workloadType: workload.type, outcome: { error: message }, wallMs: monoMs() - started });
   } finally {
     if (capturing) await topology.stopCapture!().catch(() => {});
-    stopEvents();
     linkCleanup();
     for (const t of phaseTimers) clearTimeout(t);
     const { models, route, rebound } = linkChanges;

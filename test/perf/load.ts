@@ -76,6 +76,8 @@ interface Measurement {
   errors: number;
   clientCpuShare: number;
   serverCpuShare: number;
+  /** Ours: the `bench run` process's own CPU during the step (it shares the machine with the server). */
+  runnerCpuShare?: number;
   /** CPU µs per completed request: what a busy machine changes least. */
   clientCpuUsPerRequest: number;
   serverCpuUsPerRequest: number;
@@ -125,8 +127,16 @@ class CpuSampler {
   }
 
   private sample(): void {
-    this.samples.push([monoMs(), processCpuMs(this.pid)]);
+    if (this.gone) return;
+    try {
+      this.samples.push([monoMs(), processCpuMs(this.pid)]);
+    } catch {
+      this.gone = true; // the process ended: its last sample stands
+      this.stop();
+    }
   }
+
+  private gone = false;
 
   /** CPU ms spent between two monoMs times (linear between samples). */
   between(from: number, to: number): number {
@@ -152,10 +162,16 @@ class CpuSampler {
 }
 
 /** Runs a command to its end; its CPU comes from this process's reaped-children counters. */
-async function runTool(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; cpuMs: number; wallMs: number; code: number | null }> {
+async function runTool(
+  command: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+  onStart?: (pid: number) => void,
+): Promise<{ stdout: string; stderr: string; cpuMs: number; wallMs: number; code: number | null }> {
   const cpuBefore = reapedChildrenCpuMs();
   const t0 = monoMs();
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) onStart?.(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -277,7 +293,10 @@ async function benchRun(
   const outDir = path.join(dir, name);
   writeFileSync(file, scenario(name, target, protocols, durationS, clientWorkers, client === 'library' ? 'library' : undefined));
   const env = cpuProfDir ? { BENCH_CPU_PROFILE_DIR: cpuProfDir } : undefined;
-  const r = await runTool(process.execPath, [path.join(root, 'src/bin.mjs'), 'run', file, '--out', outDir, '--quiet'], env);
+  // The runner process (not its client): its CPU during the step is taken from the server's share of the cores.
+  let runner: CpuSampler | undefined;
+  const r = await runTool(process.execPath, [path.join(root, 'src/bin.mjs'), 'run', file, '--out', outDir, '--quiet'], env, (pid) => (runner = new CpuSampler(pid)));
+  runner?.stop();
   if (r.code !== 0) throw new Error(`bench run ${name} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
   const result = JSON.parse(readFileSync(path.join(outDir, 'result.json'), 'utf8')) as RunResult;
   // The step's window on the shared monotonic clock (its first request handed in to its last
@@ -298,6 +317,7 @@ async function benchRun(
     const w = windows.get(cell.protocol);
     if (!step || !w) throw new Error(`bench run ${name}: ${cell.protocol} has no ${STEP} step`);
     const serverCpuMs = sampler.between(w.start, w.end);
+    const runnerCpuMs = runner?.between(w.start, w.end);
     return {
       server: target.name,
       client: `${client}-${cell.protocol}` as ClientName,
@@ -309,6 +329,7 @@ async function benchRun(
       clientCpuUsPerRequest: (1000 * step.clientCpuMs) / step.ok,
       serverCpuUsPerRequest: (1000 * serverCpuMs) / step.ok,
       clientWorkers: loadDetails(cell)?.clientWorkers ?? 1,
+      runnerCpuShare: runnerCpuMs === undefined ? undefined : runnerCpuMs / (w.end - w.start),
     };
   });
 }
@@ -384,7 +405,7 @@ async function main(): Promise<void> {
           for (const m of got) {
             measurements.push({ ...m, round });
             log(
-              `round ${round + 1} ${target.name.padEnd(5)} ${m.client.padEnd(13)} ${m.requestsPerSec.toFixed(0).padStart(6)} req/s  errors ${m.errors}  client CPU ${(100 * m.clientCpuShare).toFixed(0)}%${m.clientWorkers && m.clientWorkers > 1 ? ` (${m.clientWorkers} workers)` : ''}  server CPU ${(100 * m.serverCpuShare).toFixed(0)}%  client ${m.clientCpuUsPerRequest.toFixed(0)} µs/req`,
+              `round ${round + 1} ${target.name.padEnd(5)} ${m.client.padEnd(13)} ${m.requestsPerSec.toFixed(0).padStart(6)} req/s  errors ${m.errors}  client CPU ${(100 * m.clientCpuShare).toFixed(0)}%${m.clientWorkers && m.clientWorkers > 1 ? ` (${m.clientWorkers} workers)` : ''}  server CPU ${(100 * m.serverCpuShare).toFixed(0)}%${m.runnerCpuShare !== undefined ? `  runner CPU ${(100 * m.runnerCpuShare).toFixed(0)}%` : ''}  client ${m.clientCpuUsPerRequest.toFixed(0)} µs/req`,
             );
           }
         }
@@ -455,6 +476,7 @@ async function main(): Promise<void> {
           requestsPerSec: spread(ms.map((m) => Math.round(m.requestsPerSec))),
           clientCpuShare: spread(ms.map((m) => round2(m.clientCpuShare))),
           serverCpuShare: spread(ms.map((m) => round2(m.serverCpuShare))),
+          ...(ms.every((m) => m.runnerCpuShare !== undefined) && { runnerCpuShare: spread(ms.map((m) => round2(m.runnerCpuShare!))) }),
           clientCpuUsPerRequest: spread(ms.map((m) => Math.round(m.clientCpuUsPerRequest))),
           serverCpuUsPerRequest: spread(ms.map((m) => Math.round(m.serverCpuUsPerRequest))),
           errors: ms.reduce((a, m) => a + m.errors, 0),
@@ -474,6 +496,7 @@ async function main(): Promise<void> {
     h1: `${IN_FLIGHT} connections x 1 request (ours: ${H1_POOLS} pools of ${IN_FLIGHT / H1_POOLS}; h2load --h1 -c ${IN_FLIGHT} -m 1; autocannon -c ${IN_FLIGHT} -p 1)`,
     h2: `${H2_CONNECTIONS} connections x ${H2_STREAMS} streams (h2load -c ${H2_CONNECTIONS} -m ${H2_STREAMS})`,
     cpuShare: 'process CPU time / wall time of the measurement (1 = one core)',
+    runnerCpuShare: "ours: the `bench run` process's own CPU during the load step (its client and workers are counted as the client)",
     cpuUsPerRequest: 'process CPU time per completed request, µs (ours: the load step, the client process and its workers; set-up and warm-up excluded)',
     loadBefore,
     loadAfter,
