@@ -14,6 +14,12 @@ export interface CellKey {
   repetition: number;
 }
 
+/** Where a measured cell's events go: raw.jsonl, each event with its cell's key (raw-log.ts). */
+export interface CellEventLog {
+  path: string;
+  key: CellKey;
+}
+
 /** The client moved to another address (a handover it was told of, or a NAT rebinding it was not). */
 export interface PathChange {
   /** monoMs() of the move. */

@@ -12,7 +12,7 @@ import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './i
 import { checkServer } from './server-check.ts';
 import type { WorkloadEvent } from '../results/events.ts';
 import { Batcher } from '../util/batch.ts';
-import { cellKeyJson, RawLog } from './raw-log.ts';
+import { cellKeyJson, RawLog } from '../results/raw-log.ts';
 
 if (!process.send) {
   console.error('client-process must be started by the runner with an IPC channel');
@@ -83,6 +83,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       congestionControl: msg.congestionControl,
       pacing: msg.pacing,
       emit: (event) => events.add(event),
+      eventLog: msg.rawLog,
       link,
       signal: abort.signal,
     });

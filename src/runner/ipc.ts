@@ -2,7 +2,7 @@
 import type { SenderPacing } from '../../netem/model.ts';
 import type { Protocol, Target } from '../drivers/types.ts';
 import type { PathDelay, WorkloadResult } from '../workloads/types.ts';
-import type { CellKey } from '../results/events.ts';
+import type { CellEventLog } from '../results/events.ts';
 import type { ServerCheckOutcome, ServerCheckRequest } from './server-check.ts';
 
 export interface RunCellMessage {
@@ -20,7 +20,7 @@ export interface RunCellMessage {
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
   /** A measured cell: where the client appends the cell's events itself (raw.jsonl), with this key. */
-  rawLog?: { path: string; key: CellKey };
+  rawLog?: CellEventLog;
 }
 
 export type LinkOp = 'applyPhase' | 'routeVia' | 'restore' | 'drops' | 'deliveries' | 'counters' | 'usage';

@@ -24,7 +24,7 @@ import type { CellKey } from '../results/events.ts';
 import type { ClientToRunner, LinkOp, RunCellMessage, RunnerToClient } from './ipc.ts';
 import { planCells, type PlannedCell } from './plan.ts';
 import type { ProgressSink } from './progress.ts';
-import { RawLog } from './raw-log.ts';
+import { RawLog } from '../results/raw-log.ts';
 import { cellFromResult, summariseCells, validityWarnings } from './summarise.ts';
 import type { ServerHandle } from './server-handle.ts';
 import { checkServer, startServer } from './server-setup.ts';

@@ -1,11 +1,12 @@
 /**
  * A client worker: a child process of the client process running one share of a load workload
- * (load-share.ts) on the coordinator's orders (load-workers.ts). Its requests' events go to the
- * coordinator in batches, each batch out before the answer that follows it; each step's answer
+ * (load-share.ts) on the coordinator's orders (load-workers.ts). Its requests' events go in batches
+ * to raw.jsonl (a measured cell) or to the coordinator, each batch out before the answer that follows it; each step's answer
  * carries the CPU this process spent on it. It exits when its IPC channel closes.
  */
 import { getDriver } from '../drivers/index.ts';
 import type { WorkloadEvent } from '../results/events.ts';
+import { cellKeyJson, RawLog, type CellKeyJson } from '../results/raw-log.ts';
 import { Batcher } from '../util/batch.ts';
 import { EXIT_CODES } from '../util/exit-codes.ts';
 import { keylogWritesDone } from '../util/keylog.ts';
@@ -19,7 +20,11 @@ if (!process.send) {
 
 const processStart = process.cpuUsage();
 const abort = new AbortController();
-const events = new Batcher<WorkloadEvent>((list) => process.send!({ type: 'events', events: list } satisfies FromShareWorker));
+/** A measured cell's events go to raw.jsonl directly once the cell's log is known (open); others to the coordinator. */
+let eventLog: { log: RawLog; key: CellKeyJson } | undefined;
+const events = new Batcher<WorkloadEvent>((list) =>
+  eventLog ? eventLog.log.appendCellEvents(list, eventLog.key) : process.send!({ type: 'events', events: list } satisfies FromShareWorker),
+);
 let share: Promise<LoadShare> | undefined;
 
 function reply(message: FromShareWorker): void {
@@ -35,6 +40,7 @@ const cpuMsSince = (since: NodeJS.CpuUsage) => {
 const errorText = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
 
 async function open(setup: ShareWorkerSetup): Promise<LoadShare> {
+  if (setup.eventLog) eventLog = { log: new RawLog(setup.eventLog.path), key: cellKeyJson(setup.eventLog.key) };
   const driver = await getDriver(setup.protocol);
   return LoadShare.open(
     {

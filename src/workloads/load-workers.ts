@@ -3,14 +3,15 @@
  * of its own (load-worker-process.ts, a child of the client process, so in its network namespace),
  * driven over IPC one order at a time. Processes rather than worker threads: the QUIC binding
  * (napi-rs) frees its references through one process-wide callback, which crashed the client with
- * a segmentation fault once HTTP/3 ran in two threads. A worker's events come in batches and go on through the cell's
- * `emit` before its answer to an order, so the runner has every request of a step when the step's
- * figures arrive. A worker ends with its IPC channel, so it never outlives the client.
+ * a segmentation fault once HTTP/3 ran in two threads. A measured cell's worker appends its events
+ * to raw.jsonl itself (the coordinator relaying them would spend its CPU on it); an unmeasured one
+ * sends them here in batches, to go on through the cell's `emit`. Either way a batch is out before
+ * the worker's answer to an order. A worker ends with its IPC channel, so it never outlives the client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../drivers/types.ts';
-import type { WorkloadEvent } from '../results/events.ts';
+import type { CellEventLog, WorkloadEvent } from '../results/events.ts';
 import { nodeTsArgv } from '../util/node-child.ts';
 import type { ShareHandle } from './load-share.ts';
 import type { ShareResult, ShareSpec, ShareStep, StepOrder } from './load-split.ts';
@@ -27,6 +28,8 @@ export interface ShareWorkerSetup {
   requestTimeoutMs: number;
   congestionControl?: WorkloadContext['congestionControl'];
   pacing?: WorkloadContext['pacing'];
+  /** A measured cell's: the worker appends its events there itself instead of sending them here. */
+  eventLog?: CellEventLog;
   share: ShareSpec;
 }
 
@@ -145,6 +148,7 @@ export async function startShareWorkers(ctx: WorkloadContext, shares: readonly S
         requestTimeoutMs: ctx.requestTimeoutMs,
         congestionControl: ctx.congestionControl,
         pacing: ctx.pacing,
+        eventLog: ctx.eventLog,
         share: shares[i]!,
       }),
     ),

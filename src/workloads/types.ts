@@ -8,7 +8,7 @@ import type { Driver, Protocol, Target } from '../drivers/types.ts';
 import type { Phase } from '../../netem/model.ts';
 import type { DropEvent, LinkCounters } from '../../netem/types.ts';
 import type { Cell } from '../results/model.ts';
-import type { WorkloadEvent } from '../results/events.ts';
+import type { CellEventLog, WorkloadEvent } from '../results/events.ts';
 
 /** Link operations a workload may ask the runner for (the link lives outside the client process). */
 export interface LinkControl {
@@ -63,6 +63,8 @@ export interface WorkloadContext<Spec = unknown> {
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   pacing?: SenderPacing;
   emit(event: WorkloadEvent): void;
+  /** Where emit() writes a measured cell's events: for the workload's own child processes, which append theirs there directly. */
+  eventLog?: CellEventLog;
   link: LinkControl;
   signal: AbortSignal;
 }

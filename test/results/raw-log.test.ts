@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cellKeyJson, RawLog } from '../../src/runner/raw-log.ts';
+import { cellKeyJson, RawLog } from '../../src/results/raw-log.ts';
 import type { CellKey, WorkloadEvent } from '../../src/results/events.ts';
 
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { CellKey, RawEvent, WorkloadEvent } from '../results/events.ts';
+import type { CellKey, RawEvent, WorkloadEvent } from './events.ts';
 
 /**
  * Appends events to raw.jsonl with a synchronous write per event (or per batch), so that whatever
