@@ -317,6 +317,7 @@ class H3ClientSession implements ClientSession {
       retransmittedPackets: s.retransmittedPackets,
       sentBytes: s.sentBytes,
       recvBytes: s.recvBytes,
+      sendDating: this.client.connection.sendDating,
     };
   }
 

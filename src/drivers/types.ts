@@ -2,6 +2,7 @@
  * The one interface every protocol driver implements (h1, h2, h3). Workloads talk only to this.
  * All timestamps are monoMs() values (src/util/clock.ts): one monotonic clock across processes.
  */
+import type { SendDating } from '../quic/stats.ts';
 import type { SenderPacing } from '../../netem/model.ts';
 export type Protocol = 'h1' | 'h2' | 'h3';
 export const PROTOCOLS: readonly Protocol[] = ['h1', 'h2', 'h3'];
@@ -168,6 +169,11 @@ export interface TransportStats {
   retransmittedPackets?: number;
   sentBytes?: number;
   recvBytes?: number;
+  /**
+   * QUIC: how the stack dated this endpoint's packets, which its RTT samples start from
+   * (src/quic/stats.ts: quiche backdates a client's small packets, inflating its RTT).
+   */
+  sendDating?: SendDating;
 }
 
 /** A client to one origin over one protocol: one connection (h2, h3) or a pool (h1). */

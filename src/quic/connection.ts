@@ -25,8 +25,8 @@ import {
   type NativePathEvent,
 } from './binding.ts';
 import { ReleaseQueue, type ReleaseStats } from './release-queue.ts';
-import type { QuicSenderStats, QuicStats, SendLoopCounters } from './stats.ts';
-import { readStats } from './stats.ts';
+import type { QuicSenderStats, QuicStats, SendDating, SendLoopCounters } from './stats.ts';
+import { readStats, SendDatingCounter } from './stats.ts';
 
 /** Datagrams out, from the given local address (the endpoint owns the sockets). */
 export interface DatagramWriter {
@@ -139,6 +139,8 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private lossDeadline = Infinity;
   private closedEmitted = false;
   private readonly paced = new ReleaseQueue<OutgoingPacket>(PACING_HORIZON_MS);
+  /** How quiche dated our packets (stats.ts: SendDating). */
+  private readonly dating = new SendDatingCounter();
   private closeWaiters: Array<() => void> = [];
   /** The last readable-streams answer, and whether quiche's may differ from it now. */
   private readable: readonly number[] = [];
@@ -195,6 +197,11 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     return readStats(this.native);
   }
 
+  /** How quiche dated this connection's packets so far: its RTT samples start at those dates. */
+  get sendDating(): SendDating {
+    return this.dating.value;
+  }
+
   /** This connection as a data sender sees it (bench reports it for its HTTP/3 server). */
   senderStats(): QuicSenderStats {
     const s = this.stats();
@@ -207,6 +214,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       retransmittedPackets: s.retransmittedPackets,
       pacing: { ...this.paced.stats },
       sendLoop: { ...this.sendLoop },
+      dating: this.dating.value,
     };
   }
 
@@ -312,6 +320,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       commitPacketBuffer(len);
       this.sendLoop.packets++;
       const at = this.closing ? undefined : releaseTimeMs(info);
+      if (at !== undefined) this.dating.record(now - at);
       if (this.paced.sendsNow(at, now)) this.sendLoop.udpSends += this.write.write(buf, len, info.to, info.from);
       else this.paced.push({ buf, len, to: info.to, from: info.from }, at ?? now);
     }

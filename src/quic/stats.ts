@@ -21,6 +21,48 @@ export interface QuicStats {
 }
 
 /**
+ * How quiche dated this endpoint's packets. quiche 0.18 records a packet's sent time as its pacer's
+ * next release time (SendInfo.at), and RTT samples are measured from it. That time only moves on
+ * when a burst of the pacer's quantum fills, a packet's size differs from the last one's, or the
+ * connection was idle for a quantum's worth of time; a sender of small packets that never fills a
+ * quantum (an HTTP/3 client sending ACKs and window updates) gets packets dated tens of
+ * milliseconds before they were built, and an RTT estimate that much too high. Measured here as
+ * the release time against the clock when quiche handed the packet over.
+ */
+export interface SendDating {
+  /** Packets whose release time was known. */
+  packets: number;
+  /** Of them, dated more than BACKDATED_MS before they were built. */
+  backdated: number;
+  /** Mean and maximum of how far before, over the backdated packets, ms. */
+  backdatedMeanMs: number;
+  backdatedMaxMs: number;
+}
+
+/** A release time this far before the build counts as backdated (timer granularity). */
+export const BACKDATED_MS = 1;
+
+export class SendDatingCounter {
+  private packets = 0;
+  private backdated = 0;
+  private sumMs = 0;
+  private maxMs = 0;
+
+  /** `earlyMs`: build time minus quiche's release time for the packet. */
+  record(earlyMs: number): void {
+    this.packets++;
+    if (earlyMs <= BACKDATED_MS) return;
+    this.backdated++;
+    this.sumMs += earlyMs;
+    if (earlyMs > this.maxMs) this.maxMs = earlyMs;
+  }
+
+  get value(): SendDating {
+    return { packets: this.packets, backdated: this.backdated, backdatedMeanMs: this.backdated ? this.sumMs / this.backdated : 0, backdatedMaxMs: this.maxMs };
+  }
+}
+
+/**
  * One connection as its data sender (bench's HTTP/3 server) saw it when it closed: the sender's
  * smoothed RTT, window and losses, and how its send loop met quiche's pacing release times.
  */
@@ -35,6 +77,8 @@ export interface QuicSenderStats {
   pacing: ReleaseStats;
   /** What the send loop did for this connection: the cost side of pacing (connection.ts). */
   sendLoop?: SendLoopCounters;
+  /** How quiche dated the packets it sent (its RTT samples start there). */
+  dating?: SendDating;
 }
 
 /**

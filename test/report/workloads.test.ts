@@ -298,6 +298,26 @@ describe('multiplex (head-of-line) section', () => {
     }
   });
 
+  it('marks the HTTP/3 client RTT as misdated when quiche backdated most of its packets, and only then', () => {
+    const dated = (share: number, meanMs: number): string => {
+      const copy: RunResult = structuredClone(result);
+      for (const c of copy.cells.filter((x) => x.workloadType === 'multiplex' && x.network === 'loss=2%' && x.protocol === 'h3')) {
+        const transport = (c.details!.multiplex as { transportPerConnection: Array<Record<string, unknown>> }).transportPerConnection;
+        for (const t of transport) t.sendDating = { packets: 200, backdated: Math.round(200 * share), backdatedMeanMs: meanMs, backdatedMaxMs: 2 * meanMs };
+      }
+      return networkBlock(renderReport(copy), 'loss=2%');
+    };
+    const misdated = dated(0.9, 42);
+    const h3Row = /<tr data-protocol="h3">([\s\S]*?)<\/tr>/.exec(/<table class="compact transport">([\s\S]*?)<\/table>/.exec(misdated)![1]!)![1]!;
+    expect(h3Row).toContain('title="misdated: see below the table">*</span>');
+    expect(misdated).toMatch(/<p class="note transport-rtt-note">\* The HTTP\/3 client&#39;s RTT reads high: quiche dated 90% of the client&#39;s packets on average 42 ms before it built them/);
+    // A little backdating (timer granularity) is not worth a word.
+    for (const html of [dated(0.05, 42), dated(0.9, 2)]) {
+      expect(html).not.toContain('transport-rtt-note');
+      expect(html).not.toContain('misdated');
+    }
+  });
+
   it('shows the exact head-of-line figures beside the delivery log, or why there are none, never zeros', () => {
     // The fixture's cells have no capture (the runner adds exactHol from one): HTTP/3 gets figures
     // made here, HTTP/2 says why it has none, as a run without --capture would.

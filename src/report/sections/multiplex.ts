@@ -368,7 +368,30 @@ function renderExactHolTable(ctx: ReportContext, scope: WorkloadScope): string {
   );
 }
 
+/**
+ * When quiche dated most of the client's packets well before they were built, its RTT (measured
+ * from those dates) reads high by about as much: said beside the figure, with the dating measured.
+ */
+function backdatingNote(stats: TransportStats[]): string | undefined {
+  const dating = stats.map((s) => s.sendDating).filter((d): d is NonNullable<TransportStats['sendDating']> => d !== undefined && d.packets > 0);
+  if (dating.length === 0) return undefined;
+  const share = median(dating.map((d) => d.backdated / d.packets));
+  const meanMs = median(dating.map((d) => d.backdatedMeanMs));
+  if (share < BACKDATED_SHARE_NOTED || meanMs < BACKDATED_MEAN_NOTED_MS) return undefined;
+  return (
+    `The HTTP/3 client's RTT reads high: quiche dated ${formatNumber(100 * share, 0)}% of the client's packets on average ${formatNumber(meanMs, 0)} ms before it built them ` +
+    `(medians over connections). quiche 0.18 records a packet's pacing release time as its send time and measures RTT samples from it, and that time falls behind ` +
+    `for a sender of small packets. The data sender's estimate, the server's, is the one its window and pacing use (the next table).`
+  );
+}
+
+/** A client RTT is noted as misdated when at least this share of its packets were backdated, */
+const BACKDATED_SHARE_NOTED = 0.25;
+/** by at least this much on average. */
+const BACKDATED_MEAN_NOTED_MS = 5;
+
 function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string {
+  let note: string | undefined;
   const rows = scope.protocols.flatMap((protocol) => {
     const stats = cellsFor(scope, protocol).flatMap((c) => multiplexDetails(c)?.transportPerConnection ?? []);
     if (stats.length === 0) return [];
@@ -381,11 +404,13 @@ function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string 
       return v.length ? v.reduce((a, b) => a + b, 0).toLocaleString('en-US') : '\u2014';
     };
     const source = protocol === 'h3' ? 'quiche path statistics' : '`ss -tin` in the client namespace';
+    const misdated = protocol === 'h3' ? backdatingNote(stats) : undefined;
+    note ??= misdated;
     return [
       `<tr data-protocol="${protocol}"><th scope="row"><span class="swatch swatch-${protocol}"></span>${PROTOCOL_NAMES[protocol]}</th>` +
         `<td>${protocol === 'h3' ? 'QUIC' : 'TCP'} <span class="muted">(${escapeHtml(source)})</span></td>` +
         `<td class="num">${stats.length}</td>` +
-        `<td class="num">${med((s) => s.rttMs, (v) => formatNumber(v))}</td>` +
+        `<td class="num">${med((s) => s.rttMs, (v) => formatNumber(v))}${misdated ? ' <span class="muted" title="misdated: see below the table">*</span>' : ''}</td>` +
         `<td class="num">${med((s) => s.cwndBytes, (v) => formatBytes(v))}</td>` +
         `<td class="num">${med((s) => s.sentPackets, (v) => formatNumber(v, 0))}</td>` +
         `<td class="num">${med((s) => s.lostPackets, (v) => formatNumber(v, 0))} <span class="muted">/ ${total((s) => s.lostPackets)}</span></td>` +
@@ -398,7 +423,8 @@ function renderTransportTable(ctx: ReportContext, scope: WorkloadScope): string 
     `<div class="table-wrap"><table class="compact transport"><caption>Transport statistics per connection at the end of each round, medians over every connection of every repetition (totals after the slash). ` +
     `They are the client's view: its own losses and retransmissions (requests, acknowledgements); the server's lost response data shows as the link's drops above. ${escapeHtml(ctx.provenance(scope))}</caption>` +
     `<thead><tr><th>Protocol</th><th>Transport</th><th class="num">Connections</th><th class="num">RTT (ms)</th><th class="num">cwnd</th><th class="num">Packets sent</th>` +
-    `<th class="num">Lost</th><th class="num">Retransmitted</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+    `<th class="num">Lost</th><th class="num">Retransmitted</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>` +
+    (note ? `<p class="note transport-rtt-note">* ${escapeHtml(note)}</p>` : '')
   );
 }
 
