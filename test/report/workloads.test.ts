@@ -302,7 +302,7 @@ describe('multiplex (head-of-line) section', () => {
     const dated = (share: number, meanMs: number): string => {
       const copy: RunResult = structuredClone(result);
       for (const c of copy.cells.filter((x) => x.workloadType === 'multiplex' && x.network === 'loss=2%' && x.protocol === 'h3')) {
-        const transport = (c.details!.multiplex as { transportPerConnection: Array<Record<string, unknown>> }).transportPerConnection;
+        const transport = (c.details!.multiplex as unknown as { transportPerConnection: Array<Record<string, unknown>> }).transportPerConnection;
         for (const t of transport) t.sendDating = { packets: 200, backdated: Math.round(200 * share), backdatedMeanMs: meanMs, backdatedMaxMs: 2 * meanMs };
       }
       return networkBlock(renderReport(copy), 'loss=2%');
