@@ -266,8 +266,15 @@ function senderEnvFor(topology: Topology): NodeJS.ProcessEnv {
   return topology.allowsUdpGso === false ? { ...process.env, BENCH_UDP_GSO: 'off', QUIC_GO_DISABLE_GSO: 'true' } : process.env;
 }
 
-/** The unmeasured burst before a network variant's first cell. */
+/**
+ * The unmeasured burst before a network variant's first cell. HTTP/2 and HTTP/3 carry 100 streams
+ * at once on their connection, as the multiplex workload does: with 10 at once the first measured
+ * cell still cost their servers up to twice the CPU per request of the cells after it (the code
+ * paths of many concurrent streams were not yet compiled), and one connection's 100 streams take
+ * no more round trips than 10. HTTP/1.1's concurrency is its pool's.
+ */
 const WARM_UP: RequestsSpec = { type: 'requests', name: 'warm-up', requests: 100, concurrency: 10, connections: 1, sizes: [1000, 50_000], warmup: 0, h1PoolSize: 6 };
+const WARM_UP_MULTIPLEXED: RequestsSpec = { ...WARM_UP, requests: 300, concurrency: 100, sizes: [1000, 10_000, 50_000] };
 
 /** Which server answered each protocol (the same for every network variant); a CPU that cannot be read is said so. */
 function recordServers(result: RunResult, server: ServerHandle, protocols: Protocol[]): void {
@@ -307,7 +314,7 @@ async function warmUpEach(ctx: Omit<CellContext, 'planned'>): Promise<void> {
       cellId: nextCellId++,
       protocol,
       workloadType: 'requests',
-      spec: WARM_UP,
+      spec: protocol === 'h1' ? WARM_UP : WARM_UP_MULTIPLEXED,
       repetition: -1,
       baseRttMs: 0,
     }, `warm-up over ${protocol}`);
