@@ -525,12 +525,13 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`\n${setup.h1}\n${setup.h2}\n${SIZE} B responses; ${setup.measurements}; ${rounds} rounds; ${setup.clientWorkers}; ${setup.client}; ${loadBefore} -> ${loadAfter}`);
-  console.log('server client          req/s median (min-max)    client CPU  server CPU  client µs/req  server µs/req  errors');
+  console.log('server client          req/s median (min-max)    client CPU  server CPU  runner CPU  client µs/req  server µs/req  errors');
   for (const f of figures) {
     const r = f.requestsPerSec;
     console.log(
       `${f.server.padEnd(6)} ${f.client.padEnd(14)} ${String(r.median).padStart(7)} (${r.min}-${r.max})`.padEnd(46) +
         `${(100 * f.clientCpuShare.median).toFixed(0).padStart(5)}%     ${(100 * f.serverCpuShare.median).toFixed(0).padStart(5)}%` +
+        `${f.runnerCpuShare ? `${(100 * f.runnerCpuShare.median).toFixed(0).padStart(10)}%` : '          -'}` +
         `${String(f.clientCpuUsPerRequest.median).padStart(14)} ${String(f.serverCpuUsPerRequest.median).padStart(14)}     ${f.errors}`,
     );
   }
