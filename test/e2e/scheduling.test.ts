@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { multiplexDetails } from '../../src/results/details.ts';
+import type { RunResult } from '../../src/results/model.ts';
 import { isRoot, peerMissing } from '../support/peers.ts';
 import { multiplexScenario } from '../perf/bench-runs.ts';
 import { runBench, writeScenario } from './run-harness.ts';
@@ -43,6 +45,7 @@ async function completions(scheduling: string): Promise<Record<string, number[]>
     .split('\n')
     .map((line) => JSON.parse(line) as RequestEvent)
     .filter((e) => e.type === 'request' && e.workload === 'multiplex');
+  datingRecorded(out);
   const byProtocol: Record<string, number[]> = {};
   for (const protocol of ['h2', 'h3']) {
     const mine = requests.filter((r) => r.protocol === protocol).sort((a, b) => a.sent - b.sent);
@@ -52,6 +55,23 @@ async function completions(scheduling: string): Promise<Record<string, number[]>
     byProtocol[protocol] = mine.map((r) => r.done - mine[0]!.sent);
   }
   return byProtocol;
+}
+
+/**
+ * Beside the scheduling: the HTTP/3 cell records how quiche dated each side's packets (stats.ts,
+ * SendDating), and the two sides differ as quiche's pacer makes them: the client's small packets
+ * mostly backdated, the server's full-size ones seldom.
+ */
+function datingRecorded(out: string): void {
+  const result = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8')) as RunResult;
+  const h3 = result.cells.find((c) => c.protocol === 'h3')!;
+  const client = multiplexDetails(h3)!.transportPerConnection.map((t) => t.sendDating!);
+  const server = (h3.serverQuic ?? []).map((q) => q.dating!);
+  expect(client.length).toBeGreaterThan(0);
+  expect(server.length).toBeGreaterThan(0);
+  const share = (ds: Array<{ packets: number; backdated: number }>) => ds.reduce((a, d) => a + d.backdated, 0) / ds.reduce((a, d) => a + d.packets, 0);
+  expect(client.every((d) => d.packets > 0) && server.every((d) => d.packets > 0)).toBe(true);
+  expect(share(client)).toBeGreaterThan(share(server));
 }
 
 const inOrderShare = (done: number[]) => done.slice(1).filter((t, i) => t >= done[i]!).length / (done.length - 1);
