@@ -39,7 +39,7 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
 
 /** Which of bench's own senders paced, and how (network.pacing). */
 export function describePacing(pacing: SenderPacing, congestionControl: TcpCongestionControl): string {
-  const quic = 'QUIC paced by quiche (1.25 x cwnd/srtt)';
+  const quic = 'QUIC paced by quiche (1.25 x cwnd/srtt, in slow start too)';
   const linux = 'TCP paced by Linux (2 x cwnd/srtt in slow start, 1.2 x after)';
   switch (pacing) {
     case 'on':
