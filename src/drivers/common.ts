@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monoMs } from '../util/clock.ts';
-import { BenchError } from '../util/errors.ts';
-import type { ClientSession, Protocol, RequestRecord, RequestSpec, Target } from './types.ts';
+import { BenchError, UserError } from '../util/errors.ts';
+import type { ClientSession, ConnectOptions, Driver, Protocol, RequestRecord, RequestSpec, Target } from './types.ts';
 
 // Ids are unique across processes and runs (raw.jsonl joins on them), and short.
 const PROCESS_TAG = randomBytes(3).toString('hex');
@@ -171,4 +171,25 @@ export async function waitForSessionTicket(session: ClientSession, timeoutMs = 5
     await new Promise((r) => setTimeout(r, 10));
   }
   return session.session();
+}
+
+/** How long a closing lean session lets requests in flight finish, and its sockets end cleanly. */
+export const CLOSE_GRACE_MS = 1000;
+
+/** The lean clients serve the load workload only: a session that is asked to move says so. */
+export function cannotMove(protocolName: string): BenchError {
+  return new BenchError('E_UNSUPPORTED', `the lean ${protocolName} client cannot move (it serves the load workload only); use client: library`);
+}
+
+/** A lean client's driver: it refuses, with the setting to use instead, what it does not do. */
+export function leanDriver(protocol: Protocol, protocolName: string, open: (target: Target, opts: ConnectOptions) => Promise<ClientSession>): Driver {
+  return {
+    protocol,
+    connect: (target, opts = {}) => {
+      if (opts.reconnect || opts.earlyData) {
+        return Promise.reject(new UserError('E_LEAN_CLIENT', `the lean ${protocolName} client does not reconnect, move or send early data; use \`client: library\``));
+      }
+      return open(target, opts);
+    },
+  };
 }

@@ -9,10 +9,9 @@
  * another when requests wait.
  */
 import { H1ParseError, H1ResponseParser, type H1ResponseEvents } from '../h1/response.ts';
-import { BenchError, UserError } from '../util/errors.ts';
-import { authorityOf, errorText, RequestTimeline } from './common.ts';
+import { authorityOf, cannotMove, CLOSE_GRACE_MS, errorText, leanDriver, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue, type AttemptHandle } from './request-queue.ts';
-import { openTlsConnection, type TlsConnection } from './tcp-tls.ts';
+import { endSocket, openTlsConnection, type TlsConnection } from './tcp-tls.ts';
 import type { ClientSession, ConnectionRecord, ConnectOptions, Driver, MoveOutcome, RequestRecord, RequestSpec, Target } from './types.ts';
 
 /** Request heads kept per session, one per path. */
@@ -257,7 +256,7 @@ class LeanH1Session implements ClientSession {
   }
 
   async moveTo(): Promise<MoveOutcome> {
-    throw new BenchError('E_UNSUPPORTED', 'the lean HTTP/1.1 client cannot move (it serves the load workload only); use client: library');
+    throw cannotMove('HTTP/1.1');
   }
 
   session(): Uint8Array | undefined {
@@ -267,14 +266,10 @@ class LeanH1Session implements ClientSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const closedError = new Error('HTTP/1.1 pool is closed');
-    this.queue.failWaiting(closedError);
-    await this.queue.settled(1000);
-    this.queue.failAll(closedError);
+    await this.queue.close(new Error('HTTP/1.1 pool is closed'), CLOSE_GRACE_MS);
     for (const c of this.all) {
       c.dead = true;
-      c.tls.socket.end();
-      setTimeout(() => c.tls.socket.destroy(), 1000).unref();
+      endSocket(c.tls.socket, CLOSE_GRACE_MS);
     }
     this.all.clear();
     this.idle.length = 0;
@@ -282,12 +277,4 @@ class LeanH1Session implements ClientSession {
 }
 
 /** The lean HTTP/1.1 driver: what the load workload uses for h1 unless its `client` is `library`. */
-export const leanH1Driver: Driver = {
-  protocol: 'h1',
-  connect: (target, opts = {}) => {
-    if (opts.reconnect || opts.earlyData) {
-      return Promise.reject(new UserError('E_LEAN_CLIENT', 'the lean HTTP/1.1 client does not reconnect, move or send early data; use `client: library`'));
-    }
-    return LeanH1Session.open(target, opts);
-  },
-};
+export const leanH1Driver: Driver = leanDriver('h1', 'HTTP/1.1', (target, opts) => LeanH1Session.open(target, opts));

@@ -13,10 +13,10 @@
  */
 import { encodeRequestBlock } from '../h2/hpack.ts';
 import { H2ClientConnection, type H2ClientEvents, type H2ClientOptions, type H2Windows } from '../h2/connection.ts';
-import { BenchError, UserError } from '../util/errors.ts';
-import { authorityOf, RequestTimeline } from './common.ts';
+import { BenchError } from '../util/errors.ts';
+import { authorityOf, cannotMove, CLOSE_GRACE_MS, leanDriver, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue, type AttemptHandle } from './request-queue.ts';
-import { openTlsConnection, type TlsConnection } from './tcp-tls.ts';
+import { endSocket, openTlsConnection, type TlsConnection } from './tcp-tls.ts';
 import { DEFAULT_RECEIVE_WINDOWS, type ClientSession, type ConnectionRecord, type ConnectOptions, type Driver, type MoveOutcome, type RequestRecord, type RequestSpec, type Target } from './types.ts';
 
 /** How long the server has to send its SETTINGS after the TLS handshake. */
@@ -286,7 +286,7 @@ class LeanH2Session implements ClientSession {
   }
 
   async moveTo(): Promise<MoveOutcome> {
-    throw new BenchError('E_UNSUPPORTED', 'the lean HTTP/2 client cannot move (it serves the load workload only); use client: library');
+    throw cannotMove('HTTP/2');
   }
 
   session(): Uint8Array | undefined {
@@ -297,17 +297,12 @@ class LeanH2Session implements ClientSession {
     if (this.closed) return;
     this.closed = true;
     await this.opening?.catch(() => {});
-    const closedError = new Error('HTTP/2 connection is closed');
-    this.queue.failWaiting(closedError);
-    // Requests in flight may finish (for up to a second).
-    await this.queue.settled(1000);
-    this.queue.failAll(closedError);
+    await this.queue.close(new Error('HTTP/2 connection is closed'), CLOSE_GRACE_MS);
     for (const connection of [this.current, ...this.draining]) {
       if (!connection) continue;
       connection.h2.close();
       connection.flush();
-      connection.tls.socket.end();
-      setTimeout(() => connection.tls.socket.destroy(), 1000).unref();
+      endSocket(connection.tls.socket, CLOSE_GRACE_MS);
     }
     this.current = undefined;
     this.draining.clear();
@@ -321,15 +316,7 @@ function unsupported(spec: RequestSpec): string | undefined {
 }
 
 /** The lean HTTP/2 driver: what the load workload uses for h2 unless its `client` is `library`. */
-export const leanH2Driver: Driver = {
-  protocol: 'h2',
-  connect: (target, opts = {}) => {
-    if (opts.reconnect || opts.earlyData) {
-      return Promise.reject(new UserError('E_LEAN_CLIENT', 'the lean HTTP/2 client does not reconnect, move or send early data; use `client: library`'));
-    }
-    return LeanH2Session.open(target, opts);
-  },
-};
+export const leanH2Driver: Driver = leanDriver('h2', 'HTTP/2', (target, opts) => LeanH2Session.open(target, opts));
 
 /** Whether a session is the lean client's (for its windows in the result). */
 export function leanWindows(session: ClientSession): H2Windows | undefined {

@@ -79,10 +79,15 @@ export class RequestQueue<R extends QueuedRequest> {
     return this.waiting.length;
   }
 
-  /** Resolves once no request is in flight, or after `ms` (a closing driver lets them finish). */
-  async settled(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
+  /**
+   * A closing session's requests: those waiting fail at once, those in flight may finish for up to
+   * `graceMs`, then whatever is left fails.
+   */
+  async close(error: unknown, graceMs: number): Promise<void> {
+    this.failWaiting(error);
+    const deadline = Date.now() + graceMs;
     while (this.flying.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    this.failAll(error);
   }
 
   /** A new request: in line behind the others, its timeout armed, started when the connection can take it. */

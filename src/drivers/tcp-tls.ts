@@ -124,3 +124,9 @@ export function watchSilence(socket: TLSSocket, silenceMs: number, busy: () => b
 export function silenceError(silenceMs: number): BenchError {
   return new BenchError('E_CONNECTION_SILENT', `nothing received for ${silenceMs} ms with requests in flight`);
 }
+
+/** Ends a socket (FIN after what is queued), destroying it if it has not closed within `graceMs`. */
+export function endSocket(socket: TLSSocket, graceMs: number): void {
+  socket.end();
+  setTimeout(() => socket.destroy(), graceMs).unref();
+}
