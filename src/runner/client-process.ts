@@ -64,9 +64,9 @@ async function runCell(msg: RunCellMessage): Promise<void> {
   const cpuStart = process.cpuUsage();
   // Unmeasured cells (warm-ups) keep no events.
   const rawLog = msg.rawLog ? new RawLog(msg.rawLog.path) : undefined;
-  const key = msg.rawLog ? cellKeyJson(msg.rawLog.key) : undefined;
-  const events = new Batcher<WorkloadEvent>((list) => rawLog?.appendCellEvents(list, key!));
-  batches.add(events);
+  const key = msg.rawLog && cellKeyJson(msg.rawLog.key);
+  const events = rawLog && key ? new Batcher<WorkloadEvent>((list) => rawLog.appendCellEvents(list, key)) : undefined;
+  if (events) batches.add(events);
   try {
     const workload = getWorkload(msg.workloadType);
     const driver = await getDriver(msg.protocol);
@@ -82,7 +82,7 @@ async function runCell(msg: RunCellMessage): Promise<void> {
       requestTimeoutMs: msg.requestTimeoutMs,
       congestionControl: msg.congestionControl,
       pacing: msg.pacing,
-      emit: (event) => events.add(event),
+      emit: events ? (event) => events.add(event) : () => {},
       eventLog: msg.rawLog,
       link,
       signal: abort.signal,
@@ -94,9 +94,11 @@ async function runCell(msg: RunCellMessage): Promise<void> {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     send({ type: 'cell-error', cellId: msg.cellId, error: text, cpuMs: cpuMs(cpuStart) });
   } finally {
-    events.flush();
+    if (events) {
+      events.flush();
+      batches.delete(events);
+    }
     rawLog?.close();
-    batches.delete(events);
     aborts.delete(msg.cellId);
   }
 }
