@@ -88,10 +88,14 @@ export class H1ResponseParser {
           pos = at + 4;
           break;
         }
-        case State.BodyLength:
-          pos = this.body(bytes, pos, end);
+        case State.BodyLength: {
+          const n = Math.min(this.remaining, end - pos);
+          this.events.data(bytes, pos, pos + n);
+          pos += n;
+          this.remaining -= n;
           if (this.remaining === 0) this.finish();
           break;
+        }
         case State.BodyUntilClose:
           this.events.data(bytes, pos, end);
           pos = end;
@@ -112,10 +116,14 @@ export class H1ResponseParser {
           this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
           break;
         }
-        case State.ChunkData:
-          pos = this.body(bytes, pos, end);
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, end - pos);
+          this.events.data(bytes, pos, pos + n);
+          pos += n;
+          this.remaining -= n;
           if (this.remaining === 0) this.state = State.ChunkDataEnd;
           break;
+        }
         case State.ChunkDataEnd:
           if (end - pos < 2) {
             this.rest = bytes.subarray(pos);
@@ -149,14 +157,6 @@ export class H1ResponseParser {
       return;
     }
     if (this.busy) throw new H1ParseError('the connection closed before the response ended');
-  }
-
-  /** Hands on up to `remaining` body bytes from `pos` (a length-framed body or a chunk); returns where they end. */
-  private body(bytes: Buffer, pos: number, end: number): number {
-    const n = Math.min(this.remaining, end - pos);
-    this.events.data(bytes, pos, pos + n);
-    this.remaining -= n;
-    return pos + n;
   }
 
   private finish(): void {
