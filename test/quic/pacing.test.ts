@@ -13,18 +13,19 @@ import { testCert } from './helpers.ts';
 const clientAddr = { host: '127.0.0.1', port: 40000 };
 const serverAddr = { host: '127.0.0.1', port: 40001 };
 
-function pump(from: NativeConnection, to: NativeConnection, fromAddr = clientAddr, toAddr = serverAddr): number {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Builds what `from` has to send and hands it to `to` after `delayMs`: one way of the path. */
+async function carry(from: NativeConnection, to: NativeConnection, delayMs: number, fromAddr = clientAddr, toAddr = serverAddr): Promise<void> {
   const buf = new Uint8Array(1500);
-  let n = 0;
-  for (let r = from.send(buf); r; r = from.send(buf)) {
-    to.recv(buf.subarray(0, r[0]), { from: fromAddr, to: toAddr });
-    n++;
-  }
-  return n;
+  const packets: Uint8Array[] = [];
+  for (let r = from.send(buf); r; r = from.send(buf)) packets.push(buf.slice(0, r[0]));
+  if (delayMs > 0) await sleep(delayMs);
+  for (const p of packets) to.recv(p, { from: fromAddr, to: toAddr });
 }
 
-/** A client and server connection, handshake done and one RTT sample taken. */
-async function establishedPair(): Promise<{ c: NativeConnection; s: NativeConnection }> {
+/** A client and server connection, handshake done and one RTT sample taken, over a path of `oneWayMs` each way. */
+async function establishedPair(oneWayMs = 0): Promise<{ c: NativeConnection; s: NativeConnection }> {
   const cert = await testCert();
   const server = buildNativeConfig({ alpn: ['x'], certPem: cert.certPem, keyPem: cert.keyPem }, 'server');
   const client = buildNativeConfig({ alpn: ['x'], verifyPeer: false }, 'client');
@@ -32,17 +33,18 @@ async function establishedPair(): Promise<{ c: NativeConnection; s: NativeConnec
   const buf = new Uint8Array(1500);
   const first = c.send(buf)!;
   const s = acceptNative(new Uint8Array(20).fill(2), undefined, serverAddr, clientAddr, server);
+  if (oneWayMs > 0) await sleep(oneWayMs);
   s.recv(buf.subarray(0, first[0]), { from: clientAddr, to: serverAddr });
   for (let i = 0; i < 10 && !(c.isEstablished() && s.isEstablished()); i++) {
-    pump(s, c, serverAddr, clientAddr);
-    pump(c, s);
+    await carry(s, c, oneWayMs, serverAddr, clientAddr);
+    await carry(c, s, oneWayMs);
   }
   expect(c.isEstablished() && s.isEstablished()).toBe(true);
   // Let an RTT sample exist so the pacer has a rate: one request/ack exchange.
   c.streamSend(0, Buffer.from('x'), true);
-  pump(c, s);
-  pump(s, c, serverAddr, clientAddr);
-  pump(c, s);
+  await carry(c, s, oneWayMs);
+  await carry(s, c, oneWayMs, serverAddr, clientAddr);
+  await carry(c, s, oneWayMs);
   return { c, s };
 }
 
@@ -109,29 +111,10 @@ describe('pacing-limited, not application-limited', () => {
  * SendDating). Shown here on real connections with a 100 ms round trip, against the clock.
  */
 describe('quiche dates a small-packet sender\'s packets before they were built', () => {
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
   it('backdates packets sent a few ms apart by tens of ms, and counts them', async () => {
-    const cert = await testCert();
-    const server = buildNativeConfig({ alpn: ['x'], certPem: cert.certPem, keyPem: cert.keyPem }, 'server');
-    const client = buildNativeConfig({ alpn: ['x'], verifyPeer: false }, 'client');
-    const c = connectNative('localhost', new Uint8Array(20).fill(3), clientAddr, serverAddr, client);
-    const buf = new Uint8Array(1500);
-    const first = c.send(buf)!;
-    const s = acceptNative(new Uint8Array(20).fill(4), undefined, serverAddr, clientAddr, server);
-    await sleep(50);
-    s.recv(buf.subarray(0, first[0]), { from: clientAddr, to: serverAddr });
     // A 100 ms round trip: each direction's packets are handed over 50 ms after they were built.
-    for (let i = 0; i < 10 && !(c.isEstablished() && s.isEstablished()); i++) {
-      const toClient: Uint8Array[] = [];
-      for (let r = s.send(buf); r; r = s.send(buf)) toClient.push(buf.slice(0, r[0]));
-      await sleep(50);
-      for (const p of toClient) c.recv(p, { from: serverAddr, to: clientAddr });
-      const toServer: Uint8Array[] = [];
-      for (let r = c.send(buf); r; r = c.send(buf)) toServer.push(buf.slice(0, r[0]));
-      await sleep(50);
-      for (const p of toServer) s.recv(p, { from: clientAddr, to: serverAddr });
-    }
+    const { c } = await establishedPair(50);
+    const buf = new Uint8Array(1500);
     expect(c.isEstablished()).toBe(true);
     expect(c.pathStats()[0]!.rtt).toBeGreaterThanOrEqual(90);
 
@@ -139,7 +122,7 @@ describe('quiche dates a small-packet sender\'s packets before they were built',
     const dating = new SendDatingCounter();
     const earlyMs: number[] = [];
     for (let i = 0; i < 40; i++) {
-      c.streamSend(4 * i, Buffer.from('ab'), false);
+      c.streamSend(4 * (i + 1), Buffer.from('ab'), false);
       for (let r = c.send(buf); r; r = c.send(buf)) {
         const early = monoMs() - releaseTimeMs(r[1])!;
         earlyMs.push(early);
