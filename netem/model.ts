@@ -62,13 +62,15 @@ export type Backend = 'kernel' | 'userspace';
 export type TcpCongestionControl = 'cubic' | 'reno' | 'bbr';
 
 /**
- * Whether the data senders pace their packets. `default`: each stack as it ships (quiche paces at
- * 1.25 x cwnd/srtt; Linux TCP with cubic or reno and no fq qdisc sends in bursts; BBR paces
- * itself). `on`: both pace, each with its own pacer (TCP through SO_MAX_PACING_RATE: 2 x cwnd/srtt
- * in slow start, 1.2 x after). `off`: neither paces (quiche's pacer disabled; not with BBR).
+ * Whether the data senders pace their packets. `default`: each stack as it ships (bench's QUIC
+ * paces with its own pacer, src/quic/pacer.ts: 2 x cwnd/srtt in slow start, 1.2 x after; Linux
+ * TCP with cubic or reno and no fq qdisc sends in bursts; BBR paces itself). `on`: both pace by the
+ * same rule (TCP through SO_MAX_PACING_RATE, Linux's internal pacing). `off`: neither paces (not
+ * with BBR). `quiche`: QUIC paced by quiche's own pacer (1.25 x cwnd/srtt; dates packets at its
+ * release time), TCP as in `default`.
  */
-export type SenderPacing = 'default' | 'on' | 'off';
-export const SENDER_PACING: readonly SenderPacing[] = ['default', 'on', 'off'];
+export type SenderPacing = 'default' | 'on' | 'off' | 'quiche';
+export const SENDER_PACING: readonly SenderPacing[] = ['default', 'on', 'off', 'quiche'];
 
 export type NetworkSpec =
   | { kind: 'none' }

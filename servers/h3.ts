@@ -11,7 +11,7 @@
 import { H3Connection, type H3Event } from '../src/h3/connection.ts';
 import { H3_NO_ERROR } from '../src/h3/errors.ts';
 import type { HeaderList } from '../src/h3/headers.ts';
-import { QuicServer, type QuicConnection, type QuicSenderStats, type QuicServerCounters } from '../src/quic/index.ts';
+import { QuicServer, quicPacingFor, type QuicConnection, type QuicSenderStats, type QuicServerCounters } from '../src/quic/index.ts';
 import { textBody } from './body.ts';
 import { DEFAULT_STREAM_SCHEDULING, type H3Listener, type H3ListenerOptions, type HandlerRequest, type HandlerResponse, type RequestHandler, type ResponseBody, type StreamScheduling } from './handler-types.ts';
 
@@ -74,7 +74,7 @@ export async function startH3Listener(opts: H3ListenerOptions & H3ListenerExtraO
     certPem: opts.cert,
     keyPem: opts.key,
     congestionControl: opts.congestionControl,
-    pacing: opts.pacing !== 'off',
+    pacing: quicPacingFor(opts.pacing),
     retry: opts.retry,
     earlyData: true,
     idleTimeoutMs: opts.idleTimeoutMs,

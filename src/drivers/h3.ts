@@ -9,7 +9,7 @@
  */
 import { monoMs } from '../util/clock.ts';
 import { BenchError } from '../util/errors.ts';
-import { QuicClient, type QuicConnection } from '../quic/index.ts';
+import { QuicClient, quicPacingFor, type QuicConnection } from '../quic/index.ts';
 import { authorityOf, errorText, newConnectionId, RequestTimeline } from './common.ts';
 import { QueuedRequest, RequestQueue } from './request-queue.ts';
 import { H3Connection, H3StreamBlockedError, type H3Event } from '../h3/connection.ts';
@@ -104,7 +104,7 @@ class H3ClientSession implements ClientSession {
         session: opts.session,
         earlyData: opts.earlyData ?? false,
         congestionControl: opts.congestionControl,
-        pacing: opts.pacing !== 'off',
+        pacing: quicPacingFor(opts.pacing),
         initialMaxStreamData: (opts.receiveWindows ?? DEFAULT_RECEIVE_WINDOWS).streamBytes,
         initialMaxData: (opts.receiveWindows ?? DEFAULT_RECEIVE_WINDOWS).connectionBytes,
       });

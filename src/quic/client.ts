@@ -7,7 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { BenchError, UserError } from '../util/errors.ts';
 import { connectNative, type HostPort } from './binding.ts';
-import { buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
+import { benchPacerFor, buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
 import { QuicConnection, type QuicPathEvent } from './connection.ts';
 import { newCid, newResetToken } from './cid.ts';
 import { udpSink, type DatagramSink } from './udp-batch.ts';
@@ -126,7 +126,7 @@ export class QuicClient {
         return sends;
       },
     };
-    const conn = new QuicConnection(native, 'client', write, first.local, peer);
+    const conn = new QuicConnection(native, 'client', write, first.local, peer, benchPacerFor(opts));
     client = new QuicClient(conn, first, udpPayloadOf(opts));
     conn.on('established', () => {
       copyKeys(false);

@@ -9,7 +9,9 @@ import {
   type CongestionControl,
   type NativeConfig,
 } from './binding.ts';
+import type { SenderPacing } from '../../netem/model.ts';
 import { keylogPath } from './keylog.ts';
+import { Pacer } from './pacer.ts';
 
 export interface QuicOptions {
   /** ALPN protocols, most preferred first (HTTP/3: ['h3']). */
@@ -37,14 +39,41 @@ export interface QuicOptions {
   earlyData?: boolean;
   /** Server: session ticket key (48 bytes) so tickets survive a listener restart. */
   ticketKey?: Uint8Array;
-  /** quiche's packet pacing (default on). */
-  pacing?: boolean;
+  /** Who paces this endpoint's packets (default `bench`; see pacerOf). */
+  pacing?: QuicPacing;
   /** Send GREASE values in transport parameters (default on). */
   grease?: boolean;
   /** Tell the peer not to migrate (default false: migration is measured). */
   disableActiveMigration?: boolean;
   /** How many connection IDs we accept from the peer (>= 2 for migration). */
   activeConnectionIdLimit?: number;
+}
+
+/**
+ * Who paces an endpoint's packets: bench's pacer (pacer.ts: Linux's gains, every packet dated
+ * when it leaves), quiche's own (1.25 x cwnd/srtt; dates packets at its release time, stats.ts
+ * SendDating), or nobody.
+ */
+export type QuicPacing = 'bench' | 'quiche' | 'off';
+
+/**
+ * The pacer an endpoint with these options runs. BBR keeps quiche's: its pacing rate is part of
+ * the algorithm (startup and probing gains), as Linux's BBR paces itself.
+ */
+export function pacerOf(opts: Pick<QuicOptions, 'pacing' | 'congestionControl'>): QuicPacing {
+  const pacing = opts.pacing ?? 'bench';
+  return pacing === 'bench' && opts.congestionControl === 'bbr' ? 'quiche' : pacing;
+}
+
+/** The QUIC pacer a scenario's `network.pacing` asks for (netem/model.ts, SenderPacing). */
+export function quicPacingFor(pacing: SenderPacing = 'default'): QuicPacing {
+  if (pacing === 'off') return 'off';
+  return pacing === 'quiche' ? 'quiche' : 'bench';
+}
+
+/** A pacer for a connection of an endpoint with these options, when bench paces it. */
+export function benchPacerFor(opts: Pick<QuicOptions, 'pacing' | 'congestionControl' | 'maxUdpPayload'>): Pacer | undefined {
+  return pacerOf(opts) === 'bench' ? new Pacer(udpPayloadOf(opts)) : undefined;
 }
 
 export const CONGESTION_CONTROLS: readonly CongestionControl[] = ['cubic', 'reno', 'bbr'];
@@ -106,7 +135,7 @@ export function buildNativeConfig(opts: QuicOptions, role: 'client' | 'server'):
   config.setDisableActiveMigration(opts.disableActiveMigration ?? false);
   config.setActiveConnectionIdLimit(opts.activeConnectionIdLimit ?? 4);
   config.grease(opts.grease ?? true);
-  config.enablePacing(opts.pacing ?? true);
+  config.enablePacing(pacerOf(opts) === 'quiche');
   setCongestionControl(config, cc);
   if (opts.earlyData ?? true) config.enableEarlyData();
   // quiche writes secrets only when the TLS context was told to log keys (keylog.ts).

@@ -6,12 +6,18 @@
  * quiche first (receive()), then one setImmediate runs the application ('activity') and the send
  * loop, so ACKs and responses coalesce instead of one flush per datagram.
  *
- * Pacing: a packet whose release time (quiche's pacer) is still ahead waits in a ReleaseQueue that
- * a timer drains in order. The loop builds until quiche has nothing more to send (window full,
- * flow control, no data) or the queue reaches QUEUE_AHEAD_MS into the future: packets built
- * further ahead would carry ACK frames that go stale while they wait, inflating the peer's RTT
- * samples. Stopping early is made known to quiche (declarePacingLimited), else it would count the
- * connection as application-limited and stop growing its window (see release-queue.ts).
+ * Pacing, by one of two pacers (config.ts, QuicPacing):
+ * - bench's (pacer.ts): the loop asks quiche for a packet only when the pacer's budget allows one,
+ *   so each packet is built, dated and sent at once; when the budget is spent a timer resumes the
+ *   loop at the pacer's next send time.
+ * - quiche's: a packet whose release time (SendInfo.at) is still ahead waits in a ReleaseQueue that
+ *   a timer drains in order. The loop builds until quiche has nothing more to send (window full,
+ *   flow control, no data) or the queue reaches QUEUE_AHEAD_MS into the future: packets built
+ *   further ahead would carry ACK frames that go stale while they wait, inflating the peer's RTT
+ *   samples.
+ * Either way, stopping while quiche could send more is made known to it (declarePacingLimited),
+ * else it would count the connection as application-limited and stop growing its window (see
+ * release-queue.ts).
  */
 import { EventEmitter } from 'node:events';
 import { monoMs } from '../util/clock.ts';
@@ -24,7 +30,8 @@ import {
   type NativeConnectionError,
   type NativePathEvent,
 } from './binding.ts';
-import { ReleaseQueue, type ReleaseStats } from './release-queue.ts';
+import type { Pacer } from './pacer.ts';
+import { recordRelease, ReleaseQueue, type ReleaseStats } from './release-queue.ts';
 import type { QuicSenderStats, QuicStats, SendDating, SendLoopCounters } from './stats.ts';
 import { readStats, SendDatingCounter } from './stats.ts';
 
@@ -147,6 +154,10 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private readableChanged = true;
   /** close() was called: packets are no longer paced. */
   private closing = false;
+  /** bench's pacer must re-read quiche's window and RTT (an ACK or a loss timer changed them). */
+  private pacerStale = true;
+  /** When bench's pacer holds the next packet: the time it may be built. */
+  private heldUntil: number | undefined;
   /**
    * What the send loop did: turns run, datagrams received and packets built, loops ended because
    * quiche had nothing to send (cwnd, flow control or idle), by the burst cap, or by pacing.
@@ -161,6 +172,8 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     /** The 4-tuple the connection currently uses (updated on migration). */
     public local: HostPort,
     public peer: HostPort,
+    /** bench's pacer, when it (not quiche's) paces this connection. */
+    private readonly pacer?: Pacer,
   ) {
     super();
     this.timings = { start: monoMs() };
@@ -225,6 +238,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     let ok = true;
     this.sendLoop.received++;
     this.readableChanged = true;
+    this.pacerStale = true;
     try {
       this.native.recv(datagram, { from, to });
     } catch {
@@ -284,8 +298,22 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   };
 
   private sendPending(): void {
+    const pacer = this.closing ? undefined : this.pacer;
+    if (pacer && this.pacerStale) this.updatePacer(pacer);
     for (let n = 0; n < MAX_BURST_PER_TURN; n++) {
       const now = monoMs();
+      if (pacer) {
+        const allowedAt = pacer.nextSendAt(now);
+        if (allowedAt > now) {
+          // Budget spent: the pacing timer resumes building at allowedAt.
+          this.heldUntil = allowedAt;
+          this.flushDatagrams();
+          this.declarePacingLimited();
+          this.armPacingTimer();
+          this.armLossTimer();
+          return;
+        }
+      }
       const lastAt = this.paced.lastAt;
       if (lastAt !== undefined && lastAt - now > QUEUE_AHEAD_MS) {
         // Pacing-limited: the release timer resumes building.
@@ -319,6 +347,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       const [len, info] = result;
       commitPacketBuffer(len);
       this.sendLoop.packets++;
+      pacer?.onSent(len, now);
       const at = this.closing ? undefined : releaseTimeMs(info);
       if (at !== undefined) this.dating.record(now - at);
       if (this.paced.sendsNow(at, now)) this.sendLoop.udpSends += this.write.write(buf, len, info.to, info.from);
@@ -340,9 +369,26 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     this.sendLoop.udpSends += this.write.flush();
   }
 
-  /** One timer, for the oldest waiting packet; kept when that time has not changed. */
+  /**
+   * Sets bench's pacer from quiche's window and smoothed RTT on the active path. Slow start lasts
+   * until the path's first loss: quiche 0.18 does not expose its slow-start threshold, so a
+   * HyStart++ exit without loss keeps the slow-start gain (documented in ARCHITECTURE.md).
+   */
+  private updatePacer(pacer: Pacer): void {
+    this.pacerStale = false;
+    let paths;
+    try {
+      paths = this.native.pathStats();
+    } catch {
+      return; // closed
+    }
+    const path = paths.find((p) => p.active) ?? paths[0];
+    if (path) pacer.update(path.cwnd, path.rtt, path.lost === 0);
+  }
+
+  /** One timer, for the oldest waiting packet or bench's pacer; kept when that time has not changed. */
   private armPacingTimer(): void {
-    const at = this.paced.nextAt;
+    const at = this.heldUntil ?? this.paced.nextAt;
     if (at === undefined || at === this.pacingTimerAt) return;
     if (this.pacingTimer) clearTimeout(this.pacingTimer);
     this.pacingTimerAt = at;
@@ -353,7 +399,12 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     this.sendLoop.timerWakeups++;
     this.pacingTimer = undefined;
     this.pacingTimerAt = Infinity;
-    this.paced.takeDue(monoMs(), this.writePacket);
+    const now = monoMs();
+    if (this.heldUntil !== undefined) {
+      recordRelease(this.paced.stats, now - this.heldUntil, 1);
+      this.heldUntil = undefined;
+    }
+    this.paced.takeDue(now, this.writePacket);
     this.sendPending(); // flushes what was released with what it builds
     this.checkClosed();
   };
@@ -398,6 +449,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
   private readonly onLossTimer = (): void => {
     this.lossTimer = undefined;
     this.lossDeadline = Infinity;
+    this.pacerStale = true;
     this.native.onTimeout();
     this.afterInput();
     this.checkClosed();
@@ -416,6 +468,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     if (this.pacingTimer) clearTimeout(this.pacingTimer);
     this.lossTimer = this.pacingTimer = undefined;
     this.pacingTimerAt = Infinity;
+    this.heldUntil = undefined;
     this.paced.clear();
     const info: QuicCloseInfo = {
       peer: this.native.peerError() ?? undefined,
@@ -593,6 +646,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
       if (this.pacingTimer) clearTimeout(this.pacingTimer);
       this.pacingTimer = undefined;
       this.pacingTimerAt = Infinity;
+      this.heldUntil = undefined;
       this.paced.takeAll(this.writePacket);
       this.sendPending();
       this.flushDatagrams();

@@ -10,6 +10,6 @@ export {
   type QuicPathEvent,
   type QuicTimings,
 } from './connection.ts';
-export { CONGESTION_CONTROLS, type QuicOptions } from './config.ts';
+export { CONGESTION_CONTROLS, quicPacingFor, type QuicOptions, type QuicPacing } from './config.ts';
 export type { QuicStats } from './stats.ts';
 export { pacingSupported, type CongestionControl, type HostPort } from './binding.ts';

@@ -90,9 +90,7 @@ export class ReleaseQueue<P> {
   }
 
   private record(lateMs: number): void {
-    this.stats.lateSumMs += lateMs;
-    if (lateMs > this.stats.lateMaxMs) this.stats.lateMaxMs = lateMs;
-    if (lateMs > 1) this.stats.lateOver1Ms++;
+    recordRelease(this.stats, lateMs);
   }
 
   private compact(): void {
@@ -104,4 +102,18 @@ export class ReleaseQueue<P> {
       this.head = 0;
     }
   }
+}
+
+/**
+ * Records one packet's release `lateMs` after its time. `held`: a packet that waited before it was
+ * built (bench's pacer, connection.ts), counted as queued here since it never sat in a queue.
+ */
+export function recordRelease(stats: ReleaseStats, lateMs: number, held?: 1): void {
+  if (held) {
+    stats.queued++;
+    if (stats.maxDepth < 1) stats.maxDepth = 1;
+  }
+  stats.lateSumMs += lateMs;
+  if (lateMs > stats.lateMaxMs) stats.lateMaxMs = lateMs;
+  if (lateMs > 1) stats.lateOver1Ms++;
 }

@@ -19,7 +19,7 @@ import {
   type HostPort,
   type NativeConfig,
 } from './binding.ts';
-import { buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
+import { benchPacerFor, buildNativeConfig, udpPayloadOf, type QuicOptions } from './config.ts';
 import { QuicConnection, type DatagramWriter } from './connection.ts';
 import { udpSink, type DatagramSink } from './udp-batch.ts';
 import { cidKey, newCid, newResetToken } from './cid.ts';
@@ -191,7 +191,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
       return;
     }
     const copyKeys = applyKeylog(native);
-    const c = new QuicConnection(native, 'server', this.writeDatagram, this.local, from);
+    const c = new QuicConnection(native, 'server', this.writeDatagram, this.local, from, benchPacerFor(this.opts));
     const scidKey = cidKey(scid);
     const odcidKey = cidKey(hdr.dcid);
     const keys = new Set([scidKey, odcidKey]);

@@ -37,19 +37,20 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
   return { shaped: true, summary: `${origin}: ${pathText}${more}`, details, ...(variant.backendReason && { backendReason: variant.backendReason }) };
 }
 
-/** Which of bench's own senders paced, and how (network.pacing). */
+/** Which of bench's own senders paced, and how (network.pacing; src/quic/config.ts, servers/listen.ts). */
 export function describePacing(pacing: SenderPacing, congestionControl: TcpCongestionControl): string {
-  const quic = 'QUIC paced by quiche (1.25 x cwnd/srtt, in slow start too)';
-  const linux = 'TCP paced by Linux (2 x cwnd/srtt in slow start, 1.2 x after)';
+  const bbr = congestionControl === 'bbr';
+  const benchQuic = bbr ? 'QUIC paced by BBR (quiche)' : 'QUIC paced by bench (2 x cwnd/srtt in slow start, 1.2 x after, bursts of 10 packets or 2 ms)';
+  const tcpAsShipped = bbr ? 'TCP paced by BBR' : `TCP not paced (${congestionControl} without an fq qdisc sends in bursts)`;
   switch (pacing) {
     case 'on':
-      return `pacing on: ${quic}; ${linux}`;
+      return `pacing on: ${benchQuic}; TCP paced by Linux (2 x cwnd/srtt in slow start, 1.2 x after)`;
     case 'off':
-      return 'pacing off: neither QUIC (quiche\'s pacer disabled) nor TCP paces';
+      return 'pacing off: neither QUIC nor TCP paces';
+    case 'quiche':
+      return `pacing by quiche: QUIC paced by quiche (1.25 x cwnd/srtt, in slow start too; packets dated at its release time); ${tcpAsShipped}`;
     case 'default':
-      return congestionControl === 'bbr'
-        ? `pacing as the stacks ship: ${quic}; TCP paced by BBR`
-        : `pacing as the stacks ship: ${quic}; TCP not paced (${congestionControl} without an fq qdisc sends in bursts)`;
+      return `pacing as the stacks ship: ${benchQuic}; ${tcpAsShipped}`;
   }
 }
 

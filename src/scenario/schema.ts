@@ -269,7 +269,7 @@ const shapedNetworkSchema = mapping(
     backend: oneOf(BACKENDS, 'backend', 'Link emulator: `kernel` (tc netem), `userspace` (TUN link process), or `auto` (kernel when this kernel has netem).').default('auto'),
     mtu: int({ min: 1280, max: 9000, example: 1500 }, 'MTU of the emulated link in bytes (QUIC needs at least 1280).').default(1500),
     congestionControl: oneOf(CONGESTION_CONTROLS, 'congestion control', 'Congestion control for TCP (in the namespaces) and QUIC.').default('cubic'),
-    pacing: oneOf(SENDER_PACING as readonly [SenderPacing, ...SenderPacing[]], 'pacing', 'Whether senders pace: `default` (each stack as it ships: QUIC paces, TCP with cubic/reno does not), `on` (both pace, each with its own pacer), `off` (neither paces; not with bbr).').default('default'),
+    pacing: oneOf(SENDER_PACING as readonly [SenderPacing, ...SenderPacing[]], 'pacing', 'Whether senders pace: `default` (each stack as it ships: bench\'s QUIC paces at 2 x cwnd/srtt in slow start and 1.2 x after, TCP with cubic/reno does not), `on` (both pace by those gains), `off` (neither paces; not with bbr), `quiche` (QUIC paced by quiche\'s own pacer, 1.25 x cwnd/srtt; TCP as in default).').default('default'),
     jitterOrder: oneOf(JITTER_ORDERS, 'jitter order', 'How jitter treats packet order: `reorder` (as netem: each packet its own delay, so jitter above the packet spacing reorders) or `fifo` (no packet overtakes another, as on a cellular link that delivers in order; userspace backend).').default('reorder'),
     ...directionKeys('Every path'),
     paths: list(pathSchema, 'path', '[{name: wifi}, {name: lte}]', 'Paths between client and server (default: one path named `primary`).').optional(),

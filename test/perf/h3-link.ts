@@ -16,7 +16,7 @@
  *                   another stack's HTTP/3 costs against its HTTP/2 on the same link
  *   h3CpuVsCaddyH3  our H3 server CPU per request / Caddy's H3's          reference
  *
- *   node --import tsx test/perf/h3-link.ts [--pairs 2] [--repetitions 3] [--pacing default|on|off] [--json]
+ *   node --import tsx test/perf/h3-link.ts [--pairs 2] [--repetitions 3] [--pacing default|on|off|quiche] [--json]
  * Needs root (namespaces) and Debian's caddy (without it the Caddy ratio is left out, said so).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
