@@ -126,7 +126,7 @@ export class QuicClient {
         return sends;
       },
     };
-    const conn = new QuicConnection(native, 'client', write, first.local, peer, benchPacerFor(opts));
+    const conn = new QuicConnection(native, 'client', write, first.local, peer, benchPacerFor(opts, 'client'));
     client = new QuicClient(conn, first, udpPayloadOf(opts));
     conn.on('established', () => {
       copyKeys(false);

@@ -1,20 +1,25 @@
 /**
- * bench's QUIC pacer: decides when the send loop may ask quiche for its next packet. Pure: the
- * connection owns the clock, the timer and quiche.
+ * bench's QUIC pacer: decides when the send loop may ask quiche for its next packet, so quiche
+ * builds each packet when it leaves. Pure: the connection owns the clock, the timer and quiche.
  *
- * Why not quiche's own pacer: quiche 0.18 records a packet's sent time as its pacer's release time
- * and measures RTT samples from it, and that time stands still for small packets (stats.ts,
- * SendDating): its client's RTT estimate read 40 to 50% above the path's. It also paces at
- * 1.25 x cwnd/srtt in slow start, where the window doubles each round trip, so a paced flow
- * ramps up slower than an unpaced one. Gating *when quiche builds* instead of holding packets it
- * built keeps every packet dated at the moment it leaves, with fresh ACK frames.
+ * Why not quiche's own pacer: quiche 0.18 paces at 1.25 x cwnd/srtt in slow start too, where the
+ * window doubles every round trip, so a paced flow ramps up slower than TCP's (Linux paces slow
+ * start at 2 x). The binding offers no way to change that.
  *
- * The rule:
- * - rate = gain x cwnd / srtt, with Linux TCP's gains (net.ipv4.tcp_pacing_ss_ratio = 200 in slow
- *   start, tcp_pacing_ca_ratio = 120 after), so `pacing: on` paces HTTP/2 and HTTP/3 alike;
- * - a byte budget refilled at that rate, capped at a burst of max(10 packets, 2 ms at the rate),
- *   and a wait of at least 1 ms once it is spent (quic-go's pacer: JavaScript timers, like Go's,
- *   are not finer than about a millisecond, so smaller bursts would fall behind the rate).
+ * The rate: gain x cwnd / srtt with Linux TCP's gains (net.ipv4.tcp_pacing_ss_ratio = 200 in slow
+ * start, tcp_pacing_ca_ratio = 120 after), so `pacing: on` paces HTTP/2 and HTTP/3 by one rule. A
+ * byte budget refills at that rate, capped at a burst of max(10 packets, 2 ms at the rate), with a
+ * wait of at least 1 ms once spent (quic-go's pacer: JavaScript timers, like Go's, are not finer
+ * than about a millisecond, so smaller bursts would fall behind the rate).
+ *
+ * The send dates: quiche 0.18 dates a packet by its pacer's clock, which with its pacing off moves
+ * to "now" only when the connection sent nothing for quiche's quantum interval, 10 packets /
+ * (1.25 x cwnd/srtt) (recovery/pacer.rs): every packet sent sooner after that reset is dated at
+ * the reset, and its RTT samples read long by the difference. So this pacer sends only within
+ * DATED_WITHIN_MS of a reset, or once the interval has passed since the last one (which resets the
+ * clock), and makes its bursts large enough to keep the rate: the interval (with a margin) at the
+ * pacing rate, about 18 packets in slow start and 11 after. Where quiche's interval is shorter
+ * than the timers' millisecond, that constraint vanishes (any send resets).
  */
 
 export interface PacingGains {
@@ -31,12 +36,26 @@ export const BURST_PACKETS = 10;
 export const BURST_MS = 2;
 /** A sender whose budget is spent waits at least this long (timer granularity). */
 export const MIN_WAIT_MS = 1;
+/** Packets sent this soon after quiche's pacer clock reset are dated within this (send-dating counter's threshold). */
+export const DATED_WITHIN_MS = 1;
+
+/** quiche 0.18's pacer: a quantum of its initial window (10 packets) at 1.25 x cwnd/srtt. */
+const QUICHE_QUANTUM_PACKETS = 10;
+const QUICHE_PACING_GAIN = 1.25;
+/** Waits past quiche's interval this much longer: the RTT read through the binding is whole ms. */
+const INTERVAL_MARGIN = 1.2;
 
 export class Pacer {
   /** Bytes per ms; Infinity until the first update. */
   private rate = Infinity;
+  /** quiche's quantum interval with the margin, ms (0: no constraint). */
+  private slotMs = 0;
+  /** quiche's quantum interval itself (its reset rule), ms. */
+  private quicheIntervalMs = 0;
   private budgetAtLastSend: number;
   private lastSendAt = -Infinity;
+  /** When quiche's pacer clock last moved to "now" (as its rule says, from our sends). */
+  private lastResetAt = -Infinity;
   private slowStart = true;
 
   constructor(
@@ -47,15 +66,21 @@ export class Pacer {
     this.budgetAtLastSend = BURST_PACKETS * packetBytes;
   }
 
-  /** Sets the rate from the sender's window and smoothed RTT. */
+  /** Sets the rate from the sender's window and smoothed RTT (whole ms, as the binding gives it). */
   update(cwndBytes: number, srttMs: number, inSlowStart: boolean): void {
     this.slowStart = inSlowStart;
     if (!(cwndBytes > 0) || !(srttMs > 0)) {
       this.rate = Infinity;
+      this.slotMs = this.quicheIntervalMs = 0;
       return;
     }
     const gain = inSlowStart ? this.gains.slowStart : this.gains.congestionAvoidance;
     this.rate = (gain * cwndBytes) / srttMs;
+    const quantum = QUICHE_QUANTUM_PACKETS * this.packetBytes;
+    this.quicheIntervalMs = quantum / ((QUICHE_PACING_GAIN * cwndBytes) / srttMs);
+    // quiche's srtt may be up to 1 ms above the whole ms read: its interval up to that much longer.
+    const longest = quantum / ((QUICHE_PACING_GAIN * cwndBytes) / (srttMs + 1));
+    this.slotMs = longest * INTERVAL_MARGIN > MIN_WAIT_MS ? longest * INTERVAL_MARGIN : 0;
   }
 
   /** Bytes per ms the pacer allows now (Infinity before the first update). */
@@ -67,9 +92,9 @@ export class Pacer {
     return this.slowStart;
   }
 
-  /** The largest burst: max(BURST_PACKETS packets, BURST_MS at the rate). */
+  /** The largest burst: max(BURST_PACKETS packets, the rate over BURST_MS or over a dating slot). */
   get maxBurst(): number {
-    return Math.max(BURST_PACKETS * this.packetBytes, BURST_MS * this.rate);
+    return Math.max(BURST_PACKETS * this.packetBytes, Math.max(BURST_MS, this.slotMs) * this.rate);
   }
 
   /** Bytes that may leave at `now` without waiting. */
@@ -79,15 +104,27 @@ export class Pacer {
     return Math.min(this.maxBurst, refilled);
   }
 
-  /** When the next full-size packet may be built: `now` while the budget holds one. */
+  /** When the next full-size packet may be built: `now` while the budget holds one and its date will be right. */
   nextSendAt(now: number): number {
-    if (this.budget(now) >= this.packetBytes) return now;
-    const refill = (this.packetBytes - this.budgetAtLastSend) / this.rate;
-    return Math.max(now, this.lastSendAt + Math.max(MIN_WAIT_MS, refill));
+    let at = now;
+    if (this.budget(now) < this.packetBytes) {
+      const refill = (this.packetBytes - this.budgetAtLastSend) / this.rate;
+      at = Math.max(now, this.lastSendAt + Math.max(MIN_WAIT_MS, refill));
+    }
+    if (this.slotMs > 0 && !this.datedRight(at)) at = this.lastResetAt + this.slotMs;
+    return at;
+  }
+
+  /** Whether a packet sent at `t` gets a date within DATED_WITHIN_MS of `t`. */
+  private datedRight(t: number): boolean {
+    const sinceReset = t - this.lastResetAt;
+    return sinceReset <= DATED_WITHIN_MS || sinceReset >= this.slotMs;
   }
 
   /** A packet of `bytes` left at `now`. */
   onSent(bytes: number, now: number): void {
+    // quiche's rule (pacer.rs, send): the clock resets when more than its interval has passed.
+    if (now - this.lastResetAt > this.quicheIntervalMs) this.lastResetAt = now;
     this.budgetAtLastSend = Math.max(0, this.budget(now) - bytes);
     this.lastSendAt = now;
   }

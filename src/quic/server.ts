@@ -191,7 +191,7 @@ export class QuicServer extends EventEmitter<QuicServerEvents> {
       return;
     }
     const copyKeys = applyKeylog(native);
-    const c = new QuicConnection(native, 'server', this.writeDatagram, this.local, from, benchPacerFor(this.opts));
+    const c = new QuicConnection(native, 'server', this.writeDatagram, this.local, from, benchPacerFor(this.opts, 'server'));
     const scidKey = cidKey(scid);
     const odcidKey = cidKey(hdr.dcid);
     const keys = new Set([scidKey, odcidKey]);
