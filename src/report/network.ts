@@ -40,7 +40,9 @@ export function describeNetwork(variant: NetworkVariantResult): NetworkDescripti
 /** Which of bench's own senders paced, and how (network.pacing; src/quic/config.ts, servers/listen.ts). */
 export function describePacing(pacing: SenderPacing, congestionControl: TcpCongestionControl): string {
   const bbr = congestionControl === 'bbr';
-  const benchQuic = bbr ? 'QUIC paced by BBR (quiche)' : 'QUIC paced by bench (2 x cwnd/srtt in slow start, 1.2 x after, bursts of 10 packets or 2 ms)';
+  const benchQuic = bbr
+    ? 'QUIC paced by BBR (quiche)'
+    : "QUIC paced by bench (2 x cwnd/srtt in slow start, 1.2 x after; windows under 80 packets unpaced; HTTP/3 clients by quiche's pacer)";
   const tcpAsShipped = bbr ? 'TCP paced by BBR' : `TCP not paced (${congestionControl} without an fq qdisc sends in bursts)`;
   switch (pacing) {
     case 'on':

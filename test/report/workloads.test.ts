@@ -9,6 +9,7 @@ import * as vegaLite from 'vega-lite';
 import type { Protocol } from '../../src/drivers/types.ts';
 import { compareSamples, median } from '../../src/metrics/index.ts';
 import { renderReport } from '../../src/report/html.ts';
+import { formatNumber } from '../../src/report/format.ts';
 import type { Cell, CertificateChainInfo, RunResult } from '../../src/results/model.ts';
 import type { RawEvent } from '../../src/results/events.ts';
 import { DEVIATION_THRESHOLD_RTT, handshakeDetails, isLossFree } from '../../src/report/sections/handshake-analysis.ts';
@@ -316,6 +317,21 @@ describe('multiplex (head-of-line) section', () => {
       expect(html).not.toContain('transport-rtt-note');
       expect(html).not.toContain('misdated');
     }
+  });
+
+  it('gives the HTTP/3 server\'s dated-early share and mean, weighted by packets', () => {
+    const copy: RunResult = structuredClone(result);
+    const h3 = copy.cells.filter((x) => x.workloadType === 'multiplex' && x.network === 'loss=2%' && x.protocol === 'h3');
+    const sender = { sentPackets: 1000, sentBytes: 1e6, lostPackets: 0, retransmittedPackets: 0, pacing: { queued: 0, lateSumMs: 0, lateMaxMs: 0, lateOver1Ms: 0, maxDepth: 0 } };
+    // 30 of 1,000 early by 10 ms and 10 of 1,000 by 50 ms: 2%, (300 + 500) / 40 = 20 ms.
+    h3[0]!.serverQuic = [{ ...sender, dating: { packets: 1000, backdated: 30, backdatedMeanMs: 10, backdatedMaxMs: 20 } }];
+    for (const c of h3.slice(1)) c.serverQuic = [{ ...sender, dating: { packets: 1000, backdated: 10, backdatedMeanMs: 50, backdatedMaxMs: 90 } }];
+    const block = networkBlock(renderReport(copy), 'loss=2%');
+    const table = /<table class="compact transport quic-sender">([\s\S]*?)<\/table>/.exec(block)![1]!;
+    const packets = 1000 * h3.length;
+    const early = 30 + 10 * (h3.length - 1);
+    const meanMs = (30 * 10 + 10 * 50 * (h3.length - 1)) / early;
+    expect(table).toContain(`<td class="num">${formatNumber((100 * early) / packets)}% <span class="muted">(${formatNumber(meanMs)} ms)</span></td>`);
   });
 
   it('shows the exact head-of-line figures beside the delivery log, or why there are none, never zeros', () => {

@@ -13,6 +13,7 @@ import { escapeHtml } from '../escape.ts';
 import { estimate, type MetricDef } from '../estimates.ts';
 import { formatBytes, formatEstimate, formatNumber } from '../format.ts';
 import type { Cell } from '../../results/model.ts';
+import type { QuicSenderStats } from '../../quic/index.ts';
 import { exactHol, multiplexDetails, type ExactHol, type MultiplexDetails } from '../../results/details.ts';
 import { medianPerRoundTrip } from '../../workloads/flights.ts';
 import { serverText, SERVERS_NOT_RECORDED } from '../servers.ts';
@@ -474,12 +475,17 @@ export function renderQuicSenderTable(ctx: ReportContext, scope: WorkloadScope):
   const sent = stats.reduce((a, s) => a + s.sentPackets, 0);
   const lost = stats.reduce((a, s) => a + s.lostPackets, 0);
   const range = srtt.length ? `${formatNumber(median(srtt))} <span class="muted">(${formatNumber(Math.min(...srtt))}\u2013${formatNumber(Math.max(...srtt))})</span>` : '\u2014';
+  const dated = stats.map((s) => s.dating).filter((d): d is NonNullable<QuicSenderStats['dating']> => d !== undefined && d.packets > 0);
+  const datedPackets = dated.reduce((a, d) => a + d.packets, 0);
+  const backdated = dated.reduce((a, d) => a + d.backdated, 0);
+  const backdatedMean = backdated ? dated.reduce((a, d) => a + d.backdatedMeanMs * d.backdated, 0) / backdated : 0;
+  const datedEarly = datedPackets ? `${formatNumber((100 * backdated) / datedPackets)}%${backdated ? ` <span class="muted">(${formatNumber(backdatedMean)} ms)</span>` : ''}` : '\u2014';
   return (
     `<div class="table-wrap"><table class="compact transport quic-sender"><caption>bench's HTTP/3 server as the data sender, over ${stats.length} QUIC connections: ` +
-    `its smoothed RTT (the estimate its window and pacing use; median, range), the packets that waited for quiche's pacing release time and how late the send loop released them. ${escapeHtml(ctx.provenance(scope))}</caption>` +
-    `<thead><tr><th>Protocol</th><th class="num">Sender RTT (ms)</th><th class="num">Packets sent</th><th class="num">Lost</th><th class="num">Paced packets</th><th class="num">Release error mean (ms)</th><th class="num">max (ms)</th><th class="num">&gt; 1 ms late</th></tr></thead>` +
+    `its smoothed RTT (the estimate its window and pacing use; median, range), the packets quiche dated more than 1 ms before they were built (its RTT samples start at those dates; mean of how early), and the packets that waited for the pacer (the network's details say which) and how late the send loop let them go. ${escapeHtml(ctx.provenance(scope))}</caption>` +
+    `<thead><tr><th>Protocol</th><th class="num">Sender RTT (ms)</th><th class="num">Packets sent</th><th class="num">Lost</th><th class="num">Dated early</th><th class="num">Paced packets</th><th class="num">Release error mean (ms)</th><th class="num">max (ms)</th><th class="num">&gt; 1 ms late</th></tr></thead>` +
     `<tbody><tr data-protocol="h3"><th scope="row"><span class="swatch swatch-h3"></span>${PROTOCOL_NAMES.h3}</th><td class="num">${range}</td>` +
-    `<td class="num">${sent.toLocaleString('en-US')}</td><td class="num">${lost.toLocaleString('en-US')}</td><td class="num">${paced.toLocaleString('en-US')}</td>` +
+    `<td class="num">${sent.toLocaleString('en-US')}</td><td class="num">${lost.toLocaleString('en-US')}</td><td class="num">${datedEarly}</td><td class="num">${paced.toLocaleString('en-US')}</td>` +
     `<td class="num">${paced ? formatNumber(late / paced) : '\u2014'}</td><td class="num">${paced ? formatNumber(lateMax) : '\u2014'}</td>` +
     `<td class="num">${paced ? `${formatNumber((100 * lateOver1) / paced)}%` : '\u2014'}</td></tr></tbody></table></div>`
   );
