@@ -30,7 +30,7 @@ export interface ConnectOptions {
   localAddress?: string;
   /** Congestion control for QUIC (TCP's is set per namespace). */
   congestionControl?: 'cubic' | 'reno' | 'bbr';
-  /** QUIC: `off` disables quiche's pacer (network.pacing). TCP clients send only requests and ACKs here. */
+  /** QUIC: which pacer runs (network.pacing; src/quic/config.ts quicPacingFor). TCP clients send only requests and ACKs here. */
   pacing?: SenderPacing;
   /** Called for every connection opened by this client (h1 pools open several). */
   onConnection?: (record: ConnectionRecord) => void;
