@@ -401,7 +401,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     this.pacingTimerAt = Infinity;
     const now = monoMs();
     if (this.heldUntil !== undefined) {
-      recordRelease(this.paced.stats, now - this.heldUntil, 1);
+      recordRelease(this.paced.stats, now - this.heldUntil, true);
       this.heldUntil = undefined;
     }
     this.paced.takeDue(now, this.writePacket);

@@ -108,7 +108,7 @@ export class ReleaseQueue<P> {
  * Records one packet's release `lateMs` after its time. `held`: a packet that waited before it was
  * built (bench's pacer, connection.ts), counted as queued here since it never sat in a queue.
  */
-export function recordRelease(stats: ReleaseStats, lateMs: number, held?: 1): void {
+export function recordRelease(stats: ReleaseStats, lateMs: number, held = false): void {
   if (held) {
     stats.queued++;
     if (stats.maxDepth < 1) stats.maxDepth = 1;

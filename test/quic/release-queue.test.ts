@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReleaseQueue } from '../../src/quic/release-queue.ts';
+import { recordRelease, ReleaseQueue } from '../../src/quic/release-queue.ts';
 
 describe('ReleaseQueue', () => {
   it('sends at once only when nothing waits and the release time is within the horizon', () => {
@@ -43,5 +43,12 @@ describe('ReleaseQueue', () => {
     }
     q.takeDue(Infinity, (p) => out.push(p));
     expect(out).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+
+  it('counts a packet bench\'s pacer held before it was built as one that waited, with its lateness', () => {
+    const q = new ReleaseQueue<number>(1);
+    recordRelease(q.stats, 0.4, true);
+    recordRelease(q.stats, 2.5, true);
+    expect(q.stats).toEqual({ queued: 2, lateSumMs: 2.9, lateMaxMs: 2.5, lateOver1Ms: 1, maxDepth: 1 });
   });
 });
