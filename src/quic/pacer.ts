@@ -68,7 +68,6 @@ export class Pacer {
   private lastSendAt = -Infinity;
   /** When quiche's pacer clock last moved to "now" (as its rule says, from our sends). */
   private lastResetAt = -Infinity;
-  private slowStart = true;
 
   constructor(
     /** The largest packet the connection sends (its max UDP payload). */
@@ -80,35 +79,34 @@ export class Pacer {
 
   /** Sets the rate from the sender's window and smoothed RTT (whole ms, as the binding gives it). */
   update(cwndBytes: number, srttMs: number, inSlowStart: boolean): void {
-    this.slowStart = inSlowStart;
     if (!(cwndBytes > 0) || !(srttMs > 0)) {
       this.rate = Infinity;
       this.slotMs = this.quicheIntervalMs = 0;
       return;
     }
-    const gain = inSlowStart ? this.gains.slowStart : this.gains.congestionAvoidance;
-    this.rate = (gain * cwndBytes) / srttMs;
-    const quantum = QUICHE_QUANTUM_PACKETS * this.packetBytes;
-    this.quicheIntervalMs = quantum / ((QUICHE_PACING_GAIN * cwndBytes) / srttMs);
+    // Kept for unpaced windows too, so the clock's resets are known when pacing resumes.
+    this.quicheIntervalMs = this.quicheInterval(cwndBytes, srttMs);
     // quiche's srtt may be up to 1 ms above the whole ms read: its interval up to that much longer.
-    const longest = quantum / ((QUICHE_PACING_GAIN * cwndBytes) / (srttMs + 1));
-    const slot = longest * INTERVAL_MARGIN;
+    const slot = this.quicheInterval(cwndBytes, srttMs + 1) * INTERVAL_MARGIN;
     if (slot > srttMs * MAX_SLOT_SHARE_OF_SRTT) {
       // A small window: sent as its ACKs allow (unpaced), see MAX_SLOT_SHARE_OF_SRTT.
       this.rate = Infinity;
-      this.slotMs = this.quicheIntervalMs = 0;
+      this.slotMs = 0;
       return;
     }
+    const gain = inSlowStart ? this.gains.slowStart : this.gains.congestionAvoidance;
+    this.rate = (gain * cwndBytes) / srttMs;
     this.slotMs = slot > MIN_WAIT_MS ? slot : 0;
+  }
+
+  /** quiche's quantum interval, ms: its pacer clock resets after this long without a send. */
+  private quicheInterval(cwndBytes: number, srttMs: number): number {
+    return (QUICHE_QUANTUM_PACKETS * this.packetBytes) / ((QUICHE_PACING_GAIN * cwndBytes) / srttMs);
   }
 
   /** Bytes per ms the pacer allows now (Infinity before the first update). */
   get bytesPerMs(): number {
     return this.rate;
-  }
-
-  get inSlowStart(): boolean {
-    return this.slowStart;
   }
 
   /** The largest burst: max(BURST_PACKETS packets, the rate over BURST_MS or over a dating slot). */

@@ -26,8 +26,9 @@ export interface QuicStats {
  * when a burst of the pacer's quantum fills, a packet's size differs from the last one's, or the
  * connection was idle for a quantum's worth of time; a sender of small packets that never fills a
  * quantum (an HTTP/3 client sending ACKs and window updates) gets packets dated tens of
- * milliseconds before they were built, and an RTT estimate that much too high. Measured here as
- * the release time against the clock when quiche handed the packet over.
+ * milliseconds before they were built, and an RTT estimate that much too high. With quiche's
+ * pacing off the clock still runs, moving only after an idle gap (pacer.ts works with that).
+ * Measured here as the release time against the clock when quiche handed the packet over.
  */
 export interface SendDating {
   /** Packets whose release time was known. */

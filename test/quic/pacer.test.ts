@@ -87,6 +87,34 @@ describe('Pacer', () => {
     }
   });
 
+  it('keeps following quiche\'s clock while unpaced, so dates stay right when pacing resumes', () => {
+    const pacer = new Pacer(PACKET);
+    const sends: Array<{ t: number; cwnd: number }> = [];
+    // A small window sent as ACKs allow (a few packets every 7 ms), then a large one, paced.
+    pacer.update(40 * PACKET, 100, true);
+    for (let t = 0; t < 50; t += 7) for (let k = 0; k < 3; k++) {
+      pacer.onSent(PACKET, t + k * 0.1);
+      sends.push({ t: t + k * 0.1, cwnd: 40 * PACKET });
+    }
+    pacer.update(400 * PACKET, 100, true);
+    let now = 50;
+    while (now < 300) {
+      const at = pacer.nextSendAt(now);
+      if (at > now) now = at + 0.3;
+      else {
+        pacer.onSent(PACKET, now);
+        sends.push({ t: now, cwnd: 400 * PACKET });
+      }
+    }
+    // quiche's clock (pacer.rs, pacing off), with the window it had at each send.
+    let lastUpdate = -Infinity;
+    const errors = sends.map(({ t, cwnd }) => {
+      if (t - lastUpdate > (10 * PACKET) / ((1.25 * cwnd) / 100)) lastUpdate = t;
+      return t - lastUpdate;
+    });
+    expect(Math.max(...errors.slice(24))).toBeLessThanOrEqual(1.3);
+  });
+
   it('lets the first 10 packets go at once, and never wakes sooner than 1 ms', () => {
     const pacer = new Pacer(PACKET);
     pacer.update(400 * PACKET, 100, true);
