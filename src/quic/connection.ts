@@ -313,6 +313,7 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
           this.armLossTimer();
           return;
         }
+        this.releaseHeld(now);
       }
       const lastAt = this.paced.lastAt;
       if (lastAt !== undefined && lastAt - now > QUEUE_AHEAD_MS) {
@@ -386,6 +387,21 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     if (path) pacer.update(path.cwnd, path.rtt, path.lost === 0);
   }
 
+  /**
+   * bench's pacer lets the packet it held go (by its timer, or earlier when an ACK raised the
+   * rate): its release error is recorded once, and the timer no longer aims at it.
+   */
+  private releaseHeld(now: number): void {
+    if (this.heldUntil === undefined) return;
+    recordRelease(this.paced.stats, now - this.heldUntil, true);
+    this.heldUntil = undefined;
+    if (this.pacingTimer && this.paced.size === 0) {
+      clearTimeout(this.pacingTimer);
+      this.pacingTimer = undefined;
+      this.pacingTimerAt = Infinity;
+    }
+  }
+
   /** One timer, for the oldest waiting packet or bench's pacer; kept when that time has not changed. */
   private armPacingTimer(): void {
     const at = this.heldUntil ?? this.paced.nextAt;
@@ -400,10 +416,6 @@ export class QuicConnection extends EventEmitter<QuicConnectionEvents> {
     this.pacingTimer = undefined;
     this.pacingTimerAt = Infinity;
     const now = monoMs();
-    if (this.heldUntil !== undefined) {
-      recordRelease(this.paced.stats, now - this.heldUntil, true);
-      this.heldUntil = undefined;
-    }
     this.paced.takeDue(now, this.writePacket);
     this.sendPending(); // flushes what was released with what it builds
     this.checkClosed();
